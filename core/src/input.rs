@@ -1,0 +1,327 @@
+//! Per-slot input queues (preallocated rings) and the read-only view of one frame's inputs.
+
+use crate::{Frame, Slot, SlotMask};
+
+/// What the simulation is told about one slot's input for a frame.
+///
+/// A simulation must not branch on `Predicted` versus `Confirmed`: a predicted frame is simulated
+/// again with the confirmed input, and the two runs must only differ through the input bytes.
+/// `Disconnected` and `Substituted` are confirmed facts and may be acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum InputStatus {
+    /// The input is final.
+    Confirmed = 0,
+    /// The input has not arrived; this is the predictor's guess.
+    Predicted = 1,
+    /// The slot is disconnected; the bytes are the configured default input.
+    Disconnected = 2,
+    /// The authority closed the frame without this slot's input and substituted one (final).
+    Substituted = 3,
+}
+
+/// One slot's input for one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlayerInput<'a> {
+    /// The slot.
+    pub slot: Slot,
+    /// The input bytes (at most `max_input_size`).
+    pub bytes: &'a [u8],
+    /// Whether the bytes are confirmed, predicted, a disconnect default or a substitute.
+    pub status: InputStatus,
+}
+
+/// Every slot's input for one frame, as the simulation sees it. Cheap to copy; valid for the step.
+#[derive(Clone, Copy)]
+pub struct FrameInputs<'a> {
+    store: &'a InputStore,
+    frame: Frame,
+}
+
+impl core::fmt::Debug for FrameInputs<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FrameInputs").field("frame", &self.frame).field("slots", &self.store.slots).finish()
+    }
+}
+
+impl<'a> FrameInputs<'a> {
+    pub(crate) fn new(store: &'a InputStore, frame: Frame) -> Self {
+        FrameInputs { store, frame }
+    }
+
+    /// The frame these inputs are for.
+    pub fn frame(&self) -> Frame {
+        self.frame
+    }
+
+    /// The number of slots.
+    pub fn len(&self) -> usize {
+        self.store.slots
+    }
+
+    /// Always false: a session has at least one slot.
+    pub fn is_empty(&self) -> bool {
+        self.store.slots == 0
+    }
+
+    /// The input of `slot`, or `None` when there is no such slot.
+    pub fn get(&self, slot: Slot) -> Option<PlayerInput<'a>> {
+        (slot < self.store.slots).then(|| self.store.effective(slot, self.frame))
+    }
+
+    /// Every slot's input, in slot order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = PlayerInput<'a>> + 'a {
+        let (store, frame) = (self.store, self.frame);
+        (0..store.slots).map(move |s| store.effective(s, frame))
+    }
+
+    /// The slots whose input is predicted in this view.
+    pub fn predicted_mask(&self) -> SlotMask {
+        let mut m = 0;
+        for p in self.iter() {
+            if p.status == InputStatus::Predicted {
+                m |= 1 << p.slot;
+            }
+        }
+        m
+    }
+}
+
+/// What a cell of the ring holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CellState {
+    Empty,
+    /// A local input not yet confirmed by the authority (relay mode): the best prediction there is.
+    Proposed,
+    Confirmed,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    state: CellState,
+    substituted: bool,
+    len: u16,
+    /// The simulation was given a prediction for this cell (its bytes are in `predicted`).
+    predicted: bool,
+    pred_len: u16,
+}
+
+const EMPTY: Cell = Cell { state: CellState::Empty, substituted: false, len: 0, predicted: false, pred_len: 0 };
+
+/// Per-slot input rings over a window of frames `[base, base + window)`, all preallocated.
+#[derive(Debug)]
+pub(crate) struct InputStore {
+    pub slots: usize,
+    pub max_input: usize,
+    pub window: u32,
+    /// The oldest frame held; rows below it have been recycled.
+    pub base: Frame,
+    cells: Vec<Cell>,
+    bytes: Vec<u8>,
+    predicted: Vec<u8>,
+    /// Per slot: the first frame not confirmed (every frame below it is).
+    pub next_unconfirmed: Vec<Frame>,
+    /// Per slot: the frame from which it is disconnected.
+    pub disconnected_from: Vec<Option<Frame>>,
+    /// Per slot: a copy of its last contiguous confirmed input (the default before any).
+    last: Vec<u8>,
+    last_len: Vec<u16>,
+    default: Vec<u8>,
+}
+
+impl InputStore {
+    pub fn new(slots: usize, max_input: usize, window: u32, default: &[u8]) -> Self {
+        let n = slots * window as usize;
+        let mut last = vec![0u8; slots * max_input];
+        for s in 0..slots {
+            last[s * max_input..s * max_input + default.len()].copy_from_slice(default);
+        }
+        InputStore {
+            slots,
+            max_input,
+            window,
+            base: 0,
+            cells: vec![EMPTY; n],
+            bytes: vec![0; n * max_input],
+            predicted: vec![0; n * max_input],
+            next_unconfirmed: vec![0; slots],
+            disconnected_from: vec![None; slots],
+            last,
+            last_len: vec![default.len() as u16; slots],
+            default: default.to_vec(),
+        }
+    }
+
+    #[inline]
+    fn idx(&self, slot: Slot, frame: Frame) -> usize {
+        (frame % self.window) as usize * self.slots + slot
+    }
+
+    #[inline]
+    fn range(&self, i: usize, len: u16) -> core::ops::Range<usize> {
+        i * self.max_input..i * self.max_input + len as usize
+    }
+
+    pub fn in_window(&self, frame: Frame) -> bool {
+        frame >= self.base && frame - self.base < self.window
+    }
+
+    pub fn newest(&self) -> Frame {
+        self.base.saturating_add(self.window - 1)
+    }
+
+    pub fn is_disconnected(&self, slot: Slot, frame: Frame) -> bool {
+        self.disconnected_from[slot].is_some_and(|d| frame >= d)
+    }
+
+    pub fn state(&self, slot: Slot, frame: Frame) -> CellState {
+        if self.is_disconnected(slot, frame) {
+            return CellState::Confirmed;
+        }
+        if !self.in_window(frame) {
+            return if frame < self.base { CellState::Confirmed } else { CellState::Empty };
+        }
+        self.cells[self.idx(slot, frame)].state
+    }
+
+    pub fn is_confirmed(&self, slot: Slot, frame: Frame) -> bool {
+        self.state(slot, frame) == CellState::Confirmed
+    }
+
+    /// The input the simulation sees for `slot` at `frame` right now (requires `frame` in the window).
+    pub fn effective(&self, slot: Slot, frame: Frame) -> PlayerInput<'_> {
+        if self.is_disconnected(slot, frame) {
+            return PlayerInput { slot, bytes: &self.default, status: InputStatus::Disconnected };
+        }
+        let i = self.idx(slot, frame);
+        let c = self.cells[i];
+        if c.state == CellState::Confirmed {
+            let status = if c.substituted { InputStatus::Substituted } else { InputStatus::Confirmed };
+            PlayerInput { slot, bytes: &self.bytes[self.range(i, c.len)], status }
+        } else {
+            PlayerInput { slot, bytes: &self.predicted[self.range(i, c.pred_len)], status: InputStatus::Predicted }
+        }
+    }
+
+    /// Stores an input. The caller has validated slot, length and window.
+    /// Returns true when the cell was predicted with different bytes (a misprediction).
+    pub fn put(&mut self, slot: Slot, frame: Frame, input: &[u8], state: CellState, substituted: bool) -> bool {
+        let i = self.idx(slot, frame);
+        let r = self.range(i, input.len() as u16);
+        self.bytes[r.clone()].copy_from_slice(input);
+        let c = &mut self.cells[i];
+        c.state = state;
+        c.substituted = substituted;
+        c.len = input.len() as u16;
+        let c = *c;
+        let mispredicted = c.predicted
+            && (substituted || c.pred_len != c.len || self.predicted[self.range(i, c.pred_len)] != self.bytes[r]);
+        if state == CellState::Confirmed {
+            self.cells[i].predicted = false;
+            self.advance_contiguous(slot);
+        }
+        mispredicted
+    }
+
+    fn advance_contiguous(&mut self, slot: Slot) {
+        let mut f = self.next_unconfirmed[slot];
+        let mut last = None;
+        while self.in_window(f) && self.cells[self.idx(slot, f)].state == CellState::Confirmed {
+            last = Some(f);
+            f += 1;
+        }
+        if let Some(l) = last {
+            self.next_unconfirmed[slot] = f;
+            let i = self.idx(slot, l);
+            let len = self.cells[i].len;
+            let src = self.range(i, len);
+            let dst = slot * self.max_input;
+            self.last[dst..dst + len as usize].copy_from_slice(&self.bytes[src]);
+            self.last_len[slot] = len;
+        }
+    }
+
+    /// Writes the prediction for a cell that is not confirmed and returns it.
+    /// `predict` gets the slot's last confirmed input and fills `out`, returning the length.
+    pub fn predict_into(
+        &mut self,
+        slot: Slot,
+        frame: Frame,
+        predict: &mut dyn FnMut(Slot, Frame, &[u8], &mut [u8]) -> usize,
+    ) {
+        let i = self.idx(slot, frame);
+        let c = self.cells[i];
+        let out = i * self.max_input;
+        let len = if c.state == CellState::Proposed {
+            let (src, dst) = (self.range(i, c.len), out);
+            let (b, p) = (&self.bytes, &mut self.predicted);
+            p[dst..dst + c.len as usize].copy_from_slice(&b[src]);
+            c.len as usize
+        } else {
+            let l = slot * self.max_input;
+            let last = &self.last[l..l + self.last_len[slot] as usize];
+            let n = predict(slot, frame, last, &mut self.predicted[out..out + self.max_input]);
+            n.min(self.max_input)
+        };
+        let c = &mut self.cells[i];
+        c.predicted = true;
+        c.pred_len = len as u16;
+    }
+
+    /// Marks `slot` disconnected from `frame`; returns the first frame below `current` whose input,
+    /// as the simulation saw it, differs from the default (those frames must be simulated again).
+    pub fn disconnect(&mut self, slot: Slot, frame: Frame, current: Frame) -> Option<Frame> {
+        let mut first_wrong = None;
+        let mut f = frame.max(self.base);
+        while f < current && self.in_window(f) {
+            let seen = self.effective(slot, f);
+            if first_wrong.is_none() && (seen.bytes != self.default.as_slice() || seen.status != InputStatus::Confirmed)
+            {
+                first_wrong = Some(f);
+            }
+            f += 1;
+        }
+        // Inputs that arrived for frames past the disconnect no longer count.
+        let mut f = frame.max(self.base);
+        while self.in_window(f) {
+            let i = self.idx(slot, f);
+            self.cells[i] = EMPTY;
+            f += 1;
+        }
+        self.disconnected_from[slot] = Some(frame);
+        first_wrong
+    }
+
+    /// Forgets every frame below `new_base`, making room at the top of the window.
+    pub fn release_below(&mut self, new_base: Frame) {
+        while self.base < new_base {
+            let row = (self.base % self.window) as usize * self.slots;
+            self.cells[row..row + self.slots].fill(EMPTY);
+            self.base += 1;
+        }
+    }
+
+    /// The first frame at which some slot's input is not confirmed.
+    pub fn confirmed_until(&self) -> Frame {
+        let mut m = Frame::MAX;
+        for s in 0..self.slots {
+            let f = match self.disconnected_from[s] {
+                Some(d) if d <= self.next_unconfirmed[s] => Frame::MAX,
+                _ => self.next_unconfirmed[s],
+            };
+            m = m.min(f);
+        }
+        m
+    }
+
+    /// The slots whose input for `frame` is not confirmed.
+    pub fn unconfirmed_mask(&self, frame: Frame) -> SlotMask {
+        let mut m = 0;
+        for s in 0..self.slots {
+            if !self.is_confirmed(s, frame) {
+                m |= 1u64 << s;
+            }
+        }
+        m
+    }
+}
