@@ -241,6 +241,22 @@ impl InputStore {
         }
     }
 
+    /// Gives `slot` at `frame` the input it had at the frame before (a gap a raised input delay opened).
+    pub fn copy_previous(&mut self, slot: Slot, frame: Frame, state: CellState) {
+        let prev = frame.wrapping_sub(1);
+        let (src, len) = if frame > self.base && self.state(slot, prev) != CellState::Empty {
+            let i = self.idx(slot, prev);
+            (&self.bytes, self.range(i, self.cells[i].len))
+        } else {
+            let l = slot * self.max_input;
+            (&self.last, l..l + self.last_len[slot] as usize)
+        };
+        let mut tmp = [0u8; crate::config::MAX_INPUT_SIZE];
+        let n = len.len();
+        tmp[..n].copy_from_slice(&src[len]);
+        self.put(slot, frame, &tmp[..n], state, false);
+    }
+
     /// Writes the prediction for a cell that is not confirmed and returns it.
     /// `predict` gets the slot's last confirmed input and fills `out`, returning the length.
     pub fn predict_into(

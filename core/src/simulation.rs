@@ -3,7 +3,7 @@
 
 use bumpalo::Bump;
 
-use crate::{FrameInputs, SnapshotWriter};
+use crate::{Error, FrameInputs, Outcome, Request, Session, SnapshotWriter, Step};
 
 /// An error reported by a simulation while advancing, saving or loading.
 ///
@@ -20,6 +20,10 @@ impl SimError {
     pub const fn new(reason: &'static str) -> Self {
         SimError { reason }
     }
+
+    /// The error a simulation returns when the frame arena's cap is reached; the session reports it
+    /// as [`Error::ArenaExhausted`].
+    pub const SCRATCH_EXHAUSTED: SimError = SimError::new("frame arena exhausted");
 }
 
 impl core::fmt::Display for SimError {
@@ -49,4 +53,98 @@ pub trait Simulation {
 
     /// Replaces the state by one previously written by [`Simulation::save`].
     fn load(&mut self, snapshot: &[u8]) -> Result<(), SimError>;
+}
+
+/// Fulfils every request of `step` with `sim`, in order.
+///
+/// Errors: [`Error::Simulation`] (or [`Error::ArenaExhausted`] for the frame arena) naming the frame
+/// of the request that failed; [`Error::NoSuchSnapshot`] if a load finds nothing to load.
+pub fn fulfil<S: Simulation + ?Sized>(step: &mut Step<'_>, sim: &mut S) -> Result<(), Error> {
+    let cap = step.frame_arena_cap();
+    let wrap = |frame, e: SimError| {
+        if e == SimError::SCRATCH_EXHAUSTED {
+            Error::ArenaExhausted { arena: "frame", cap }
+        } else {
+            Error::Simulation { frame, reason: e.reason }
+        }
+    };
+    for request in step.requests() {
+        match *request {
+            Request::SaveState { frame } => sim.save(&mut step.save(frame)).map_err(|e| wrap(frame, e))?,
+            Request::LoadState { frame } => sim.load(step.load(frame)?).map_err(|e| wrap(frame, e))?,
+            Request::AdvanceFrame { frame, inputs } => {
+                sim.advance(inputs, step.frame_arena()).map_err(|e| wrap(frame, e))?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A session and the Rust simulation that fulfils its requests.
+///
+/// ```
+/// use framelock_core::{Driver, Mode, SessionBuilder};
+/// use framelock_core::arena::{Arena, ArenaParams, INPUT_SIZE};
+///
+/// let params = ArenaParams { players: 2, ..ArenaParams::default() };
+/// let session = SessionBuilder::new(2)
+///     .local_slots(0b11)
+///     .max_input_size(INPUT_SIZE)
+///     .max_snapshot_size(framelock_core::arena::snapshot_size_bound(&params))
+///     .frame_arena_size(framelock_core::arena::scratch_size_bound(&params))
+///     .mode(Mode::SyncTest { check_distance: 4 })
+///     .build()?;
+/// let mut driver = Driver::new(session, Arena::new(params).expect("valid params"));
+/// for _ in 0..100 {
+///     driver.session_mut().add_local_input(0, &[0b0001, 0])?;
+///     driver.session_mut().add_local_input(1, &[0b1000, 0])?;
+///     driver.advance()?;
+/// }
+/// assert_eq!(driver.sim().frame(), 100);
+/// assert_eq!(driver.session_mut().poll_event(), None, "deterministic: no sync-test mismatch");
+/// # Ok::<(), framelock_core::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Driver<S> {
+    session: Session,
+    sim: S,
+}
+
+impl<S: Simulation> Driver<S> {
+    /// Pairs a session with the simulation state it drives (at frame 0).
+    pub fn new(session: Session, sim: S) -> Self {
+        Driver { session, sim }
+    }
+
+    /// Plans this tick and fulfils it. Returns whether the frame advanced.
+    pub fn advance(&mut self) -> Result<Outcome, Error> {
+        let mut step = self.session.advance()?;
+        fulfil(&mut step, &mut self.sim)?;
+        Ok(step.outcome())
+    }
+
+    /// The session (for inputs, checksums, events).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The session, mutably.
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    /// The simulation state.
+    pub fn sim(&self) -> &S {
+        &self.sim
+    }
+
+    /// The simulation state, mutably. Changing it outside a request breaks determinism.
+    pub fn sim_mut(&mut self) -> &mut S {
+        &mut self.sim
+    }
+
+    /// Both halves.
+    pub fn into_parts(self) -> (Session, S) {
+        (self.session, self.sim)
+    }
 }

@@ -1,0 +1,110 @@
+//! What a session records once a step is fulfilled: snapshot checksums, sync-test comparisons,
+//! the checksum history, remote checksums waiting for their frame, events and statistics.
+//!
+//! It is the part of the session a [`Step`](crate::Step) borrows mutably, so that dropping the
+//! step can finish it at once: checksums and events are up to date as soon as the step is gone.
+
+use crate::event::{Event, EventQueue};
+use crate::history::{ChecksumHistory, EarlyChecksum};
+use crate::session::SessionStats;
+use crate::snapshot::SnapshotRing;
+use crate::step::Op;
+use crate::{Frame, Slot};
+
+#[derive(Debug)]
+pub(crate) struct Evidence {
+    pub frame: Option<Frame>,
+    pub first: Vec<u8>,
+    pub second: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Ledger {
+    pub snapshots: SnapshotRing,
+    /// Sync test: the resimulation's copies, compared with `snapshots`.
+    pub checks: SnapshotRing,
+    pub evidence: Evidence,
+    pub history: ChecksumHistory,
+    pub early: Vec<EarlyChecksum>,
+    pub events: EventQueue,
+    pub stats: SessionStats,
+    /// The planned operations of the open step.
+    pub ops: Vec<Op>,
+    /// `Some(confirmed_until at planning)` while a step is open.
+    pub open: Option<Frame>,
+    /// The newest frame saved into the primary ring.
+    pub primary_top: Option<Frame>,
+    pub checksummed_until: Frame,
+}
+
+impl Ledger {
+    /// Seals the snapshots the open step saved, compares sync-test checks, records the checksums of
+    /// frames that became final and matches waiting remote checksums against them.
+    pub fn finish_step(&mut self) {
+        let Some(confirmed_until) = self.open.take() else { return };
+        for i in 0..self.ops.len() {
+            match self.ops[i] {
+                Op::Save { frame, check: false } => {
+                    self.snapshots.seal(frame);
+                }
+                Op::Save { frame, check: true } => self.check_sync(frame),
+                _ => {}
+            }
+        }
+        let Some(top) = self.primary_top else { return };
+        let last = confirmed_until.min(top);
+        while self.checksummed_until <= last {
+            let f = self.checksummed_until;
+            if let Some(s) = self.snapshots.get(f) {
+                self.history.push(f, s.checksum);
+            }
+            self.checksummed_until += 1;
+        }
+        if !self.early.is_empty() {
+            self.match_early();
+        }
+    }
+
+    fn check_sync(&mut self, frame: Frame) {
+        let (Some(second), Some(first)) = (self.checks.seal(frame), self.snapshots.get(frame)) else { return };
+        if first.checksum == second {
+            return;
+        }
+        self.stats.desyncs += 1;
+        self.events.push(Event::SyncTestMismatch { frame, first: first.checksum, second });
+        if self.evidence.frame.is_none() {
+            if let Some(check) = self.checks.get(frame) {
+                self.evidence.frame = Some(frame);
+                self.evidence.first.clear();
+                self.evidence.first.extend_from_slice(&first.bytes);
+                self.evidence.second.clear();
+                self.evidence.second.extend_from_slice(&check.bytes);
+            }
+        }
+    }
+
+    fn match_early(&mut self) {
+        let until = self.checksummed_until;
+        let mut i = 0;
+        while i < self.early.len() {
+            let e = self.early[i];
+            if e.frame >= until {
+                i += 1;
+                continue;
+            }
+            self.early.remove(i);
+            match self.history.get(e.frame) {
+                Some(local) => self.compare(e.frame, e.slot, local, e.checksum),
+                None => self.events.push(Event::ChecksumNotCompared { frame: e.frame, slot: e.slot }),
+            }
+        }
+    }
+
+    pub fn compare(&mut self, frame: Frame, slot: Slot, local: u64, remote: u64) {
+        self.stats.checksums_compared += 1;
+        if local != remote {
+            self.stats.desyncs += 1;
+            self.events.push(Event::Desync { frame, slot, local, remote });
+        }
+    }
+}

@@ -1,0 +1,537 @@
+//! The session: inputs in, ordered requests out, checksums compared.
+
+use bumpalo::Bump;
+
+use crate::config::{Authority, Limits, Mode, Predictor};
+use crate::event::{Event, EventQueue};
+use crate::history::{ChecksumHistory, EarlyChecksum};
+use crate::input::{CellState, FrameInputs, InputStore};
+use crate::ledger::{Evidence, Ledger};
+use crate::snapshot::SnapshotRing;
+use crate::step::{Op, Outcome, Step};
+use crate::{Error, Frame, Slot, SlotMask};
+
+/// Counters of what a session did, for overlays, logs and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Frames simulated for the first time.
+    pub frames_advanced: u64,
+    /// Frames simulated again after a load (rollbacks and sync-test checks).
+    pub frames_resimulated: u64,
+    /// Rollbacks performed.
+    pub rollbacks: u64,
+    /// The longest rollback, in frames.
+    pub max_rollback: u32,
+    /// Calls to `advance` that could not advance the frame.
+    pub stalls: u64,
+    /// Remote checksums compared with a local one.
+    pub checksums_compared: u64,
+    /// Desyncs and sync-test mismatches found.
+    pub desyncs: u64,
+    /// Events dropped because nobody polled them.
+    pub events_dropped: u64,
+}
+
+/// The two snapshots of a sync-test mismatch, kept for comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncTestEvidence<'a> {
+    /// The frame whose starting state differs.
+    pub frame: Frame,
+    /// The first run's snapshot.
+    pub first: &'a [u8],
+    /// The resimulation's snapshot.
+    pub second: &'a [u8],
+}
+
+/// A frame-sync session. Built by [`SessionBuilder`](crate::SessionBuilder); see the crate docs.
+pub struct Session {
+    lim: Limits,
+    inputs: InputStore,
+    predictor: Box<dyn Predictor>,
+    current: Frame,
+    first_incorrect: Option<Frame>,
+    /// Per slot: the next frame a local input goes to.
+    local_next: Vec<Frame>,
+    /// Inputs below this frame may be recycled once the open step is gone.
+    release_below: Frame,
+    tap_next: Frame,
+    requests: Bump,
+    requests_cap: usize,
+    scratch: Bump,
+    ledger: Ledger,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("mode", &self.lim.mode)
+            .field("slots", &self.lim.slots)
+            .field("current_frame", &self.current)
+            .field("confirmed_until", &self.inputs.confirmed_until())
+            .field("stats", &self.ledger.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+fn capped_bump(cap: usize) -> Bump {
+    let b = Bump::with_capacity(cap);
+    b.set_allocation_limit(Some(cap));
+    b
+}
+
+impl Session {
+    pub(crate) fn new(lim: Limits, predictor: Box<dyn Predictor>) -> Session {
+        let depth = lim.depth();
+        let (ring, checks) = match lim.mode {
+            Mode::Lockstep => (1, 0),
+            Mode::Rollback { .. } => (depth as usize + 2, 0),
+            Mode::SyncTest { .. } => (depth as usize + 2, depth as usize + 1),
+        };
+        let max_ops = 2 * (depth as usize + 2) + 2;
+        let requests_cap = max_ops * core::mem::size_of::<crate::Request<'static>>() + 256;
+        let mut inputs = InputStore::new(lim.slots, lim.max_input_size, lim.input_window, &lim.default_input);
+        // Frames before the first local input can arrive (the input delay) hold the default input.
+        let mut local_next = vec![0; lim.slots];
+        for s in (0..lim.slots).filter(|&s| lim.local >> s & 1 == 1) {
+            for f in 0..lim.input_delay {
+                inputs.put(s, f, &lim.default_input, CellState::Confirmed, false);
+            }
+            local_next[s] = lim.input_delay;
+        }
+        let evidence_cap = if checks > 0 { lim.max_snapshot_size } else { 0 };
+        Session {
+            ledger: Ledger {
+                snapshots: SnapshotRing::new(ring, lim.max_snapshot_size),
+                checks: SnapshotRing::new(checks, lim.max_snapshot_size),
+                evidence: Evidence {
+                    frame: None,
+                    first: Vec::with_capacity(evidence_cap),
+                    second: Vec::with_capacity(evidence_cap),
+                },
+                history: ChecksumHistory::new(lim.checksum_history),
+                early: Vec::with_capacity(lim.early_checksums),
+                events: EventQueue::new(lim.event_queue),
+                stats: SessionStats::default(),
+                ops: Vec::with_capacity(max_ops),
+                open: None,
+                primary_top: None,
+                checksummed_until: 0,
+            },
+            predictor,
+            current: 0,
+            first_incorrect: None,
+            local_next,
+            release_below: 0,
+            tap_next: 0,
+            requests: capped_bump(requests_cap),
+            requests_cap,
+            scratch: capped_bump(lim.frame_arena_size),
+            inputs,
+            lim,
+        }
+    }
+
+    /// Recycles input rows the last step no longer needs (it cannot, while a step borrows them).
+    fn release(&mut self) {
+        self.ledger.finish_step();
+        let keep = self.release_below.max(self.inputs.base);
+        self.inputs.release_below(keep);
+    }
+
+    // ----- inputs -------------------------------------------------------------------------------
+
+    fn check_slot(&self, slot: Slot) -> Result<(), Error> {
+        if slot >= self.lim.slots {
+            return Err(Error::UnknownSlot { slot, slots: self.lim.slots });
+        }
+        Ok(())
+    }
+
+    fn is_local(&self, slot: Slot) -> bool {
+        self.lim.local >> slot & 1 == 1
+    }
+
+    fn check_input(&self, slot: Slot, frame: Frame, input: &[u8]) -> Result<(), Error> {
+        if input.len() > self.lim.max_input_size {
+            return Err(Error::InputTooLong { slot, len: input.len(), max: self.lim.max_input_size });
+        }
+        if frame < self.inputs.base {
+            return Err(Error::FrameTooOld { slot, frame, oldest: self.inputs.base });
+        }
+        if !self.inputs.in_window(frame) {
+            return Err(Error::BeyondWindow { slot, frame, newest: self.inputs.newest() });
+        }
+        Ok(())
+    }
+
+    /// Adds the input of a local slot for this tick. It is queued for frame
+    /// `current_frame() + input_delay()` and returned as `Some(frame)`.
+    ///
+    /// When the input delay was raised, the frames in between repeat the previous local input; when it
+    /// was lowered, inputs are dropped (and `None` returned) until the frames catch up, so a local slot
+    /// never has two inputs for one frame. In peer-to-peer sessions the input is confirmed at once; behind
+    /// a relay it is a proposal until [`Session::add_remote_input`] confirms the frame.
+    ///
+    /// Errors: [`Error::UnknownSlot`], [`Error::WrongSlotKind`] (not a local slot),
+    /// [`Error::InputTooLong`], [`Error::BeyondWindow`] (more inputs than the window holds).
+    pub fn add_local_input(&mut self, slot: Slot, input: &[u8]) -> Result<Option<Frame>, Error> {
+        self.release();
+        self.check_slot(slot)?;
+        if !self.is_local(slot) {
+            return Err(Error::WrongSlotKind { slot, is: "remote" });
+        }
+        let target = self.current.checked_add(self.lim.input_delay).ok_or(Error::FrameOverflow)?;
+        self.check_input(slot, target, input)?;
+        if self.inputs.is_disconnected(slot, target) {
+            return Ok(None);
+        }
+        let next = self.local_next[slot];
+        if target < next {
+            return Ok(None);
+        }
+        let state = match self.lim.authority {
+            Authority::PeerToPeer => CellState::Confirmed,
+            Authority::Relay => CellState::Proposed,
+        };
+        // Fill the gap a raised delay opened with the previous input (`target` is in the window, so
+        // every frame in between is too, or below the base and already confirmed).
+        for f in next.max(self.inputs.base)..target {
+            if self.inputs.state(slot, f) == CellState::Empty {
+                self.inputs.copy_previous(slot, f, state);
+            }
+        }
+        if self.inputs.state(slot, target) != CellState::Confirmed {
+            self.inputs.put(slot, target, input, state, false);
+        }
+        self.local_next[slot] = target + 1;
+        Ok(Some(target))
+    }
+
+    /// Adds the confirmed input of `slot` for `frame`: a remote player's input (peer to peer), or any
+    /// slot's input as the relay confirmed it (relay authority). Inputs may arrive in any order within
+    /// the input window. If the frame was already simulated on a different prediction, the next
+    /// [`Session::advance`] rolls back to it.
+    ///
+    /// Errors: [`Error::UnknownSlot`], [`Error::WrongSlotKind`] (a local slot, peer to peer),
+    /// [`Error::InputTooLong`], [`Error::AlreadyConfirmed`], [`Error::FrameTooOld`],
+    /// [`Error::BeyondWindow`].
+    pub fn add_remote_input(&mut self, slot: Slot, frame: Frame, input: &[u8]) -> Result<(), Error> {
+        self.confirm(slot, frame, input, false)
+    }
+
+    /// Like [`Session::add_remote_input`], for a frame the relay closed without this slot's input: the
+    /// input is its substitute, and the simulation sees [`InputStatus::Substituted`](crate::InputStatus).
+    pub fn add_substituted_input(&mut self, slot: Slot, frame: Frame, input: &[u8]) -> Result<(), Error> {
+        self.confirm(slot, frame, input, true)
+    }
+
+    fn confirm(&mut self, slot: Slot, frame: Frame, input: &[u8], substituted: bool) -> Result<(), Error> {
+        self.release();
+        self.check_slot(slot)?;
+        if self.is_local(slot) && self.lim.authority == Authority::PeerToPeer {
+            return Err(Error::WrongSlotKind { slot, is: "local" });
+        }
+        if frame < self.inputs.base || self.inputs.is_confirmed(slot, frame) {
+            return Err(Error::AlreadyConfirmed { slot, frame });
+        }
+        self.check_input(slot, frame, input)?;
+        if self.inputs.put(slot, frame, input, CellState::Confirmed, substituted) {
+            self.mark_incorrect(frame);
+        }
+        Ok(())
+    }
+
+    fn mark_incorrect(&mut self, frame: Frame) {
+        self.first_incorrect = Some(self.first_incorrect.map_or(frame, |f| f.min(frame)));
+    }
+
+    /// Disconnects `slot` from `frame` on: its input becomes the default input, flagged
+    /// [`InputStatus::Disconnected`](crate::InputStatus), and the session stops waiting for it. Inputs
+    /// already received for later frames are discarded; frames simulated with something else are
+    /// simulated again. `frame` must not be before the slot's first unconfirmed frame.
+    ///
+    /// Errors: [`Error::UnknownSlot`], [`Error::InvalidDisconnect`].
+    pub fn disconnect_slot(&mut self, slot: Slot, frame: Frame) -> Result<(), Error> {
+        self.release();
+        self.check_slot(slot)?;
+        let earliest = self.inputs.next_unconfirmed[slot].max(self.inputs.base);
+        if self.inputs.disconnected_from[slot].is_some() || frame < earliest {
+            return Err(Error::InvalidDisconnect { slot, frame, earliest });
+        }
+        if let Some(f) = self.inputs.disconnect(slot, frame, self.current) {
+            self.mark_incorrect(f);
+        }
+        self.ledger.events.push(Event::SlotDisconnected { slot, frame });
+        Ok(())
+    }
+
+    /// Changes the input delay of local slots from the next local input on (see
+    /// [`Session::add_local_input`]). Errors: [`Error::InvalidConfig`] above 32 frames.
+    pub fn set_input_delay(&mut self, frames: u32) -> Result<(), Error> {
+        if frames > crate::config::MAX_INPUT_DELAY {
+            return Err(Error::InvalidConfig { setting: "input_delay", reason: "must be at most 32" });
+        }
+        self.lim.input_delay = frames;
+        Ok(())
+    }
+
+    // ----- checksums ----------------------------------------------------------------------------
+
+    /// Compares a remote peer's checksum of `frame` with the local one, now or as soon as the local
+    /// one exists. A difference raises [`Event::Desync`].
+    ///
+    /// Errors: [`Error::UnknownSlot`]; [`Error::ChecksumUnavailable`] when the frame is older than the
+    /// kept history (or was never checksummed); [`Error::ChecksumQueueFull`] when too many checksums
+    /// are ahead of the local confirmed frame.
+    pub fn add_remote_checksum(&mut self, slot: Slot, frame: Frame, checksum: u64) -> Result<(), Error> {
+        self.release();
+        self.check_slot(slot)?;
+        if frame < self.ledger.checksummed_until {
+            let local = self.ledger.history.get(frame).ok_or(Error::ChecksumUnavailable { frame, slot })?;
+            self.ledger.compare(frame, slot, local, checksum);
+            return Ok(());
+        }
+        if self.ledger.early.len() == self.ledger.early.capacity() {
+            return Err(Error::ChecksumQueueFull { capacity: self.ledger.early.capacity() });
+        }
+        self.ledger.early.push(EarlyChecksum { frame, slot, checksum });
+        Ok(())
+    }
+
+    /// The checksum of the state at the start of confirmed frame `frame`, while the history holds it.
+    pub fn checksum(&self, frame: Frame) -> Option<u64> {
+        (frame < self.ledger.checksummed_until).then(|| self.ledger.history.get(frame)).flatten()
+    }
+
+    /// Every frame below this has its final checksum recorded (where its mode records one).
+    pub fn checksummed_until(&self) -> Frame {
+        self.ledger.checksummed_until
+    }
+
+    // ----- advancing ----------------------------------------------------------------------------
+
+    /// Plans this tick: returns a [`Step`] holding the ordered requests to fulfil (save, load,
+    /// advance), valid until the next call on the session. Fulfil them in order, with a
+    /// [`Driver`](crate::Driver) or by hand. When the session cannot advance (lockstep waiting, or
+    /// rollback at its prediction limit) the step says so in [`Step::outcome`]; a rollback that is due
+    /// is still performed.
+    ///
+    /// Errors: [`Error::MissingLocalInput`] when a connected local slot has no input for the current
+    /// frame; [`Error::FrameOverflow`] at the end of time.
+    pub fn advance(&mut self) -> Result<Step<'_>, Error> {
+        self.release();
+        let cur = self.current;
+        for s in 0..self.lim.slots {
+            if self.is_local(s) && self.inputs.state(s, cur) == CellState::Empty {
+                return Err(Error::MissingLocalInput { slot: s, frame: cur });
+            }
+        }
+        if cur == Frame::MAX - 1 {
+            return Err(Error::FrameOverflow);
+        }
+        self.ledger.ops.clear();
+        let fresh_from = self.ledger.primary_top.map_or(0, |t| t + 1);
+        let outcome = match self.lim.mode {
+            Mode::Lockstep => self.plan_lockstep(),
+            Mode::Rollback { max_prediction } => self.plan_rollback(max_prediction),
+            Mode::SyncTest { check_distance } => self.plan_sync_test(check_distance),
+        };
+        if outcome.stalled() {
+            self.ledger.stats.stalls += 1;
+        }
+        let confirmed_until = self.inputs.confirmed_until();
+        self.ledger.open = Some(confirmed_until);
+        let mut keep = confirmed_until.min(self.current.saturating_sub(self.lim.resim_depth()));
+        if self.lim.record_confirmed {
+            keep = keep.min(self.tap_next);
+        }
+        self.release_below = keep;
+
+        self.requests.reset();
+        let sync_test = matches!(self.lim.mode, Mode::SyncTest { .. });
+        let Session { ledger, inputs, requests, requests_cap, scratch, lim, .. } = self;
+        let inputs: &InputStore = inputs;
+        let list = requests
+            .try_alloc_slice_fill_iter(ledger.ops.iter().map(|op| op.request(inputs)))
+            .map_err(|_| Error::ArenaExhausted { arena: "requests", cap: *requests_cap })?;
+        Ok(Step::new(list, outcome, ledger, scratch, lim.frame_arena_size, sync_test, fresh_from))
+    }
+
+    /// Writes predictions for every slot not confirmed at `frame` and queues its advance.
+    fn queue_advance(&mut self, frame: Frame) {
+        for s in 0..self.lim.slots {
+            if !self.inputs.is_confirmed(s, frame) {
+                let p = &*self.predictor;
+                self.inputs.predict_into(s, frame, &mut |s, f, last, out| p.predict(s, f, last, out));
+            }
+        }
+        self.ledger.ops.push(Op::Advance(frame));
+    }
+
+    fn queue_save(&mut self, frame: Frame, check: bool) {
+        if !check {
+            self.ledger.primary_top = Some(frame);
+        }
+        self.ledger.ops.push(Op::Save { frame, check });
+    }
+
+    fn plan_lockstep(&mut self) -> Outcome {
+        let cur = self.current;
+        let waiting_for = self.inputs.unconfirmed_mask(cur);
+        if waiting_for != 0 {
+            return Outcome::Stalled { waiting_for };
+        }
+        if cur % self.lim.checksum_interval == 0 {
+            self.queue_save(cur, false);
+        }
+        self.queue_advance(cur);
+        self.current += 1;
+        self.ledger.stats.frames_advanced += 1;
+        Outcome::Advanced { frame: cur }
+    }
+
+    fn plan_rollback(&mut self, max_prediction: u32) -> Outcome {
+        let cur = self.current;
+        if let Some(r) = self.first_incorrect.take().filter(|&r| r < cur) {
+            self.ledger.ops.push(Op::Load(r));
+            for f in r..cur {
+                if f > r {
+                    self.queue_save(f, false);
+                }
+                self.queue_advance(f);
+            }
+            let n = cur - r;
+            self.ledger.stats.rollbacks += 1;
+            self.ledger.stats.frames_resimulated += u64::from(n);
+            self.ledger.stats.max_rollback = self.ledger.stats.max_rollback.max(n);
+        }
+        let confirmed_until = self.inputs.confirmed_until();
+        if cur >= confirmed_until && cur - confirmed_until >= max_prediction {
+            return Outcome::Stalled { waiting_for: self.inputs.unconfirmed_mask(confirmed_until) };
+        }
+        self.queue_save(cur, false);
+        self.queue_advance(cur);
+        self.current += 1;
+        self.ledger.stats.frames_advanced += 1;
+        Outcome::Advanced { frame: cur }
+    }
+
+    fn plan_sync_test(&mut self, check_distance: u32) -> Outcome {
+        let cur = self.current;
+        let waiting_for = self.inputs.unconfirmed_mask(cur);
+        if waiting_for != 0 {
+            return Outcome::Stalled { waiting_for };
+        }
+        if self.ledger.primary_top.is_none() {
+            self.queue_save(cur, false);
+        }
+        if cur > 0 {
+            let r = cur.saturating_sub(check_distance);
+            self.ledger.ops.push(Op::Load(r));
+            for f in r..cur {
+                self.queue_advance(f);
+                self.queue_save(f + 1, true);
+            }
+            self.ledger.stats.frames_resimulated += u64::from(cur - r);
+        }
+        self.queue_advance(cur);
+        self.queue_save(cur + 1, false);
+        self.current += 1;
+        self.ledger.stats.frames_advanced += 1;
+        Outcome::Advanced { frame: cur }
+    }
+
+    // ----- observation --------------------------------------------------------------------------
+
+    /// The next event, oldest first.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.release();
+        self.ledger.events.pop()
+    }
+
+    /// With [`SessionBuilder::record_confirmed`](crate::SessionBuilder::record_confirmed): the next
+    /// confirmed frame's inputs, in frame order, each once (for an input log writer).
+    pub fn poll_confirmed(&mut self) -> Option<FrameInputs<'_>> {
+        self.release();
+        if !self.lim.record_confirmed || self.tap_next >= self.inputs.confirmed_until() {
+            return None;
+        }
+        let f = self.tap_next;
+        self.tap_next += 1;
+        Some(FrameInputs::new(&self.inputs, f))
+    }
+
+    /// The frame the next [`Session::advance`] simulates (every frame below it has been simulated).
+    pub fn current_frame(&self) -> Frame {
+        self.current
+    }
+
+    /// The first frame whose inputs are not all confirmed.
+    pub fn confirmed_until(&self) -> Frame {
+        self.inputs.confirmed_until()
+    }
+
+    /// The slots whose input for `frame` is not confirmed yet.
+    pub fn waiting_for(&self, frame: Frame) -> SlotMask {
+        self.inputs.unconfirmed_mask(frame)
+    }
+
+    /// The current input delay.
+    pub fn input_delay(&self) -> u32 {
+        self.lim.input_delay
+    }
+
+    /// The number of slots.
+    pub fn slots(&self) -> usize {
+        self.lim.slots
+    }
+
+    /// The local slots.
+    pub fn local_slots(&self) -> SlotMask {
+        self.lim.local
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.lim.mode
+    }
+
+    /// The largest input in bytes.
+    pub fn max_input_size(&self) -> usize {
+        self.lim.max_input_size
+    }
+
+    /// The capacity of a snapshot buffer in bytes.
+    pub fn max_snapshot_size(&self) -> usize {
+        self.ledger.snapshots.capacity()
+    }
+
+    /// Counters of what the session did.
+    pub fn stats(&self) -> SessionStats {
+        SessionStats { events_dropped: self.ledger.events.dropped, ..self.ledger.stats }
+    }
+
+    /// The snapshots of the first sync-test mismatch, if there was one.
+    pub fn sync_test_evidence(&self) -> Option<SyncTestEvidence<'_>> {
+        let e = &self.ledger.evidence;
+        e.frame.map(|frame| SyncTestEvidence { frame, first: &e.first, second: &e.second })
+    }
+}
+
+impl Limits {
+    /// How many frames a step can go back.
+    pub(crate) fn depth(&self) -> u32 {
+        match self.mode {
+            Mode::Lockstep => 0,
+            Mode::Rollback { max_prediction: d } | Mode::SyncTest { check_distance: d } => d,
+        }
+    }
+
+    /// How many frames below the current one the inputs must be kept for resimulation.
+    fn resim_depth(&self) -> u32 {
+        match self.mode {
+            Mode::SyncTest { check_distance } => check_distance,
+            _ => 0,
+        }
+    }
+}

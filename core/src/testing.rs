@@ -1,0 +1,72 @@
+//! Small simulations for tests, examples and benchmarks.
+
+use bumpalo::Bump;
+
+use crate::{checksum64, FrameInputs, SimError, Simulation, SnapshotReader, SnapshotWriter};
+
+/// The smallest meaningful simulation: its state is a running hash of every input it was given
+/// (bytes and status), plus a frame counter and an optional block of padding bytes that make the
+/// state as large as wanted (to measure the cost of saving and loading it).
+///
+/// Two `HashSim`s that were given the same confirmed inputs have the same state; one that saw any
+/// other input has (with overwhelming probability) a different one. That makes it the fixture for
+/// rollback equivalence: a rollback session must end in exactly the state a lockstep one reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashSim {
+    /// Frames simulated.
+    pub frame: u32,
+    /// The running hash.
+    pub hash: u64,
+    /// Padding: saved and loaded with the state, changed every frame.
+    pub pad: Vec<u8>,
+}
+
+impl HashSim {
+    /// A state with `pad` bytes of padding.
+    pub fn new(pad: usize) -> Self {
+        HashSim { frame: 0, hash: 0, pad: vec![0; pad] }
+    }
+
+    /// The size of this state's snapshot in bytes.
+    pub fn snapshot_size(&self) -> usize {
+        12 + self.pad.len()
+    }
+}
+
+impl Simulation for HashSim {
+    fn advance(&mut self, inputs: FrameInputs<'_>, _scratch: &Bump) -> Result<(), SimError> {
+        let mut h = self.hash ^ u64::from(inputs.frame()).rotate_left(17);
+        for p in inputs.iter() {
+            let status = match p.status {
+                crate::InputStatus::Predicted | crate::InputStatus::Confirmed => 0,
+                other => other as u64,
+            };
+            h = checksum64(p.bytes) ^ h.rotate_left(5) ^ status;
+        }
+        self.hash = h;
+        let i = self.frame as usize % self.pad.len().max(1);
+        if let Some(b) = self.pad.get_mut(i) {
+            *b = b.wrapping_add(h as u8);
+        }
+        self.frame += 1;
+        Ok(())
+    }
+
+    fn save(&self, out: &mut SnapshotWriter<'_>) -> Result<(), SimError> {
+        out.write_u32(self.frame)?;
+        out.write_u64(self.hash)?;
+        out.write(&self.pad)
+    }
+
+    fn load(&mut self, snapshot: &[u8]) -> Result<(), SimError> {
+        let mut r = SnapshotReader::new(snapshot);
+        self.frame = r.read_u32()?;
+        self.hash = r.read_u64()?;
+        let pad = r.read(self.pad.len())?;
+        self.pad.copy_from_slice(pad);
+        if r.remaining() != 0 {
+            return Err(SimError::new("hash sim: snapshot has trailing bytes"));
+        }
+        Ok(())
+    }
+}
