@@ -284,19 +284,10 @@ impl InputStore {
         c.pred_len = len as u16;
     }
 
-    /// Marks `slot` disconnected from `frame`; returns the first frame below `current` whose input,
-    /// as the simulation saw it, differs from the default (those frames must be simulated again).
+    /// Marks `slot` disconnected from `frame`; returns `frame` when it is below `current`: every frame
+    /// from it on was simulated with an input that is not the disconnect default (its status differs
+    /// even where the bytes agree), so those frames must be simulated again.
     pub fn disconnect(&mut self, slot: Slot, frame: Frame, current: Frame) -> Option<Frame> {
-        let mut first_wrong = None;
-        let mut f = frame.max(self.base);
-        while f < current && self.in_window(f) {
-            let seen = self.effective(slot, f);
-            if first_wrong.is_none() && (seen.bytes != self.default.as_slice() || seen.status != InputStatus::Confirmed)
-            {
-                first_wrong = Some(f);
-            }
-            f += 1;
-        }
         // Inputs that arrived for frames past the disconnect no longer count.
         let mut f = frame.max(self.base);
         while self.in_window(f) {
@@ -305,7 +296,7 @@ impl InputStore {
             f += 1;
         }
         self.disconnected_from[slot] = Some(frame);
-        first_wrong
+        (frame < current).then_some(frame)
     }
 
     /// Forgets every frame below `new_base`, making room at the top of the window.
