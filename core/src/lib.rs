@@ -118,5 +118,10 @@ pub type Slot = usize;
 /// A set of slots: bit `s` stands for slot `s`.
 pub type SlotMask = u64;
 
+/// The README's Rust examples, compiled and run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// The crate's result type.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
