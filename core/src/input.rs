@@ -1,6 +1,6 @@
 //! Per-slot input queues (preallocated rings) and the read-only view of one frame's inputs.
 
-use crate::{Frame, Slot, SlotMask};
+use crate::{Frame, Predictor, Slot, SlotMask};
 
 /// What the simulation is told about one slot's input for a frame.
 ///
@@ -257,14 +257,9 @@ impl InputStore {
         self.put(slot, frame, &tmp[..n], state, false);
     }
 
-    /// Writes the prediction for a cell that is not confirmed and returns it.
-    /// `predict` gets the slot's last confirmed input and fills `out`, returning the length.
-    pub fn predict_into(
-        &mut self,
-        slot: Slot,
-        frame: Frame,
-        predict: &mut dyn FnMut(Slot, Frame, &[u8], &mut [u8]) -> usize,
-    ) {
+    /// Writes the prediction for a cell that is not confirmed: its proposal if it has one (relay
+    /// authority), else the predictor's guess from the slot's last confirmed input.
+    pub fn predict_into(&mut self, slot: Slot, frame: Frame, predictor: &dyn Predictor) {
         let i = self.idx(slot, frame);
         let c = self.cells[i];
         let out = i * self.max_input;
@@ -276,7 +271,7 @@ impl InputStore {
         } else {
             let l = slot * self.max_input;
             let last = &self.last[l..l + self.last_len[slot] as usize];
-            let n = predict(slot, frame, last, &mut self.predicted[out..out + self.max_input]);
+            let n = predictor.predict(slot, frame, last, &mut self.predicted[out..out + self.max_input]);
             n.min(self.max_input)
         };
         let c = &mut self.cells[i];

@@ -361,8 +361,7 @@ impl Session {
     fn queue_advance(&mut self, frame: Frame) {
         for s in 0..self.lim.slots {
             if !self.inputs.is_confirmed(s, frame) {
-                let p = &*self.predictor;
-                self.inputs.predict_into(s, frame, &mut |s, f, last, out| p.predict(s, f, last, out));
+                self.inputs.predict_into(s, frame, &*self.predictor);
             }
         }
         self.ledger.ops.push(Op::Advance(frame));

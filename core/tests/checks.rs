@@ -119,7 +119,7 @@ fn play(frames: u32, corrupt_b_at: Option<u32>) -> (Driver<HashSim>, Driver<Hash
 
 #[test]
 fn peers_agree_and_a_divergence_is_reported_at_its_first_frame() {
-    let (mut a, mut b) = play(300, None);
+    let (mut a, b) = play(300, None);
     let until = a.session().checksummed_until().min(b.session().checksummed_until());
     assert!(until > 280);
     for f in 0..until {
@@ -210,7 +210,10 @@ fn lockstep_waits_for_relay_confirmation_of_local_inputs() {
 
 #[test]
 fn raising_the_delay_repeats_the_last_input_and_lowering_it_drops_inputs() {
-    let mut d = Driver::new(SessionBuilder::new(1).local_slot(0).record_confirmed(true).build().expect("valid"), HashSim::new(0));
+    let mut d = Driver::new(
+        SessionBuilder::new(1).local_slot(0).record_confirmed(true).build().expect("valid"),
+        HashSim::new(0),
+    );
     assert_eq!(d.session_mut().add_local_input(0, &[1]), Ok(Some(0)));
     d.advance().expect("advance");
     d.session_mut().set_input_delay(3).expect("delay");
@@ -230,13 +233,17 @@ fn raising_the_delay_repeats_the_last_input_and_lowering_it_drops_inputs() {
         let p = inputs.get(0).expect("slot 0");
         seen.push((inputs.frame(), p.bytes.to_vec()));
     }
-    let want: Vec<(u32, Vec<u8>)> = vec![(0, vec![1]), (1, vec![1]), (2, vec![1]), (3, vec![1]), (4, vec![2]), (5, vec![4])];
+    let want: Vec<(u32, Vec<u8>)> =
+        vec![(0, vec![1]), (1, vec![1]), (2, vec![1]), (3, vec![1]), (4, vec![2]), (5, vec![4])];
     assert_eq!(seen, want);
 }
 
 #[test]
 fn lockstep_checksum_interval_saves_only_those_frames() {
-    let mut d = Driver::new(SessionBuilder::new(1).local_slot(0).checksum_interval(10).build().expect("valid"), HashSim::new(0));
+    let mut d = Driver::new(
+        SessionBuilder::new(1).local_slot(0).checksum_interval(10).build().expect("valid"),
+        HashSim::new(0),
+    );
     let mut saves = 0;
     for _ in 0..100 {
         d.session_mut().add_local_input(0, &[]).expect("input");

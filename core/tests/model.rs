@@ -219,7 +219,11 @@ fn check_program(ops: Vec<Op>) -> Result<(), String> {
                 }
                 let outcome = step.outcome();
                 drop(step);
-                let want = if stalled { Outcome::Stalled { waiting_for: m.mask(cu) } } else { Outcome::Advanced { frame: m.cur } };
+                let want = if stalled {
+                    Outcome::Stalled { waiting_for: m.mask(cu) }
+                } else {
+                    Outcome::Advanced { frame: m.cur }
+                };
                 if outcome != want {
                     return Err(at(&format!("outcome {outcome:?}, model says {want:?}")));
                 }
@@ -251,7 +255,7 @@ fn session_follows_the_model() {
             Err(e) => quickcheck::TestResult::error(e),
         }
     }
-    QuickCheck::new().tests(2000).gen(Gen::new(200)).quickcheck(prop as fn(Vec<Op>) -> quickcheck::TestResult);
+    QuickCheck::new().tests(2000).rng(Gen::new(200)).quickcheck(prop as fn(Vec<Op>) -> quickcheck::TestResult);
 }
 
 #[test]

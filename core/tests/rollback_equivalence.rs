@@ -26,7 +26,8 @@ impl Arbitrary for Scenario {
         let slots = 2 + usize::arbitrary(g) % 4;
         let frames = 20 + u32::arbitrary(g) % 250;
         let max_prediction = 1 + u32::arbitrary(g) % 10;
-        let disconnect = bool::arbitrary(g).then(|| (1 + usize::arbitrary(g) % (slots - 1), u32::arbitrary(g) % frames));
+        let disconnect =
+            bool::arbitrary(g).then(|| (1 + usize::arbitrary(g) % (slots - 1), u32::arbitrary(g) % frames));
         Scenario {
             slots,
             frames,

@@ -131,7 +131,10 @@ fn rollback_with_delays_and_a_disconnect_allocates_nothing_per_tick() {
                 next += 1;
             }
             // The leaver's last input arrived: the others learn it left (its later inputs never come).
-            if !disconnected && session.confirmed_until() >= LEAVER.1 && session.waiting_for(LEAVER.1 - 1) >> LEAVER.0 & 1 == 0 {
+            if !disconnected
+                && session.confirmed_until() >= LEAVER.1
+                && session.waiting_for(LEAVER.1 - 1) >> LEAVER.0 & 1 == 0
+            {
                 session.disconnect_slot(LEAVER.0, LEAVER.1)?;
                 disconnected = true;
             }
@@ -202,7 +205,10 @@ fn lockstep_checksums(frames: u32, leaver: Option<(usize, Frame)>) -> Vec<u64> {
 
 #[test]
 fn lockstep_with_delays_allocates_nothing_per_tick() {
-    let mut d = Driver::new(builder(Mode::Lockstep).local_slot(0).build().expect("config"), Arena::new(params()).expect("params"));
+    let mut d = Driver::new(
+        builder(Mode::Lockstep).local_slot(0).build().expect("config"),
+        Arena::new(params()).expect("params"),
+    );
     let arrivals = schedule(1..SLOTS, 6, None);
     let mut next = 0;
     let mut tick = 0u64;
