@@ -273,7 +273,10 @@ impl SessionBuilder {
             return bad("frame_arena_size", "must be at most 1 GiB");
         }
         if l.input_window > 1 << 16 || l.input_window < self.min_window() {
-            return bad("input_window", "must cover max_prediction (or check_distance) + 2 * 32 + 2 frames, and be at most 65536");
+            return bad(
+                "input_window",
+                "must cover max_prediction (or check_distance) + 2 * 32 + 2 frames, and be at most 65536",
+            );
         }
         if l.checksum_history == 0 || l.checksum_history > 1 << 20 {
             return bad("checksum_history", "must be 1..=1048576");

@@ -101,15 +101,17 @@ pub mod arena;
 
 pub use bumpalo::Bump;
 pub use checksum::checksum64;
-pub use config::{Authority, Mode, Predictor, RepeatLast, SessionBuilder, MAX_INPUT_DELAY, MAX_INPUT_SIZE, MAX_ROLLBACK, MAX_SLOTS};
+pub use config::{
+    Authority, Mode, Predictor, RepeatLast, SessionBuilder, MAX_INPUT_DELAY, MAX_INPUT_SIZE, MAX_ROLLBACK, MAX_SLOTS,
+};
 pub use error::Error;
 pub use event::Event;
-pub use session::{Session, SessionStats, SyncTestEvidence};
-pub use step::{Outcome, Request, Step};
 pub use input::{FrameInputs, InputStatus, PlayerInput};
 pub use rng::Rng;
+pub use session::{Session, SessionStats, SyncTestEvidence};
 pub use simulation::{fulfil, Driver, SimError, Simulation};
 pub use snapshot::{SnapshotReader, SnapshotWriter};
+pub use step::{Outcome, Request, Step};
 
 /// A frame number, counted from 0.
 pub type Frame = u32;
