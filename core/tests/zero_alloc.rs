@@ -3,49 +3,44 @@
 //! more than 10,000 frames of the reference simulation with 8 slots, in every mode.
 //!
 //! This file is its own test binary so that its global allocator sees only this test's work; the
-//! counters only count on threads that switched counting on, so the harness's own allocations on
-//! other threads do not leak in.
+//! counters are per thread and count only while a test switched counting on, so the harness and
+//! tests running in parallel do not leak into each other's figures.
 #![allow(unsafe_code)] // a GlobalAlloc impl is unsafe by definition; it only forwards to System.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
 use framelock_core::{fulfil, Driver, Error, Event, Frame, Mode, Request, SessionBuilder};
 
 struct Counting;
 
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static REALLOCS: AtomicU64 = AtomicU64::new(0);
-
 thread_local! {
+    // Per thread, so tests running in parallel do not see each other's allocations.
     static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+    static REALLOCS: Cell<u64> = const { Cell::new(0) };
 }
 
-fn counting() -> bool {
-    COUNTING.try_with(Cell::get).unwrap_or(false)
+fn bump(counter: &'static std::thread::LocalKey<Cell<u64>>) {
+    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+        let _ = counter.try_with(|c| c.set(c.get() + 1));
+    }
 }
 
 // SAFETY: every method forwards to `System` with the same arguments; counting has no side effects
 // on the memory handed out.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if counting() {
-            ALLOCS.fetch_add(1, Relaxed);
-        }
+        bump(&ALLOCS);
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if counting() {
-            ALLOCS.fetch_add(1, Relaxed);
-        }
+        bump(&ALLOCS);
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if counting() {
-            REALLOCS.fetch_add(1, Relaxed);
-        }
+        bump(&REALLOCS);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -58,11 +53,11 @@ static GLOBAL: Counting = Counting;
 
 /// Counts the allocations and reallocations `f` makes on this thread.
 fn count<R>(f: impl FnOnce() -> R) -> (u64, u64, R) {
-    let (a0, r0) = (ALLOCS.load(Relaxed), REALLOCS.load(Relaxed));
+    let (a0, r0) = (ALLOCS.with(Cell::get), REALLOCS.with(Cell::get));
     COUNTING.with(|c| c.set(true));
     let out = f();
     COUNTING.with(|c| c.set(false));
-    (ALLOCS.load(Relaxed) - a0, REALLOCS.load(Relaxed) - r0, out)
+    (ALLOCS.with(Cell::get) - a0, REALLOCS.with(Cell::get) - r0, out)
 }
 
 const SLOTS: usize = 8;
