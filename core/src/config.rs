@@ -80,6 +80,7 @@ pub(crate) struct Limits {
     pub early_checksums: usize,
     pub event_queue: usize,
     pub record_confirmed: bool,
+    pub start_frame: Frame,
 }
 
 /// Builds a [`Session`]; every setting is checked by [`SessionBuilder::build`].
@@ -128,6 +129,7 @@ impl SessionBuilder {
                 early_checksums: 256,
                 event_queue: 256,
                 record_confirmed: false,
+                start_frame: 0,
             },
             predictor: None,
             bad_local: false,
@@ -239,6 +241,13 @@ impl SessionBuilder {
         self
     }
 
+    /// The first frame the session simulates (default 0). A session that starts later runs from a
+    /// state the caller loaded itself: a replay seeking to a keyframe, a late joiner given a snapshot.
+    pub fn start_frame(mut self, frame: Frame) -> Self {
+        self.limits.start_frame = frame;
+        self
+    }
+
     fn check(&self) -> Result<(), Error> {
         let l = &self.limits;
         let bad = |setting, reason| Err(Error::InvalidConfig { setting, reason });
@@ -280,6 +289,9 @@ impl SessionBuilder {
         }
         if l.checksum_history == 0 || l.checksum_history > 1 << 20 {
             return bad("checksum_history", "must be 1..=1048576");
+        }
+        if l.start_frame > Frame::MAX / 2 {
+            return bad("start_frame", "must leave room for the frame counter (at most 2^31)");
         }
         if l.checksum_interval == 0 {
             return bad("checksum_interval", "must be at least 1");

@@ -130,7 +130,7 @@ pub(crate) struct InputStore {
 }
 
 impl InputStore {
-    pub fn new(slots: usize, max_input: usize, window: u32, default: &[u8]) -> Self {
+    pub fn new(slots: usize, max_input: usize, window: u32, default: &[u8], start: Frame) -> Self {
         let n = slots * window as usize;
         let mut last = vec![0u8; slots * max_input];
         for s in 0..slots {
@@ -140,11 +140,11 @@ impl InputStore {
             slots,
             max_input,
             window,
-            base: 0,
+            base: start,
             cells: vec![EMPTY; n],
             bytes: vec![0; n * max_input],
             predicted: vec![0; n * max_input],
-            next_unconfirmed: vec![0; slots],
+            next_unconfirmed: vec![start; slots],
             disconnected_from: vec![None; slots],
             last,
             last_len: vec![default.len() as u16; slots],

@@ -89,14 +89,15 @@ impl Session {
         };
         let max_ops = 2 * (depth as usize + 2) + 2;
         let requests_cap = max_ops * core::mem::size_of::<crate::Request<'static>>() + 256;
-        let mut inputs = InputStore::new(lim.slots, lim.max_input_size, lim.input_window, &lim.default_input);
+        let start = lim.start_frame;
+        let mut inputs = InputStore::new(lim.slots, lim.max_input_size, lim.input_window, &lim.default_input, start);
         // Frames before the first local input can arrive (the input delay) hold the default input.
-        let mut local_next = vec![0; lim.slots];
+        let mut local_next = vec![start; lim.slots];
         for s in (0..lim.slots).filter(|&s| lim.local >> s & 1 == 1) {
-            for f in 0..lim.input_delay {
+            for f in start..start + lim.input_delay {
                 inputs.put(s, f, &lim.default_input, CellState::Confirmed, false);
             }
-            local_next[s] = lim.input_delay;
+            local_next[s] = start + lim.input_delay;
         }
         let evidence_cap = if checks > 0 { lim.max_snapshot_size } else { 0 };
         Session {
@@ -115,14 +116,14 @@ impl Session {
                 ops: Vec::with_capacity(max_ops),
                 open: None,
                 primary_top: None,
-                checksummed_until: 0,
+                checksummed_until: start,
             },
             predictor,
-            current: 0,
+            current: start,
             first_incorrect: None,
             local_next,
-            release_below: 0,
-            tap_next: 0,
+            release_below: start,
+            tap_next: start,
             requests: capped_bump(requests_cap),
             requests_cap,
             scratch: capped_bump(lim.frame_arena_size),
@@ -424,8 +425,8 @@ impl Session {
         if self.ledger.primary_top.is_none() {
             self.queue_save(cur, false);
         }
-        if cur > 0 {
-            let r = cur.saturating_sub(check_distance);
+        if cur > self.lim.start_frame {
+            let r = cur.saturating_sub(check_distance).max(self.lim.start_frame);
             self.ledger.ops.push(Op::Load(r));
             for f in r..cur {
                 self.queue_advance(f);

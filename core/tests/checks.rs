@@ -255,3 +255,30 @@ fn lockstep_checksum_interval_saves_only_those_frames() {
     assert!(d.session().checksum(90).is_some());
     assert!(d.session().checksum(91).is_none());
 }
+
+#[test]
+fn a_session_can_start_at_a_later_frame_from_a_loaded_state() {
+    // Run 0..100 in one session, then continue from a snapshot of state 50 in a session starting at 50.
+    let feed = |f: u32| [(f / 5) as u8];
+    let mut whole = Driver::new(SessionBuilder::new(1).local_slot(0).build().expect("valid"), HashSim::new(4));
+    let mut at_50 = None;
+    for f in 0..100u32 {
+        if f == 50 {
+            at_50 = Some(whole.sim().clone());
+        }
+        whole.session_mut().add_local_input(0, &feed(f)).expect("input");
+        whole.advance().expect("advance");
+    }
+    for mode in [Mode::Lockstep, Mode::Rollback { max_prediction: 4 }, Mode::SyncTest { check_distance: 3 }] {
+        let s = SessionBuilder::new(1).local_slot(0).mode(mode).start_frame(50).build().expect("valid");
+        let mut later = Driver::new(s, at_50.clone().expect("state 50"));
+        assert_eq!(later.session().current_frame(), 50);
+        for f in 50..100u32 {
+            later.session_mut().add_local_input(0, &feed(f)).expect("input");
+            later.advance().expect("advance");
+        }
+        assert_eq!(later.sim(), whole.sim(), "{mode:?}");
+        assert_eq!(later.session().checksum(99), whole.session().checksum(99), "{mode:?}");
+        assert_eq!(later.session().stats().desyncs, 0);
+    }
+}

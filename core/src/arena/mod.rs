@@ -263,7 +263,7 @@ pub(crate) mod test_support {
 
     impl Feed {
         pub fn new(slots: usize) -> Feed {
-            Feed { store: InputStore::new(slots, INPUT_SIZE, 4, &NEUTRAL_INPUT) }
+            Feed { store: InputStore::new(slots, INPUT_SIZE, 4, &NEUTRAL_INPUT, 0) }
         }
 
         /// Confirms `input(slot)` for every slot at `frame` and returns the frame's view.
