@@ -118,6 +118,65 @@ pub enum Error {
     },
     /// The frame counter would pass `u32::MAX`.
     FrameOverflow,
+    /// An input log is not in the expected format: `what` was wrong at file offset `byte` (in chunk
+    /// `chunk`, counted from 0, when inside one).
+    LogCorrupt {
+        /// What was wrong.
+        what: &'static str,
+        /// The file offset.
+        byte: u64,
+        /// The chunk, when the problem is inside one.
+        chunk: Option<u32>,
+    },
+    /// A chunk of an input log does not match its CRC.
+    LogChunkCrc {
+        /// The chunk, counted from 0.
+        chunk: u32,
+        /// The file offset of the chunk.
+        byte: u64,
+    },
+    /// An input log ends in the middle of a chunk (or of its header): everything before is readable.
+    LogTruncated {
+        /// The file offset where the file ends.
+        byte: u64,
+        /// The chunk that is cut short (`None`: the header).
+        chunk: Option<u32>,
+    },
+    /// An input log's format version is one this reader cannot read.
+    LogUnsupportedVersion {
+        /// The version the file was written with.
+        version: u16,
+        /// The oldest reader version the file says can read it.
+        min_reader: u16,
+        /// The version this reader implements.
+        supported: u16,
+    },
+    /// The frames of an input log (or the frames given to a log writer) are not consecutive.
+    LogFramesOutOfOrder {
+        /// The frame that should come next.
+        expected: Frame,
+        /// The frame that came.
+        found: Frame,
+    },
+    /// An input log does not fit what it is used with (another simulation, other slots).
+    LogMismatch {
+        /// What does not fit.
+        what: &'static str,
+    },
+    /// Reading or writing a log failed in the operating system.
+    Io {
+        /// The kind of I/O error.
+        kind: std::io::ErrorKind,
+    },
+    /// A replay computed a different checksum than the one recorded: the first divergent frame.
+    ReplayDiverged {
+        /// The frame whose starting state differs.
+        frame: Frame,
+        /// The recorded checksum.
+        expected: u64,
+        /// The replay's checksum.
+        actual: u64,
+    },
     /// The simulation reported an error while fulfilling a request.
     Simulation {
         /// The frame being simulated, saved or loaded.
@@ -167,9 +226,39 @@ impl fmt::Display for Error {
             }
             Error::NoSuchSnapshot { frame } => write!(f, "no snapshot of frame {frame} is held"),
             Error::FrameOverflow => write!(f, "the frame counter would overflow u32"),
+            Error::LogCorrupt { what, byte, chunk: Some(chunk) } => {
+                write!(f, "input log is corrupt: {what} at byte {byte} in chunk {chunk}")
+            }
+            Error::LogCorrupt { what, byte, chunk: None } => write!(f, "input log is corrupt: {what} at byte {byte}"),
+            Error::LogChunkCrc { chunk, byte } => {
+                write!(f, "input log is corrupt: chunk {chunk} (at byte {byte}) fails its CRC")
+            }
+            Error::LogTruncated { byte, chunk: Some(chunk) } => {
+                write!(f, "input log is truncated at byte {byte} in chunk {chunk}")
+            }
+            Error::LogTruncated { byte, chunk: None } => write!(f, "input log is truncated at byte {byte} in its header"),
+            Error::LogUnsupportedVersion { version, min_reader, supported } => write!(
+                f,
+                "input log format version {version} needs a reader of version {min_reader} or newer; this one reads version {supported}"
+            ),
+            Error::LogFramesOutOfOrder { expected, found } => {
+                write!(f, "input log frames out of order: expected frame {expected}, found {found}")
+            }
+            Error::LogMismatch { what } => write!(f, "input log does not fit: {what}"),
+            Error::Io { kind } => write!(f, "I/O error: {kind}"),
+            Error::ReplayDiverged { frame, expected, actual } => write!(
+                f,
+                "replay diverged at frame {frame}: recorded checksum {expected:#018x}, replay computed {actual:#018x}"
+            ),
             Error::Simulation { frame, reason } => write!(f, "the simulation failed at frame {frame}: {reason}"),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io { kind: e.kind() }
+    }
+}

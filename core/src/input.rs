@@ -99,14 +99,16 @@ pub(crate) enum CellState {
 #[derive(Debug, Clone, Copy)]
 struct Cell {
     state: CellState,
-    substituted: bool,
+    /// Confirmed, Substituted or Disconnected (a disconnect the authority confirmed for this frame).
+    status: InputStatus,
     len: u16,
     /// The simulation was given a prediction for this cell (its bytes are in `predicted`).
     predicted: bool,
     pred_len: u16,
 }
 
-const EMPTY: Cell = Cell { state: CellState::Empty, substituted: false, len: 0, predicted: false, pred_len: 0 };
+const EMPTY: Cell =
+    Cell { state: CellState::Empty, status: InputStatus::Confirmed, len: 0, predicted: false, pred_len: 0 };
 
 /// Per-slot input rings over a window of frames `[base, base + window)`, all preallocated.
 #[derive(Debug)]
@@ -196,8 +198,7 @@ impl InputStore {
         let i = self.idx(slot, frame);
         let c = self.cells[i];
         if c.state == CellState::Confirmed {
-            let status = if c.substituted { InputStatus::Substituted } else { InputStatus::Confirmed };
-            PlayerInput { slot, bytes: &self.bytes[self.range(i, c.len)], status }
+            PlayerInput { slot, bytes: &self.bytes[self.range(i, c.len)], status: c.status }
         } else {
             PlayerInput { slot, bytes: &self.predicted[self.range(i, c.pred_len)], status: InputStatus::Predicted }
         }
@@ -205,17 +206,17 @@ impl InputStore {
 
     /// Stores an input. The caller has validated slot, length and window.
     /// Returns true when the cell was predicted with different bytes (a misprediction).
-    pub fn put(&mut self, slot: Slot, frame: Frame, input: &[u8], state: CellState, substituted: bool) -> bool {
+    pub fn put(&mut self, slot: Slot, frame: Frame, input: &[u8], state: CellState, status: InputStatus) -> bool {
         let i = self.idx(slot, frame);
         let r = self.range(i, input.len() as u16);
         self.bytes[r.clone()].copy_from_slice(input);
         let c = &mut self.cells[i];
         c.state = state;
-        c.substituted = substituted;
+        c.status = status;
         c.len = input.len() as u16;
         let c = *c;
         let mispredicted = c.predicted
-            && (substituted || c.pred_len != c.len || self.predicted[self.range(i, c.pred_len)] != self.bytes[r]);
+            && (status != InputStatus::Confirmed || c.pred_len != c.len || self.predicted[self.range(i, c.pred_len)] != self.bytes[r]);
         if state == CellState::Confirmed {
             self.cells[i].predicted = false;
             self.advance_contiguous(slot);
@@ -254,7 +255,7 @@ impl InputStore {
         let mut tmp = [0u8; crate::config::MAX_INPUT_SIZE];
         let n = len.len();
         tmp[..n].copy_from_slice(&src[len]);
-        self.put(slot, frame, &tmp[..n], state, false);
+        self.put(slot, frame, &tmp[..n], state, InputStatus::Confirmed);
     }
 
     /// Writes the prediction for a cell that is not confirmed: its proposal if it has one (relay

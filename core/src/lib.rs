@@ -93,6 +93,7 @@ mod snapshot;
 mod step;
 
 pub mod fixed;
+pub mod replay;
 pub mod rng;
 pub mod testing;
 

@@ -9,7 +9,7 @@ use crate::input::{CellState, FrameInputs, InputStore};
 use crate::ledger::{Evidence, Ledger};
 use crate::snapshot::SnapshotRing;
 use crate::step::{Op, Outcome, Step};
-use crate::{Error, Frame, Slot, SlotMask};
+use crate::{Error, Frame, InputStatus, Slot, SlotMask};
 
 /// Counters of what a session did, for overlays, logs and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl Session {
         let mut local_next = vec![start; lim.slots];
         for s in (0..lim.slots).filter(|&s| lim.local >> s & 1 == 1) {
             for f in start..start + lim.input_delay {
-                inputs.put(s, f, &lim.default_input, CellState::Confirmed, false);
+                inputs.put(s, f, &lim.default_input, CellState::Confirmed, InputStatus::Confirmed);
             }
             local_next[s] = start + lim.input_delay;
         }
@@ -202,7 +202,7 @@ impl Session {
             }
         }
         if self.inputs.state(slot, target) != CellState::Confirmed {
-            self.inputs.put(slot, target, input, state, false);
+            self.inputs.put(slot, target, input, state, InputStatus::Confirmed);
         }
         self.local_next[slot] = target + 1;
         Ok(Some(target))
@@ -217,16 +217,24 @@ impl Session {
     /// [`Error::InputTooLong`], [`Error::AlreadyConfirmed`], [`Error::FrameTooOld`],
     /// [`Error::BeyondWindow`].
     pub fn add_remote_input(&mut self, slot: Slot, frame: Frame, input: &[u8]) -> Result<(), Error> {
-        self.confirm(slot, frame, input, false)
+        self.confirm(slot, frame, input, InputStatus::Confirmed)
     }
 
     /// Like [`Session::add_remote_input`], for a frame the relay closed without this slot's input: the
     /// input is its substitute, and the simulation sees [`InputStatus::Substituted`](crate::InputStatus).
     pub fn add_substituted_input(&mut self, slot: Slot, frame: Frame, input: &[u8]) -> Result<(), Error> {
-        self.confirm(slot, frame, input, true)
+        self.confirm(slot, frame, input, InputStatus::Substituted)
     }
 
-    fn confirm(&mut self, slot: Slot, frame: Frame, input: &[u8], substituted: bool) -> Result<(), Error> {
+    /// Like [`Session::add_remote_input`], for a frame the authority closed with this slot
+    /// disconnected: the simulation sees `input` (normally the default input) as
+    /// [`InputStatus::Disconnected`]. Unlike [`Session::disconnect_slot`] it covers one frame only, so
+    /// a slot can come back (a relay's reconnect, a replayed log).
+    pub fn add_disconnected_input(&mut self, slot: Slot, frame: Frame, input: &[u8]) -> Result<(), Error> {
+        self.confirm(slot, frame, input, InputStatus::Disconnected)
+    }
+
+    fn confirm(&mut self, slot: Slot, frame: Frame, input: &[u8], status: InputStatus) -> Result<(), Error> {
         self.release();
         self.check_slot(slot)?;
         if self.is_local(slot) && self.lim.authority == Authority::PeerToPeer {
@@ -236,7 +244,7 @@ impl Session {
             return Err(Error::AlreadyConfirmed { slot, frame });
         }
         self.check_input(slot, frame, input)?;
-        if self.inputs.put(slot, frame, input, CellState::Confirmed, substituted) {
+        if self.inputs.put(slot, frame, input, CellState::Confirmed, status) {
             self.mark_incorrect(frame);
         }
         Ok(())
@@ -509,6 +517,15 @@ impl Session {
     /// Counters of what the session did.
     pub fn stats(&self) -> SessionStats {
         SessionStats { events_dropped: self.ledger.events.dropped, ..self.ledger.stats }
+    }
+
+    /// The snapshot of the state at the start of `frame` once that frame's checksum is final, while
+    /// the snapshot ring still holds it (an input log's keyframe).
+    pub fn final_snapshot(&self, frame: Frame) -> Option<&[u8]> {
+        if frame >= self.ledger.checksummed_until {
+            return None;
+        }
+        self.ledger.snapshots.get(frame).map(|s| s.bytes.as_slice())
     }
 
     /// The snapshots of the first sync-test mismatch, if there was one.
