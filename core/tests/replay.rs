@@ -284,3 +284,30 @@ fn garbage_is_rejected_with_where() {
     let e = Error::LogChunkCrc { chunk: 3, byte: 4096 };
     assert_eq!(e.to_string(), "input log is corrupt: chunk 3 (at byte 4096) fails its CRC");
 }
+
+/// A log committed to the repository: a change to the format or to the reference simulation that
+/// breaks old logs fails here. `FRAMELOCK_BLESS=1` rewrites it (a deliberate act: say why).
+#[test]
+fn the_committed_golden_log_still_verifies() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data");
+    let (log_path, expected_path) = (format!("{dir}/golden-arena.flog"), format!("{dir}/golden-arena.expected"));
+    let bless = std::env::var_os("FRAMELOCK_BLESS").is_some();
+    if bless {
+        std::fs::write(&log_path, recorded_match(600)).expect("write golden log");
+    }
+    let bytes = std::fs::read(&log_path).expect("golden log");
+    let log = LogReader::parse(&bytes).expect("the golden log parses");
+    let (replay, mut arena) = arena_replay(&log);
+    let report = replay.verify(&mut arena, &mut |_| {}).expect("the golden log verifies");
+    let (last_frame, last) = report.last_checksum.expect("checksums");
+    let summary = format!(
+        "frames={}\nchecksums_verified={}\nlast_checksum={last_frame}:{last:#018x}\nsize={}\n",
+        report.frames,
+        report.checksums_verified,
+        bytes.len()
+    );
+    if bless {
+        std::fs::write(&expected_path, &summary).expect("write expectations");
+    }
+    assert_eq!(summary, std::fs::read_to_string(&expected_path).expect("expectations"));
+}
