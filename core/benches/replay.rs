@@ -1,0 +1,101 @@
+//! Input log throughput: writing and verifying a 1,000,000-frame, 8-slot log, its size, and the
+//! share of verification time the format costs with the reference simulation.
+//!
+//! `cargo bench -p framelock-core --bench replay` prints the table recorded in docs/BENCHMARKS.md.
+//! Run as a test (`cargo test --benches`) it checks the same code on 10,000 frames.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
+use framelock_core::replay::{LogHeader, LogReader, LogWriter, LoggedInput, Replay};
+use framelock_core::testing::HashSim;
+
+const SLOTS: u8 = 8;
+
+/// A log of `frames` frames; `unchanged` logs the same input forever, else the arena's scripted bots.
+/// No checksums are recorded (a replay with another simulation could not match them), so verifying
+/// it measures replaying, saving every 60th state and hashing it.
+fn write_log(frames: u32, unchanged: bool) -> (Vec<u8>, Duration) {
+    let mut h = LogHeader::new(SLOTS, INPUT_SIZE as u16);
+    h.simulation = "arena".into();
+    h.checksum_interval = 60;
+    let start = Instant::now();
+    let mut w = LogWriter::new(Vec::with_capacity(frames as usize * 8), h).expect("header");
+    let mut buf = [[0u8; INPUT_SIZE]; SLOTS as usize];
+    for f in 0..frames {
+        for (s, b) in buf.iter_mut().enumerate() {
+            *b = if unchanged { [1, 2] } else { scripted_input(5, s, f) };
+        }
+        let inputs: [LoggedInput<'_>; SLOTS as usize] = core::array::from_fn(|s| LoggedInput::confirmed(&buf[s]));
+        w.record_inputs(f, &inputs).expect("record");
+    }
+    let bytes = w.finish().expect("finish");
+    (bytes, start.elapsed())
+}
+
+/// Decoding every frame: the format's whole cost in a replay.
+fn decode_all(log: &LogReader<'_>) -> u64 {
+    let mut c = log.cursor();
+    let mut sum = 0u64;
+    while let Some(f) = c.next_frame().expect("valid") {
+        for i in f.inputs() {
+            sum = sum.wrapping_add(u64::from(i.bytes.first().copied().unwrap_or(0)));
+        }
+    }
+    sum
+}
+
+fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut out = None;
+    let mut best = Duration::MAX;
+    for _ in 0..reps {
+        let t = Instant::now();
+        let v = f();
+        best = best.min(t.elapsed());
+        out = Some(v);
+    }
+    (best, out.expect("at least one repetition"))
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let (frames, reps) = if full { (1_000_000u32, 3) } else { (10_000, 1) };
+    let mb = |bytes: usize| bytes as f64 / 1e6;
+    let per_s = |n: f64, d: Duration| n / d.as_secs_f64();
+
+    let (write_time, (log_bytes, _)) = best(reps, || write_log(frames, false));
+    let (unchanged, _) = write_log(frames, true);
+    let log = LogReader::parse(&log_bytes).expect("parse");
+    let (parse_time, _) = best(reps, || LogReader::parse(black_box(&log_bytes)).expect("parse").frames());
+    let (decode_time, _) = best(reps, || decode_all(black_box(&log)));
+    let (verify_trivial, _) = best(reps, || {
+        let mut sim = HashSim::new(0);
+        Replay::new(&log).verify(&mut sim, &mut |_| {}).expect("no checksums recorded")
+    });
+    let params = ArenaParams { players: SLOTS, ..ArenaParams::default() };
+    let arena_frames = if full { 200_000 } else { 2_000 };
+    let arena_log_bytes = write_log(arena_frames, false).0;
+    let arena_log = LogReader::parse(&arena_log_bytes).expect("parse");
+    let (verify_arena, _) = best(reps.min(2), || {
+        let mut arena = Arena::new(params).expect("params");
+        Replay::new(&arena_log)
+            .max_snapshot_size(snapshot_size_bound(&params))
+            .frame_arena_size(scratch_size_bound(&params))
+            .verify(&mut arena, &mut |_| {})
+            .expect("no checksums recorded")
+    });
+    let (decode_arena, _) = best(reps, || decode_all(black_box(&arena_log)));
+
+    let slot_frames = f64::from(frames) * f64::from(SLOTS);
+    println!("input log, {frames} frames x {SLOTS} slots (scripted bots: inputs change every 3-12 frames)");
+    println!("  size                      {:>10.2} MB   {:.3} bytes/slot-frame", mb(log_bytes.len()), log_bytes.len() as f64 / slot_frames);
+    println!("  size, inputs never change {:>10.2} MB   {:.3} bytes/slot-frame", mb(unchanged.len()), unchanged.len() as f64 / slot_frames);
+    println!("  write                     {:>10.0} frames/s  {:>8.1} MB/s", per_s(f64::from(frames), write_time), mb(log_bytes.len()) / write_time.as_secs_f64());
+    println!("  parse + validate          {:>10.0} frames/s  {:>8.1} MB/s", per_s(f64::from(frames), parse_time), mb(log_bytes.len()) / parse_time.as_secs_f64());
+    println!("  decode every frame        {:>10.0} frames/s  {:>8.1} MB/s", per_s(f64::from(frames), decode_time), mb(log_bytes.len()) / decode_time.as_secs_f64());
+    println!("  verify, trivial sim       {:>10.0} frames/s  {:>8.1} MB/s", per_s(f64::from(frames), verify_trivial), mb(log_bytes.len()) / verify_trivial.as_secs_f64());
+    println!("reference simulation, {arena_frames} frames x {SLOTS} players");
+    println!("  verify                    {:>10.0} frames/s", per_s(f64::from(arena_frames), verify_arena));
+    println!("  decode share of verify    {:>10.2} %", 100.0 * decode_arena.as_secs_f64() / verify_arena.as_secs_f64());
+}
