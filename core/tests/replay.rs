@@ -115,7 +115,8 @@ fn recorded_match(frames: Frame) -> Vec<u8> {
     h.session = SessionKind::Rollback(8);
     h.checksum_interval = 30;
     h.keyframe_interval = 250;
-    h.simulation = "arena".into();
+    h.simulation = framelock_core::arena::SIMULATION_ID.into();
+    h.sim_params = framelock_core::arena::encode_params(&ArenaParams { players: 4, seed: 3, ..ArenaParams::default() });
     h.frames_per_chunk = 100;
     let mut w = LogWriter::new(Vec::new(), h).expect("header");
     for t in 0..frames + 12 {

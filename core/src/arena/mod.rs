@@ -139,6 +139,58 @@ impl ArenaParams {
     }
 }
 
+/// The name an input log gives this simulation (`LogHeader::simulation`).
+pub const SIMULATION_ID: &str = "arena";
+
+/// The version byte of [`encode_params`]' layout.
+const PARAMS_VERSION: u8 = 1;
+/// The length of [`encode_params`]' output.
+const PARAMS_LEN: usize = 16;
+
+/// Encodes params for an input log's header (`LogHeader::sim_params`): 16 bytes, little-endian,
+/// `version u8 (1) | players u8 | max_projectiles u16 | world_size i32 | seed u64`.
+///
+/// ```
+/// use framelock_core::arena::{decode_params, encode_params, ArenaParams};
+/// let params = ArenaParams { players: 4, seed: 7, ..ArenaParams::default() };
+/// let bytes = encode_params(&params);
+/// assert_eq!(bytes.len(), 16);
+/// assert_eq!(decode_params(&bytes), Ok(params));
+/// ```
+pub fn encode_params(params: &ArenaParams) -> Vec<u8> {
+    let mut out = Vec::with_capacity(PARAMS_LEN);
+    out.push(PARAMS_VERSION);
+    out.push(params.players);
+    out.extend_from_slice(&params.max_projectiles.to_le_bytes());
+    out.extend_from_slice(&params.world_size.to_le_bytes());
+    out.extend_from_slice(&params.seed.to_le_bytes());
+    out
+}
+
+/// Decodes params written by [`encode_params`], and checks them like [`ArenaParams::validate`].
+///
+/// Errors (never a panic): an empty input, an unknown version, a length other than 16 bytes, or
+/// params out of range.
+pub fn decode_params(bytes: &[u8]) -> Result<ArenaParams, SimError> {
+    let Some((&version, rest)) = bytes.split_first() else {
+        return Err(SimError::new("arena params: empty (the log does not record them)"));
+    };
+    if version != PARAMS_VERSION {
+        return Err(SimError::new("arena params: unknown layout version (expected 1)"));
+    }
+    let Ok(rest) = <&[u8; PARAMS_LEN - 1]>::try_from(rest) else {
+        return Err(SimError::new("arena params: wrong length (expected 16 bytes)"));
+    };
+    let params = ArenaParams {
+        players: rest[0],
+        max_projectiles: u16::from_le_bytes([rest[1], rest[2]]),
+        world_size: i32::from_le_bytes([rest[3], rest[4], rest[5], rest[6]]),
+        seed: u64::from_le_bytes([rest[7], rest[8], rest[9], rest[10], rest[11], rest[12], rest[13], rest[14]]),
+    };
+    params.validate()?;
+    Ok(params)
+}
+
 /// An upper bound on the size of an arena's snapshot (exact when every projectile is alive): use
 /// it as the session's `max_snapshot_size`. 64 players and 8,192 projectiles take 290,081 bytes.
 pub fn snapshot_size_bound(params: &ArenaParams) -> usize {
@@ -249,6 +301,60 @@ impl Simulation for Arena {
 }
 
 #[cfg(test)]
+mod params_tests {
+    use super::*;
+
+    #[test]
+    fn params_round_trip_with_a_fixed_layout() {
+        let p = ArenaParams { players: 64, max_projectiles: 65_535, world_size: MAX_WORLD_SIZE, seed: u64::MAX - 1 };
+        let bytes = encode_params(&p);
+        assert_eq!(bytes.len(), 16);
+        assert_eq!(decode_params(&bytes), Ok(p));
+        assert_eq!(decode_params(&encode_params(&ArenaParams::default())), Ok(ArenaParams::default()));
+        // The layout is little-endian and fixed: a log written today reads back on any platform.
+        let q =
+            ArenaParams { players: 4, max_projectiles: 0x0102, world_size: 0x0304_0506, seed: 0x0708_090a_0b0c_0d0e };
+        assert_eq!(encode_params(&q), [1, 4, 2, 1, 6, 5, 4, 3, 0x0e, 0x0d, 0x0c, 0x0b, 0x0a, 9, 8, 7]);
+    }
+
+    #[test]
+    fn bad_params_are_errors_not_panics() {
+        let good = encode_params(&ArenaParams::default());
+        assert!(decode_params(&[]).is_err());
+        for len in 0..good.len() {
+            assert!(decode_params(&good[..len]).is_err(), "cut to {len} bytes");
+        }
+        let mut long = good.clone();
+        long.push(0);
+        assert!(decode_params(&long).is_err(), "trailing byte");
+        let mut v2 = good.clone();
+        v2[0] = 2;
+        assert!(decode_params(&v2).is_err(), "unknown version");
+        let mut no_players = good.clone();
+        no_players[1] = 0;
+        assert!(decode_params(&no_players).is_err(), "0 players");
+        let mut too_many = good.clone();
+        too_many[1] = 65;
+        assert!(decode_params(&too_many).is_err(), "65 players");
+        let tiny = ArenaParams { world_size: MIN_WORLD_SIZE - 1, ..ArenaParams::default() };
+        assert!(decode_params(&encode_params(&tiny)).is_err(), "world too small");
+        let negative = ArenaParams { world_size: -1024, ..ArenaParams::default() };
+        assert!(decode_params(&encode_params(&negative)).is_err(), "negative world");
+        // Every single-byte change either decodes to valid params or is refused.
+        for i in 0..good.len() {
+            for b in 0..=255u8 {
+                let mut m = good.clone();
+                m[i] = b;
+                if let Ok(p) = decode_params(&m) {
+                    assert_eq!(p.validate(), Ok(()));
+                    assert_eq!(encode_params(&p), m);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 pub(crate) mod test_support {
     //! Builds [`FrameInputs`] for tests and saves arenas into plain vectors.
 
@@ -270,7 +376,7 @@ pub(crate) mod test_support {
         pub fn frame<B: AsRef<[u8]>>(&mut self, frame: u32, input: impl Fn(usize) -> B) -> FrameInputs<'_> {
             self.store.release_below(frame);
             for s in 0..self.store.slots {
-                self.store.put(s, frame, input(s).as_ref(), CellState::Confirmed, false);
+                self.store.put(s, frame, input(s).as_ref(), CellState::Confirmed, crate::InputStatus::Confirmed);
             }
             FrameInputs::new(&self.store, frame)
         }

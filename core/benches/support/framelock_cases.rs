@@ -1,0 +1,314 @@
+//! The framelock side: lockstep, rollback, sync test, 64 KiB save+load and the reference simulation.
+
+use std::hint::black_box;
+
+use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
+use framelock_core::testing::HashSim;
+use framelock_core::{Driver, FrameInputs, Mode, SessionBuilder, SimError, Simulation, SnapshotReader, SnapshotWriter};
+
+use super::Case;
+
+/// Bytes per input on both sides of the comparison (a `u32`).
+pub const INPUT_BYTES: usize = 4;
+/// How far behind the remote input arrives in the rollback case, in frames.
+pub const LAG: u32 = 8;
+/// `max_prediction` of the rollback sessions (and GGRS's prediction window).
+pub const MAX_PREDICTION: u32 = 10;
+/// The sync-test check distance on both sides.
+pub const CHECK_DISTANCE: u32 = 8;
+/// The state size of the save+load case.
+pub const BIG_STATE: usize = 64 * 1024;
+
+/// Slot 0's (or GGRS peer A's) input for `frame`: changes every frame.
+pub fn local_input(frame: u32) -> u32 {
+    frame.wrapping_mul(0x9E37_79B9) ^ 0x5555_5555
+}
+
+/// Slot 1's (or GGRS peer B's) input for `frame`: changes every frame, so repeating the last
+/// confirmed input always mispredicts.
+pub fn remote_input(frame: u32) -> u32 {
+    frame.wrapping_add(1)
+}
+
+fn frames_of<S: Simulation>(d: &Driver<S>) -> (u64, u64) {
+    let s = d.session().stats();
+    (s.frames_advanced, s.frames_resimulated)
+}
+
+fn detail_of<S: Simulation>(d: &Driver<S>) -> String {
+    let s = d.session().stats();
+    format!(
+        "session totals: frames {}, resimulated {}, rollbacks {}, max rollback {}, stalls {}, desyncs {}",
+        s.frames_advanced, s.frames_resimulated, s.rollbacks, s.max_rollback, s.stalls, s.desyncs
+    )
+}
+
+/// Lockstep, trivial state (`HashSim` with no padding, 12-byte snapshot saved and checksummed every
+/// frame): slot 0 local, slot 1 remote, the remote input added for the current frame each tick.
+#[derive(Debug)]
+pub struct Lockstep {
+    driver: Driver<HashSim>,
+}
+
+impl Lockstep {
+    pub fn new() -> Self {
+        let sim = HashSim::new(0);
+        let session = SessionBuilder::new(2)
+            .local_slot(0)
+            .max_input_size(INPUT_BYTES)
+            .max_snapshot_size(sim.snapshot_size())
+            .mode(Mode::Lockstep)
+            .build()
+            .expect("valid lockstep config");
+        Lockstep { driver: Driver::new(session, sim) }
+    }
+}
+
+impl Case for Lockstep {
+    fn tick(&mut self) {
+        let s = self.driver.session_mut();
+        let f = s.current_frame();
+        s.add_local_input(0, &local_input(f).to_le_bytes()).expect("local input");
+        s.add_remote_input(1, f, &remote_input(f).to_le_bytes()).expect("remote input");
+        let outcome = self.driver.advance().expect("advance");
+        debug_assert!(!outcome.stalled());
+    }
+    fn frames(&self) -> u64 {
+        frames_of(&self.driver).0
+    }
+    fn resimulated(&self) -> u64 {
+        frames_of(&self.driver).1
+    }
+    fn detail(&self) -> String {
+        detail_of(&self.driver)
+    }
+}
+
+/// Rollback with a `lag`-frame rollback every frame: slot 0 local, slot 1 remote; each tick adds the
+/// local input and the remote input for `current_frame - lag`, which differs from the one before it,
+/// so the repeat-last prediction is always wrong and every advance loads `lag` frames back.
+#[derive(Debug)]
+pub struct Rollback<S> {
+    driver: Driver<S>,
+    lag: u32,
+}
+
+impl Rollback<HashSim> {
+    /// The trivial state with an 8-frame rollback every frame.
+    pub fn trivial() -> Self {
+        Rollback::with_sim(HashSim::new(0), 12, LAG, MAX_PREDICTION)
+    }
+}
+
+impl<S: Simulation> Rollback<S> {
+    pub fn with_sim(sim: S, snapshot_size: usize, lag: u32, max_prediction: u32) -> Self {
+        let session = SessionBuilder::new(2)
+            .local_slot(0)
+            .max_input_size(INPUT_BYTES)
+            .max_snapshot_size(snapshot_size)
+            .mode(Mode::Rollback { max_prediction })
+            .build()
+            .expect("valid rollback config");
+        Rollback { driver: Driver::new(session, sim), lag }
+    }
+}
+
+impl<S: Simulation> Case for Rollback<S> {
+    fn tick(&mut self) {
+        let s = self.driver.session_mut();
+        let f = s.current_frame();
+        s.add_local_input(0, &local_input(f).to_le_bytes()).expect("local input");
+        if f >= self.lag {
+            let r = f - self.lag;
+            s.add_remote_input(1, r, &remote_input(r).to_le_bytes()).expect("remote input");
+        }
+        let outcome = self.driver.advance().expect("advance");
+        debug_assert!(!outcome.stalled());
+    }
+    fn frames(&self) -> u64 {
+        frames_of(&self.driver).0
+    }
+    fn resimulated(&self) -> u64 {
+        frames_of(&self.driver).1
+    }
+    fn detail(&self) -> String {
+        detail_of(&self.driver)
+    }
+}
+
+/// Sync test, trivial state, both slots local.
+#[derive(Debug)]
+pub struct SyncTest {
+    driver: Driver<HashSim>,
+}
+
+impl SyncTest {
+    pub fn new() -> Self {
+        let sim = HashSim::new(0);
+        let session = SessionBuilder::new(2)
+            .local_slots(0b11)
+            .max_input_size(INPUT_BYTES)
+            .max_snapshot_size(sim.snapshot_size())
+            .mode(Mode::SyncTest { check_distance: CHECK_DISTANCE })
+            .build()
+            .expect("valid sync-test config");
+        SyncTest { driver: Driver::new(session, sim) }
+    }
+}
+
+impl Case for SyncTest {
+    fn tick(&mut self) {
+        let s = self.driver.session_mut();
+        let f = s.current_frame();
+        s.add_local_input(0, &local_input(f).to_le_bytes()).expect("local input");
+        s.add_local_input(1, &remote_input(f).to_le_bytes()).expect("local input");
+        let outcome = self.driver.advance().expect("advance");
+        debug_assert!(!outcome.stalled());
+    }
+    fn frames(&self) -> u64 {
+        frames_of(&self.driver).0
+    }
+    fn resimulated(&self) -> u64 {
+        frames_of(&self.driver).1
+    }
+    fn detail(&self) -> String {
+        detail_of(&self.driver)
+    }
+}
+
+/// A 64 KiB state that supplies its own checksum (a running value kept in its first 12 bytes), so a
+/// save is one 64 KiB copy into the session's buffer and a load one copy back, with no hashing.
+#[derive(Debug)]
+pub struct Blob {
+    bytes: Vec<u8>,
+}
+
+impl Blob {
+    pub fn new(size: usize) -> Self {
+        Blob { bytes: vec![0; size.max(12)] }
+    }
+}
+
+impl Simulation for Blob {
+    fn advance(&mut self, inputs: FrameInputs<'_>, _scratch: &framelock_core::Bump) -> Result<(), SimError> {
+        let frame = inputs.frame();
+        let mut sum = u64::from_le_bytes(self.bytes[4..12].try_into().expect("8 bytes"));
+        for p in inputs.iter() {
+            for &b in p.bytes {
+                sum = sum.rotate_left(5) ^ u64::from(b);
+            }
+        }
+        self.bytes[..4].copy_from_slice(&(frame + 1).to_le_bytes());
+        self.bytes[4..12].copy_from_slice(&sum.to_le_bytes());
+        let i = 12 + frame as usize % (self.bytes.len() - 12).max(1);
+        if let Some(b) = self.bytes.get_mut(i) {
+            *b = b.wrapping_add(sum as u8);
+        }
+        Ok(())
+    }
+
+    fn save(&self, out: &mut SnapshotWriter<'_>) -> Result<(), SimError> {
+        out.write(&self.bytes)?;
+        out.set_checksum(u64::from_le_bytes(self.bytes[4..12].try_into().expect("8 bytes")));
+        Ok(())
+    }
+
+    fn load(&mut self, snapshot: &[u8]) -> Result<(), SimError> {
+        let mut r = SnapshotReader::new(snapshot);
+        let len = self.bytes.len();
+        self.bytes.copy_from_slice(r.read(len)?);
+        Ok(())
+    }
+}
+
+/// Save + load of a 64 KiB state through a session: a rollback session whose remote input arrives
+/// one frame late and always differs, so each step is load(f-1), advance(f-1), save(f), advance(f):
+/// one 64 KiB load and one 64 KiB save per frame.
+pub fn save_load_hashsim() -> Rollback<HashSim> {
+    let sim = HashSim::new(BIG_STATE - 12);
+    let size = sim.snapshot_size();
+    Rollback::with_sim(sim, size, 1, 2)
+}
+
+/// The same with [`Blob`], which supplies its own checksum (no hash of the 64 KiB).
+pub fn save_load_blob() -> Rollback<Blob> {
+    Rollback::with_sim(Blob::new(BIG_STATE), BIG_STATE, 1, 2)
+}
+
+/// The baseline: copy a 64 KiB state out and back in with `copy_from_slice`, nothing else.
+#[derive(Debug)]
+pub struct Memcpy {
+    state: Vec<u8>,
+    saved: Vec<u8>,
+    frames: u64,
+}
+
+impl Memcpy {
+    pub fn new() -> Self {
+        Memcpy { state: vec![1; BIG_STATE], saved: vec![0; BIG_STATE], frames: 0 }
+    }
+}
+
+impl Case for Memcpy {
+    fn tick(&mut self) {
+        self.saved.copy_from_slice(black_box(&self.state));
+        black_box(&mut self.saved);
+        self.state.copy_from_slice(black_box(&self.saved));
+        black_box(&mut self.state);
+        self.frames += 1;
+    }
+    fn frames(&self) -> u64 {
+        self.frames
+    }
+    fn resimulated(&self) -> u64 {
+        0
+    }
+}
+
+/// The reference simulation in lockstep, peer to peer, every slot local, fed `scripted_input`.
+pub struct ArenaLockstep {
+    driver: Driver<Arena>,
+    players: usize,
+    seed: u64,
+}
+
+impl ArenaLockstep {
+    pub fn new(players: u8) -> Self {
+        let params = ArenaParams { players, ..ArenaParams::default() };
+        let n = usize::from(players);
+        let mask = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+        let session = SessionBuilder::new(n)
+            .local_slots(mask)
+            .max_input_size(INPUT_SIZE)
+            .max_snapshot_size(snapshot_size_bound(&params))
+            .frame_arena_size(scratch_size_bound(&params))
+            .mode(Mode::Lockstep)
+            .build()
+            .expect("valid arena session config");
+        let seed = params.seed;
+        let arena = Arena::new(params).expect("valid arena params");
+        ArenaLockstep { driver: Driver::new(session, arena), players: n, seed }
+    }
+}
+
+impl Case for ArenaLockstep {
+    fn tick(&mut self) {
+        let s = self.driver.session_mut();
+        let f = s.current_frame();
+        for slot in 0..self.players {
+            let input = scripted_input(self.seed, slot, f);
+            s.add_local_input(slot, &input[..]).expect("local input");
+        }
+        let outcome = self.driver.advance().expect("advance");
+        debug_assert!(!outcome.stalled());
+    }
+    fn frames(&self) -> u64 {
+        frames_of(&self.driver).0
+    }
+    fn resimulated(&self) -> u64 {
+        frames_of(&self.driver).1
+    }
+    fn detail(&self) -> String {
+        detail_of(&self.driver)
+    }
+}
