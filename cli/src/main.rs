@@ -2,11 +2,16 @@
 //!
 //! `main` only parses the command line and dispatches; each subcommand lives in its own module and
 //! returns an error instead of exiting, so that every failure ends the same way: `error: ...` on
-//! stderr and a non-zero exit code, never a panic. Subcommands `replay`, `serve`, `token` and `bot`
-//! will join `demo` here.
+//! stderr and a non-zero exit code, never a panic. Subcommands `serve`, `token` and `bot` will
+//! join `demo` and `replay` here.
+//!
+//! Exit codes: 0 success; 1 the demo failed or a replay diverged from its recording; 2 a usage
+//! error or a file that cannot be used (unreadable, not an input log, truncated, corrupt).
 
 mod demo;
 mod link;
+mod record;
+mod replay;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -26,6 +31,30 @@ enum Command {
     /// Run a room of bot peers in one process over a simulated lossy network (virtual clock) and
     /// check that every peer ends with the same state.
     Demo(demo::DemoArgs),
+    /// Verify, describe or export a recorded input log (`framelock demo --record FILE`).
+    #[command(subcommand)]
+    Replay(replay::ReplayCommand),
+}
+
+/// How a failed command ends.
+struct Failure {
+    message: String,
+    code: u8,
+    /// Standard output was closed by its reader (`framelock ... | head`): nobody is left to tell.
+    broken_pipe: bool,
+}
+
+impl From<demo::DemoError> for Failure {
+    fn from(e: demo::DemoError) -> Self {
+        let broken_pipe = matches!(&e, demo::DemoError::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe);
+        Failure { message: e.to_string(), code: 1, broken_pipe }
+    }
+}
+
+impl From<replay::ReplayError> for Failure {
+    fn from(e: replay::ReplayError) -> Self {
+        Failure { broken_pipe: e.is_broken_pipe(), code: e.exit_code(), message: e.to_string() }
+    }
 }
 
 fn main() -> ExitCode {
@@ -37,17 +66,17 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
-    let result = match &cli.command {
-        Command::Demo(args) => demo::run(args, &mut std::io::stdout().lock()),
+    let result: Result<(), Failure> = match &cli.command {
+        Command::Demo(args) => demo::run(args, &mut std::io::stdout().lock()).map_err(Failure::from),
+        Command::Replay(command) => replay::run(command).map_err(Failure::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        // The reader went away (`framelock demo | head`): nobody is left to tell.
-        Err(demo::DemoError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::FAILURE,
-        Err(e) => {
+        Err(f) if f.broken_pipe => ExitCode::FAILURE,
+        Err(f) => {
             let _ = std::io::stdout().flush();
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
         }
     }
 }

@@ -1,0 +1,186 @@
+//! `framelock replay export FILE --format csv|jsonl`: one row per frame, for notebooks and
+//! spreadsheets.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use framelock_core::replay::{LogReader, LoggedFrame};
+use framelock_core::Frame;
+
+use super::text::{checksum_hex, csv_field, flags_text, input_hex, json_string};
+use super::{parse, read_file, ReplayError};
+
+/// The output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// What `--help` says about the rows.
+const COLUMNS: &str = "\
+Rows (one per frame, in frame order):
+  CSV    frame,slot0_input,slot0_flags,slot1_input,slot1_flags,...,checksum
+  JSONL  {\"frame\":120,\"inputs\":[\"0x1140\",\"0x0000\"],\"flags\":[\"\",\"disconnected\"],\"checksum\":\"0x...\"}
+
+  frame      the frame number
+  input      the slot's confirmed input bytes as hex with a 0x prefix (so spreadsheets keep it as
+             text; an empty cell or string is a zero-length input)
+  flags      empty for a plain confirmed input; `disconnected` (the slot had left: its input is the
+             default input), `substituted` (the authority replaced a late input), or both joined by +
+  checksum   the checksum recorded for the state at the start of this frame, as 0x and 16 hex
+             digits; empty (CSV) or null (JSONL) on frames without one
+
+A truncated log exports its readable frames, with a warning on stderr.";
+
+/// Options of `framelock replay export`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = COLUMNS)]
+pub struct ExportArgs {
+    /// The input log.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The output format.
+    #[arg(long, value_enum)]
+    pub format: Format,
+    /// The first frame to export (default: the log's first frame).
+    #[arg(long, value_name = "F")]
+    pub from: Option<Frame>,
+    /// The last frame to export, inclusive (default and at most: the log's last frame).
+    #[arg(long, value_name = "G")]
+    pub to: Option<Frame>,
+    /// Write to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Writes the rows of frames `from..=to` to stdout or `--out`.
+pub fn run(args: &ExportArgs, stdout: &mut impl Write) -> Result<(), ReplayError> {
+    let path = args.file.as_path();
+    let bytes = read_file(path)?;
+    let log = parse(path, &bytes)?;
+    let range = frame_range(&log, args.from, args.to)?;
+    if let Some(cut) = log.truncation() {
+        eprintln!("warning: {}: {cut}; exporting the {} readable frames before the cut", path.display(), log.frames());
+    }
+    match &args.out {
+        None => write_rows(&log, path, args.format, range, stdout).map(|_| ()),
+        Some(out_path) => {
+            let file =
+                File::create(out_path).map_err(|error| ReplayError::Output { path: Some(out_path.clone()), error })?;
+            let mut w = BufWriter::new(file);
+            let rows = write_rows(&log, path, args.format, range, &mut w)
+                .and_then(|rows| w.flush().map(|()| rows).map_err(ReplayError::stdout))
+                .map_err(|e| match e {
+                    ReplayError::Output { path: None, error } => {
+                        ReplayError::Output { path: Some(out_path.clone()), error }
+                    }
+                    e => e,
+                })?;
+            let what = match range {
+                Some((from, to)) => format!("{rows} frames ({from}..={to})"),
+                None => "0 frames".to_string(),
+            };
+            writeln!(stdout, "exported {what} of {} to {}", path.display(), out_path.display())
+                .map_err(ReplayError::stdout)
+        }
+    }
+}
+
+/// The inclusive range of frames to export (`None`: the log has no frames), or why the options do
+/// not fit the log.
+fn frame_range(
+    log: &LogReader<'_>,
+    from: Option<Frame>,
+    to: Option<Frame>,
+) -> Result<Option<(Frame, Frame)>, ReplayError> {
+    let first = log.header().first_frame;
+    let Some(last) = log.end_frame().checked_sub(1).filter(|&l| l >= first) else {
+        return match (from, to) {
+            (None, None) => Ok(None),
+            _ => Err(ReplayError::Usage("the log holds no frames, so --from and --to do not apply".to_string())),
+        };
+    };
+    let from = from.unwrap_or(first);
+    if from < first || from > last {
+        return Err(ReplayError::Usage(format!(
+            "--from {from} is not in the log, which holds frames {first}..={last}"
+        )));
+    }
+    let to = to.unwrap_or(last);
+    if to < from {
+        return Err(ReplayError::Usage(format!("--to {to} is before --from {from}")));
+    }
+    Ok(Some((from, to.min(last))))
+}
+
+/// Writes the header (CSV) and one row per frame; returns the number of rows.
+fn write_rows(
+    log: &LogReader<'_>,
+    path: &Path,
+    format: Format,
+    range: Option<(Frame, Frame)>,
+    out: &mut impl Write,
+) -> Result<u64, ReplayError> {
+    let slots = usize::from(log.header().slots);
+    let mut line = String::new();
+    if format == Format::Csv {
+        line.push_str("frame");
+        for s in 0..slots {
+            let _ = write!(line, ",slot{s}_input,slot{s}_flags");
+        }
+        line.push_str(",checksum\n");
+        out.write_all(line.as_bytes()).map_err(ReplayError::stdout)?;
+    }
+    let Some((from, to)) = range else { return Ok(0) };
+    let checksums: Vec<(Frame, u64)> = log.checksums().collect();
+    let mut next_checksum = checksums.partition_point(|&(f, _)| f < from);
+    let decode = |e: framelock_core::Error| ReplayError::invalid(path, e.to_string());
+    let mut cursor = log.cursor_at(from).map_err(decode)?;
+    let mut rows = 0;
+    while let Some(frame) = cursor.next_frame().map_err(decode)? {
+        if frame.frame() > to {
+            break;
+        }
+        while checksums.get(next_checksum).is_some_and(|&(f, _)| f < frame.frame()) {
+            next_checksum += 1;
+        }
+        let checksum = checksums.get(next_checksum).filter(|&&(f, _)| f == frame.frame()).map(|&(_, c)| c);
+        line.clear();
+        match format {
+            Format::Csv => csv_row(&mut line, &frame, checksum),
+            Format::Jsonl => json_row(&mut line, &frame, checksum),
+        }
+        out.write_all(line.as_bytes()).map_err(ReplayError::stdout)?;
+        rows += 1;
+    }
+    Ok(rows)
+}
+
+fn csv_row(line: &mut String, frame: &LoggedFrame<'_>, checksum: Option<u64>) {
+    let _ = write!(line, "{}", frame.frame());
+    for input in frame.inputs() {
+        let _ = write!(line, ",{},{}", input_hex(input.bytes), csv_field(flags_text(input.flags)));
+    }
+    let _ = writeln!(line, ",{}", checksum.map(checksum_hex).unwrap_or_default());
+}
+
+fn json_row(line: &mut String, frame: &LoggedFrame<'_>, checksum: Option<u64>) {
+    let _ = write!(line, r#"{{"frame":{},"inputs":["#, frame.frame());
+    for (i, input) in frame.inputs().enumerate() {
+        let sep = if i == 0 { "" } else { "," };
+        let _ = write!(line, "{sep}{}", json_string(&input_hex(input.bytes)));
+    }
+    line.push_str(r#"],"flags":["#);
+    for (i, input) in frame.inputs().enumerate() {
+        let sep = if i == 0 { "" } else { "," };
+        let _ = write!(line, "{sep}{}", json_string(flags_text(input.flags)));
+    }
+    let checksum = checksum.map_or_else(|| "null".to_string(), |c| json_string(&checksum_hex(c)));
+    let _ = writeln!(line, r#"],"checksum":{checksum}}}"#);
+}

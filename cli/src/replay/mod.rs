@@ -1,0 +1,160 @@
+//! `framelock replay`: verify, describe and export recorded input logs.
+//!
+//! Every subcommand reads the whole file, validates it with [`LogReader::parse`] (every chunk's
+//! CRC, every frame's encoding) and only then looks at its frames. A file that cannot be used ends
+//! with exit code 2 and a message saying what is wrong and where; a replay that diverges from its
+//! recording ends with exit code 1 and names the first divergent frame. Nothing here panics on a
+//! bad file.
+
+mod export;
+mod info;
+mod text;
+mod verify;
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use framelock_core::arena::{self, ArenaParams};
+use framelock_core::replay::{LogHeader, LogReader};
+
+/// `framelock replay` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReplayCommand {
+    /// Replay a log through the simulation it names and compare every recorded checksum.
+    ///
+    /// Exit codes: 0 every recorded checksum matches; 1 the replay diverged (the message names the
+    /// first divergent frame, with the recorded and the computed checksum); 2 the file cannot be
+    /// verified (unreadable, not an input log, truncated, corrupt, unsupported version, unknown
+    /// simulation or parameters). Divergence is always an error: no option silences it.
+    Verify(verify::VerifyArgs),
+    /// Describe a log: slots, frames and duration, simulation and its parameters, session kind,
+    /// checksums, keyframes, size, creator and creation time, truncation.
+    Info(info::InfoArgs),
+    /// Export per-frame inputs and recorded checksums as CSV or JSON lines.
+    Export(export::ExportArgs),
+}
+
+/// Why a replay subcommand failed.
+#[derive(Debug)]
+pub enum ReplayError {
+    /// The file could not be read.
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        error: io::Error,
+    },
+    /// The file is not a usable input log (or not one this program can replay).
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        reason: String,
+    },
+    /// The replay computed another checksum than the recorded one.
+    Diverged {
+        /// The file.
+        path: PathBuf,
+        /// [`framelock_core::Error::ReplayDiverged`]: the frame, both checksums.
+        error: framelock_core::Error,
+    },
+    /// An option does not fit the log.
+    Usage(String),
+    /// Writing the output failed (`None`: standard output).
+    Output {
+        /// The output file.
+        path: Option<PathBuf>,
+        /// What the operating system said.
+        error: io::Error,
+    },
+}
+
+impl ReplayError {
+    /// 1 for a divergence, 2 for everything else (the file or the options cannot be used).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ReplayError::Diverged { .. } => 1,
+            _ => 2,
+        }
+    }
+
+    /// Standard output was closed by its reader.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, ReplayError::Output { path: None, error } if error.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    fn invalid(path: &Path, reason: impl Into<String>) -> Self {
+        ReplayError::Invalid { path: path.to_path_buf(), reason: reason.into() }
+    }
+
+    fn stdout(error: io::Error) -> Self {
+        ReplayError::Output { path: None, error }
+    }
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplayError::Read { path, error } => write!(f, "cannot read {}: {error}", path.display()),
+            ReplayError::Invalid { path, reason } => write!(f, "{}: {reason}", path.display()),
+            ReplayError::Diverged { path, error } => write!(f, "{}: {error}", path.display()),
+            ReplayError::Usage(msg) => f.write_str(msg),
+            ReplayError::Output { path: None, error } => write!(f, "cannot write the output: {error}"),
+            ReplayError::Output { path: Some(path), error } => write!(f, "cannot write {}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+/// Runs a replay subcommand, writing its report to standard output.
+pub fn run(command: &ReplayCommand) -> Result<(), ReplayError> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match command {
+        ReplayCommand::Verify(args) => verify::run(args, &mut out),
+        ReplayCommand::Info(args) => info::run(args, &mut out),
+        ReplayCommand::Export(args) => export::run(args, &mut out),
+    }?;
+    out.flush().map_err(ReplayError::stdout)
+}
+
+/// The whole file.
+fn read_file(path: &Path) -> Result<Vec<u8>, ReplayError> {
+    std::fs::read(path).map_err(|error| ReplayError::Read { path: path.to_path_buf(), error })
+}
+
+/// Validates and indexes a log (a file cut short parses up to its last whole chunk).
+fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<LogReader<'a>, ReplayError> {
+    if bytes.is_empty() {
+        return Err(ReplayError::invalid(path, "the file is empty: not an input log"));
+    }
+    LogReader::parse(bytes).map_err(|e| ReplayError::invalid(path, e.to_string()))
+}
+
+/// The arena params of a log that names the arena, or why it cannot be replayed.
+fn arena_params(header: &LogHeader) -> Result<ArenaParams, String> {
+    if header.simulation != arena::SIMULATION_ID {
+        return Err(if header.simulation.is_empty() {
+            "the log does not name its simulation".to_string()
+        } else {
+            format!("unknown simulation `{}` (this program replays `{}`)", header.simulation, arena::SIMULATION_ID)
+        });
+    }
+    arena::decode_params(&header.sim_params).map_err(|e| e.to_string())
+}
+
+/// The format version in the file's prefix (the reader checked it is one it reads).
+fn format_version(bytes: &[u8]) -> u16 {
+    match bytes.get(8..10) {
+        Some(&[a, b]) => u16::from_le_bytes([a, b]),
+        _ => 0,
+    }
+}
+
+/// `frames` at `tick_rate` Hz in seconds, when the rate is known.
+fn duration_secs(frames: u32, tick_rate: u16) -> Option<f64> {
+    (tick_rate > 0).then(|| f64::from(frames) / f64::from(tick_rate))
+}
