@@ -88,13 +88,20 @@ fn main() {
     let (decode_arena, _) = best(reps, || decode_all(black_box(&arena_log)));
 
     let slot_frames = f64::from(frames) * f64::from(SLOTS);
+    let size = |name: &str, bytes: usize| {
+        println!("  {name:<26}{:>10.2} MB   {:.3} bytes/slot-frame", mb(bytes), bytes as f64 / slot_frames);
+    };
+    let rate = |name: &str, d: Duration| {
+        let (fps, mbps) = (per_s(f64::from(frames), d), mb(log_bytes.len()) / d.as_secs_f64());
+        println!("  {name:<26}{fps:>10.0} frames/s  {mbps:>8.1} MB/s");
+    };
     println!("input log, {frames} frames x {SLOTS} slots (scripted bots: inputs change every 3-12 frames)");
-    println!("  size                      {:>10.2} MB   {:.3} bytes/slot-frame", mb(log_bytes.len()), log_bytes.len() as f64 / slot_frames);
-    println!("  size, inputs never change {:>10.2} MB   {:.3} bytes/slot-frame", mb(unchanged.len()), unchanged.len() as f64 / slot_frames);
-    println!("  write                     {:>10.0} frames/s  {:>8.1} MB/s", per_s(f64::from(frames), write_time), mb(log_bytes.len()) / write_time.as_secs_f64());
-    println!("  parse + validate          {:>10.0} frames/s  {:>8.1} MB/s", per_s(f64::from(frames), parse_time), mb(log_bytes.len()) / parse_time.as_secs_f64());
-    println!("  decode every frame        {:>10.0} frames/s  {:>8.1} MB/s", per_s(f64::from(frames), decode_time), mb(log_bytes.len()) / decode_time.as_secs_f64());
-    println!("  verify, trivial sim       {:>10.0} frames/s  {:>8.1} MB/s", per_s(f64::from(frames), verify_trivial), mb(log_bytes.len()) / verify_trivial.as_secs_f64());
+    size("size", log_bytes.len());
+    size("size, inputs never change", unchanged.len());
+    rate("write", write_time);
+    rate("parse + validate", parse_time);
+    rate("decode every frame", decode_time);
+    rate("verify, trivial sim", verify_trivial);
     println!("reference simulation, {arena_frames} frames x {SLOTS} players");
     println!("  verify                    {:>10.0} frames/s", per_s(f64::from(arena_frames), verify_arena));
     println!("  decode share of verify    {:>10.2} %", 100.0 * decode_arena.as_secs_f64() / verify_arena.as_secs_f64());

@@ -216,7 +216,9 @@ impl InputStore {
         c.len = input.len() as u16;
         let c = *c;
         let mispredicted = c.predicted
-            && (status != InputStatus::Confirmed || c.pred_len != c.len || self.predicted[self.range(i, c.pred_len)] != self.bytes[r]);
+            && (status != InputStatus::Confirmed
+                || c.pred_len != c.len
+                || self.predicted[self.range(i, c.pred_len)] != self.bytes[r]);
         if state == CellState::Confirmed {
             self.cells[i].predicted = false;
             self.advance_contiguous(slot);

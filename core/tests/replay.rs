@@ -86,7 +86,8 @@ fn any_recording_reads_back_identically() {
         let seek_ok = (0..r.frames.len()).step_by(37).all(|i| {
             let mut c = log.cursor_at(r.first_frame + i as Frame).expect("in the log");
             let f = c.next_frame().expect("decode").expect("frame");
-            f.frame() == r.first_frame + i as Frame && f.inputs().map(|x| (x.flags, x.bytes.to_vec())).eq(r.frames[i].clone())
+            f.frame() == r.first_frame + i as Frame
+                && f.inputs().map(|x| (x.flags, x.bytes.to_vec())).eq(r.frames[i].clone())
         });
         frames == r.frames
             && log.checksums().collect::<Vec<_>>() == r.checksums
@@ -142,9 +143,8 @@ fn recorded_match(frames: Frame) -> Vec<u8> {
 
 fn arena_replay<'l>(log: &'l LogReader<'l>) -> (Replay<'l>, Arena) {
     let params = ArenaParams { players: 4, seed: 3, ..ArenaParams::default() };
-    let replay = Replay::new(log)
-        .max_snapshot_size(snapshot_size_bound(&params))
-        .frame_arena_size(scratch_size_bound(&params));
+    let replay =
+        Replay::new(log).max_snapshot_size(snapshot_size_bound(&params)).frame_arena_size(scratch_size_bound(&params));
     (replay, Arena::new(params).expect("params"))
 }
 

@@ -167,7 +167,14 @@ impl<'a> LogReader<'a> {
 
     /// A cursor over every frame from the first.
     pub fn cursor(&self) -> FrameCursor<'_> {
-        FrameCursor { log: self, chunk: 0, left_in_chunk: 0, body: None, frame: self.header.first_frame, state: FrameState::new(&self.header) }
+        FrameCursor {
+            log: self,
+            chunk: 0,
+            left_in_chunk: 0,
+            body: None,
+            frame: self.header.first_frame,
+            state: FrameState::new(&self.header),
+        }
     }
 
     /// A cursor whose next frame is `frame` (decoding starts at the chunk that holds it).
@@ -201,7 +208,8 @@ impl FrameState {
     fn new(h: &LogHeader) -> Self {
         let slots = usize::from(h.slots);
         let max_input = usize::from(h.max_input_size);
-        let mut s = FrameState { bytes: vec![0; slots * max_input], lens: vec![0; slots], flags: vec![0; slots], max_input };
+        let mut s =
+            FrameState { bytes: vec![0; slots * max_input], lens: vec![0; slots], flags: vec![0; slots], max_input };
         s.reset(h);
         s
     }

@@ -90,7 +90,9 @@ impl<'l> Replay<'l> {
                 let (f, expected) = recorded[next_check];
                 next_check += 1;
                 match session.checksum(f) {
-                    Some(actual) if actual != expected => return Err(Error::ReplayDiverged { frame: f, expected, actual }),
+                    Some(actual) if actual != expected => {
+                        return Err(Error::ReplayDiverged { frame: f, expected, actual })
+                    }
                     Some(actual) => {
                         report.checksums_verified += 1;
                         report.last_checksum = Some((f, actual));

@@ -121,7 +121,10 @@ impl<W: Write> LogWriter<W> {
             }
             let p = slot * self.max_input;
             let (len, flags) = (input.bytes.len() as u16, input.flags);
-            if len == self.prev_len[slot] && flags == self.prev_flags[slot] && self.prev[p..p + len as usize] == *input.bytes {
+            if len == self.prev_len[slot]
+                && flags == self.prev_flags[slot]
+                && self.prev[p..p + len as usize] == *input.bytes
+            {
                 continue;
             }
             self.body[mask_at + slot / 8] |= 1 << (slot % 8);
