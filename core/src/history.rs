@@ -9,17 +9,22 @@ pub(crate) struct ChecksumHistory {
 }
 
 impl ChecksumHistory {
+    /// At least `len` entries, rounded up to a power of two so indexing is a mask.
     pub fn new(len: u32) -> Self {
-        ChecksumHistory { ring: vec![None; len as usize] }
+        ChecksumHistory { ring: vec![None; len.next_power_of_two() as usize] }
+    }
+
+    fn index(&self, frame: Frame) -> usize {
+        frame as usize & (self.ring.len() - 1)
     }
 
     pub fn push(&mut self, frame: Frame, checksum: u64) {
-        let n = self.ring.len();
-        self.ring[frame as usize % n] = Some((frame, checksum));
+        let i = self.index(frame);
+        self.ring[i] = Some((frame, checksum));
     }
 
     pub fn get(&self, frame: Frame) -> Option<u64> {
-        match self.ring[frame as usize % self.ring.len()] {
+        match self.ring[self.index(frame)] {
             Some((f, c)) if f == frame => Some(c),
             _ => None,
         }

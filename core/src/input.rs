@@ -116,6 +116,9 @@ pub(crate) struct InputStore {
     pub slots: usize,
     pub max_input: usize,
     pub window: u32,
+    /// Rows in the ring minus one: the ring has a power-of-two number of rows (at least `window`),
+    /// so a frame's row is a mask, not a division.
+    row_mask: u32,
     /// The oldest frame held; rows below it have been recycled.
     pub base: Frame,
     cells: Vec<Cell>,
@@ -133,7 +136,8 @@ pub(crate) struct InputStore {
 
 impl InputStore {
     pub fn new(slots: usize, max_input: usize, window: u32, default: &[u8], start: Frame) -> Self {
-        let n = slots * window as usize;
+        let rows = window.next_power_of_two();
+        let n = slots * rows as usize;
         let mut last = vec![0u8; slots * max_input];
         for s in 0..slots {
             last[s * max_input..s * max_input + default.len()].copy_from_slice(default);
@@ -142,6 +146,7 @@ impl InputStore {
             slots,
             max_input,
             window,
+            row_mask: rows - 1,
             base: start,
             cells: vec![EMPTY; n],
             bytes: vec![0; n * max_input],
@@ -156,7 +161,7 @@ impl InputStore {
 
     #[inline]
     fn idx(&self, slot: Slot, frame: Frame) -> usize {
-        (frame % self.window) as usize * self.slots + slot
+        (frame & self.row_mask) as usize * self.slots + slot
     }
 
     #[inline]
@@ -300,7 +305,7 @@ impl InputStore {
     /// Forgets every frame below `new_base`, making room at the top of the window.
     pub fn release_below(&mut self, new_base: Frame) {
         while self.base < new_base {
-            let row = (self.base % self.window) as usize * self.slots;
+            let row = (self.base & self.row_mask) as usize * self.slots;
             self.cells[row..row + self.slots].fill(EMPTY);
             self.base += 1;
         }

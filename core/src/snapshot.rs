@@ -172,7 +172,9 @@ pub(crate) struct SnapshotRing {
 }
 
 impl SnapshotRing {
+    /// A ring of at least `len` buffers (rounded up to a power of two, so indexing is a mask).
     pub fn new(len: usize, capacity: usize) -> Self {
+        let len = if len == 0 { 0 } else { len.next_power_of_two() };
         let slots = (0..len)
             .map(|_| Snapshot { frame: None, bytes: Vec::with_capacity(capacity), own_checksum: None, checksum: 0 })
             .collect();
@@ -180,7 +182,7 @@ impl SnapshotRing {
     }
 
     fn index(&self, frame: Frame) -> usize {
-        frame as usize % self.slots.len()
+        frame as usize & (self.slots.len().wrapping_sub(1))
     }
 
     /// The buffer that a save of `frame` writes into (it forgets whatever it held).
@@ -195,7 +197,7 @@ impl SnapshotRing {
     /// Computes the checksum of the snapshot of `frame` (after its writer is done) and returns it.
     pub fn seal(&mut self, frame: Frame) -> Option<u64> {
         let i = self.index(frame);
-        let s = &mut self.slots[i];
+        let s = self.slots.get_mut(i)?;
         if s.frame != Some(frame) {
             return None;
         }
@@ -204,7 +206,7 @@ impl SnapshotRing {
     }
 
     pub fn get(&self, frame: Frame) -> Option<&Snapshot> {
-        let s = &self.slots[self.index(frame)];
+        let s = self.slots.get(self.index(frame))?;
         (s.frame == Some(frame)).then_some(s)
     }
 
