@@ -363,7 +363,7 @@ impl Session {
         let list = requests
             .try_alloc_slice_fill_iter(ledger.ops.iter().map(|op| op.request(inputs)))
             .map_err(|_| Error::ArenaExhausted { arena: "requests", cap: *requests_cap })?;
-        Ok(Step::new(list, outcome, ledger, scratch, lim.frame_arena_size, sync_test, fresh_from))
+        Ok(Step { requests: list, outcome, ledger, scratch, scratch_cap: lim.frame_arena_size, sync_test, fresh_from })
     }
 
     /// Writes predictions for every slot not confirmed at `frame` and queues its advance.

@@ -75,28 +75,17 @@ impl Outcome {
 /// that became final recorded and compared with waiting remote checksums.
 #[derive(Debug)]
 pub struct Step<'a> {
-    requests: &'a [Request<'a>],
-    outcome: Outcome,
-    ledger: &'a mut Ledger,
-    scratch: &'a mut Bump,
-    scratch_cap: usize,
-    sync_test: bool,
-    fresh_from: Frame,
+    pub(crate) requests: &'a [Request<'a>],
+    pub(crate) outcome: Outcome,
+    pub(crate) ledger: &'a mut Ledger,
+    pub(crate) scratch: &'a mut Bump,
+    pub(crate) scratch_cap: usize,
+    pub(crate) sync_test: bool,
+    /// Sync test: frames below this were saved by an earlier step, so a save of one is a check copy.
+    pub(crate) fresh_from: Frame,
 }
 
 impl<'a> Step<'a> {
-    pub(crate) fn new(
-        requests: &'a [Request<'a>],
-        outcome: Outcome,
-        ledger: &'a mut Ledger,
-        scratch: &'a mut Bump,
-        scratch_cap: usize,
-        sync_test: bool,
-        fresh_from: Frame,
-    ) -> Self {
-        Step { requests, outcome, ledger, scratch, scratch_cap, sync_test, fresh_from }
-    }
-
     /// The ordered requests. The slice outlives borrows of the step, so the step's methods can be
     /// called while iterating it.
     pub fn requests(&self) -> &'a [Request<'a>] {

@@ -60,6 +60,15 @@ fn count<R>(f: impl FnOnce() -> R) -> (u64, u64, R) {
     (ALLOCS.with(Cell::get) - a0, REALLOCS.with(Cell::get) - r0, out)
 }
 
+/// Runs `run` for the warm-up frames, then for the rest while counting, and asserts that the
+/// counted part allocated and reallocated nothing.
+fn assert_allocation_free_after_warm_up(mut run: impl FnMut(u32) -> Result<(), Error>) {
+    run(WARM_UP).expect("warm-up");
+    let (allocs, reallocs, result) = count(|| run(FRAMES - WARM_UP));
+    result.expect("run");
+    assert_eq!((allocs, reallocs), (0, 0), "heap allocations / reallocations after warm-up");
+}
+
 const SLOTS: usize = 8;
 const WARM_UP: u32 = 500;
 const FRAMES: u32 = 10_500;
@@ -116,7 +125,7 @@ fn rollback_with_delays_and_a_disconnect_allocates_nothing_per_tick() {
     let mut desync_events = 0;
     let mut corrupted = false;
     let mut tick = 0u64;
-    let mut run = |frames: u32, rollback_lengths: &mut [u64]| -> Result<(), Error> {
+    assert_allocation_free_after_warm_up(|frames| {
         let end = session.current_frame() + frames;
         while session.current_frame() < end {
             tick += 1;
@@ -161,11 +170,7 @@ fn rollback_with_delays_and_a_disconnect_allocates_nothing_per_tick() {
             }
         }
         Ok(())
-    };
-    run(WARM_UP, &mut rollback_lengths).expect("warm-up");
-    let (allocs, reallocs, result) = count(|| run(FRAMES - WARM_UP, &mut rollback_lengths));
-    result.expect("run");
-    assert_eq!((allocs, reallocs), (0, 0), "heap allocations / reallocations after warm-up");
+    });
     assert!(disconnected);
     let stats = session.stats();
     assert!(stats.rollbacks > 1_000, "{stats:?}");
@@ -207,7 +212,7 @@ fn lockstep_with_delays_allocates_nothing_per_tick() {
     let arrivals = schedule(1..SLOTS, 6, None);
     let mut next = 0;
     let mut tick = 0u64;
-    let mut run = |frames: u32| -> Result<(), Error> {
+    assert_allocation_free_after_warm_up(|frames| {
         let end = d.session().current_frame() + frames;
         while d.session().current_frame() < end {
             tick += 1;
@@ -221,11 +226,7 @@ fn lockstep_with_delays_allocates_nothing_per_tick() {
             d.advance()?;
         }
         Ok(())
-    };
-    run(WARM_UP).expect("warm-up");
-    let (allocs, reallocs, result) = count(|| run(FRAMES - WARM_UP));
-    result.expect("run");
-    assert_eq!((allocs, reallocs), (0, 0), "heap allocations / reallocations after warm-up");
+    });
     assert!(d.session().stats().stalls > 0, "lockstep waited for late inputs");
 }
 
@@ -235,7 +236,7 @@ fn sync_test_allocates_nothing_per_tick() {
         builder(Mode::SyncTest { check_distance: 8 }).local_slots((1 << SLOTS) - 1).build().expect("config"),
         Arena::new(params()).expect("params"),
     );
-    let mut run = |frames: u32| -> Result<(), Error> {
+    assert_allocation_free_after_warm_up(|frames| {
         for _ in 0..frames {
             let f = d.session().current_frame();
             for s in 0..SLOTS {
@@ -244,11 +245,7 @@ fn sync_test_allocates_nothing_per_tick() {
             d.advance()?;
         }
         Ok(())
-    };
-    run(WARM_UP).expect("warm-up");
-    let (allocs, reallocs, result) = count(|| run(FRAMES - WARM_UP));
-    result.expect("run");
-    assert_eq!((allocs, reallocs), (0, 0), "heap allocations / reallocations after warm-up");
+    });
     let stats = d.session().stats();
     assert_eq!(stats.desyncs, 0, "the reference simulation is deterministic");
     assert_eq!(stats.frames_resimulated, 8 * (u64::from(FRAMES) - 8) + (1..8).sum::<u64>());
