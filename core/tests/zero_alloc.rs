@@ -1,5 +1,6 @@
 //! Zero heap allocations per tick, proven with a counting global allocator: after a warm-up, adding
-//! inputs, advancing (with rollbacks and resimulation), checksums and events allocate nothing, over
+//! inputs, advancing (with rollbacks and resimulation), checksums, events and recording the input
+//! log allocate nothing, over
 //! more than 10,000 frames of the reference simulation with 8 slots, in every mode.
 //!
 //! This file is its own test binary so that its global allocator sees only this test's work; the
@@ -11,6 +12,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
+use framelock_core::replay::{LogHeader, LogWriter};
 use framelock_core::{fulfil, Driver, Error, Event, Frame, Mode, Request, SessionBuilder};
 
 struct Counting;
@@ -116,7 +118,16 @@ fn rollback_with_delays_and_a_disconnect_allocates_nothing_per_tick() {
     const MAX_PREDICTION: u32 = 8;
     const LEAVER: (usize, Frame) = (5, 5_000);
     let reference = lockstep_checksums(FRAMES + 100, Some(LEAVER));
-    let mut session = builder(Mode::Rollback { max_prediction: MAX_PREDICTION }).local_slot(0).build().expect("config");
+    let mut session = builder(Mode::Rollback { max_prediction: MAX_PREDICTION })
+        .local_slot(0)
+        .record_confirmed(true)
+        .build()
+        .expect("config");
+    // The match is recorded as it goes: the log writer must not allocate per frame either.
+    let mut header = LogHeader::new(SLOTS as u8, INPUT_SIZE as u16);
+    header.checksum_interval = 30;
+    header.keyframe_interval = 600;
+    let mut log = LogWriter::new(std::io::sink(), header).expect("log header");
     let mut arena = Arena::new(params()).expect("params");
     let arrivals = schedule(1..SLOTS, u64::from(MAX_PREDICTION) + 2, Some(LEAVER));
     let mut next = 0;
@@ -152,6 +163,7 @@ fn rollback_with_delays_and_a_disconnect_allocates_nothing_per_tick() {
             }
             fulfil(&mut step, &mut arena)?;
             drop(step);
+            log.record_from(&mut session)?;
             // Checksums: slot 1 echoes ours once final (equal, except once); slot 2 sends the lockstep
             // reference's 8 frames before ours is final (it waits in the early queue).
             let until = session.checksummed_until();
@@ -180,6 +192,7 @@ fn rollback_with_delays_and_a_disconnect_allocates_nothing_per_tick() {
     assert!(stats.stalls > 0, "the prediction limit was reached: {stats:?}");
     assert_eq!(desync_events, 1, "only the one wrong checksum");
     assert!(stats.checksums_compared > 1_000, "{stats:?}");
+    assert!(log.next_frame() > FRAMES - 20, "the log kept up: {}", log.next_frame());
 }
 
 /// The checksum of every frame of the scripted match, from a lockstep session (not counted).
