@@ -116,6 +116,8 @@ pub enum Error {
         /// The frame asked for.
         frame: Frame,
     },
+    /// A step request was fulfilled while no step is open (see `Session::begin_step`).
+    NoOpenStep,
     /// The frame counter would pass `u32::MAX`.
     FrameOverflow,
     /// An input log is not in the expected format: `what` was wrong at file offset `byte` (in chunk
@@ -225,6 +227,7 @@ impl fmt::Display for Error {
                 write!(f, "the snapshot of frame {frame} exceeds max_snapshot_size ({capacity} bytes)")
             }
             Error::NoSuchSnapshot { frame } => write!(f, "no snapshot of frame {frame} is held"),
+            Error::NoOpenStep => write!(f, "no step is open: call begin_step first"),
             Error::FrameOverflow => write!(f, "the frame counter would overflow u32"),
             Error::LogCorrupt { what, byte, chunk: Some(chunk) } => {
                 write!(f, "input log is corrupt: {what} at byte {byte} in chunk {chunk}")

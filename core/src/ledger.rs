@@ -9,7 +9,7 @@ use crate::history::{ChecksumHistory, EarlyChecksum};
 use crate::session::SessionStats;
 use crate::snapshot::SnapshotRing;
 use crate::step::Op;
-use crate::{Frame, Slot};
+use crate::{Error, Frame, Slot, SnapshotWriter};
 
 #[derive(Debug)]
 pub(crate) struct Evidence {
@@ -35,9 +35,26 @@ pub(crate) struct Ledger {
     /// The newest frame saved into the primary ring.
     pub primary_top: Option<Frame>,
     pub checksummed_until: Frame,
+    /// Sync test: a save of a frame below `fresh_from` (saved by an earlier step) is a check copy.
+    pub sync_test: bool,
+    pub fresh_from: Frame,
 }
 
 impl Ledger {
+    /// The buffer a save of `frame` in the open step goes to.
+    pub fn writer(&mut self, frame: Frame) -> SnapshotWriter<'_> {
+        if self.sync_test && frame < self.fresh_from {
+            self.checks.writer(frame)
+        } else {
+            self.snapshots.writer(frame)
+        }
+    }
+
+    /// The saved state of `frame`, for a load.
+    pub fn load(&self, frame: Frame) -> Result<&[u8], Error> {
+        self.snapshots.get(frame).map(|s| s.bytes.as_slice()).ok_or(Error::NoSuchSnapshot { frame })
+    }
+
     /// Seals the snapshots the open step saved, compares sync-test checks, records the checksums of
     /// frames that became final and matches waiting remote checksums against them.
     pub fn finish_step(&mut self) {

@@ -8,8 +8,8 @@ use crate::history::{ChecksumHistory, EarlyChecksum};
 use crate::input::{CellState, FrameInputs, InputStore};
 use crate::ledger::{Evidence, Ledger};
 use crate::snapshot::SnapshotRing;
-use crate::step::{Op, Outcome, Step};
-use crate::{Error, Frame, InputStatus, Slot, SlotMask};
+use crate::step::{Op, Outcome, Request, Step};
+use crate::{Error, Frame, InputStatus, Slot, SlotMask, SnapshotWriter};
 
 /// Counters of what a session did, for overlays, logs and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,6 +55,8 @@ pub struct Session {
     /// Inputs below this frame may be recycled once the open step is gone.
     release_below: Frame,
     tap_next: Frame,
+    /// The outcome of the step opened by `begin_step`.
+    outcome: Outcome,
     requests: Bump,
     requests_cap: usize,
     scratch: Bump,
@@ -117,6 +119,8 @@ impl Session {
                 open: None,
                 primary_top: None,
                 checksummed_until: start,
+                sync_test: matches!(lim.mode, Mode::SyncTest { .. }),
+                fresh_from: 0,
             },
             predictor,
             current: start,
@@ -124,6 +128,7 @@ impl Session {
             local_next,
             release_below: start,
             tap_next: start,
+            outcome: Outcome::Stalled { waiting_for: 0 },
             requests: capped_bump(requests_cap),
             requests_cap,
             scratch: capped_bump(lim.frame_arena_size),
@@ -319,15 +324,8 @@ impl Session {
 
     // ----- advancing ----------------------------------------------------------------------------
 
-    /// Plans this tick: returns a [`Step`] holding the ordered requests to fulfil (save, load,
-    /// advance), valid until the next call on the session. Fulfil them in order, with a
-    /// [`Driver`](crate::Driver) or by hand. When the session cannot advance (lockstep waiting, or
-    /// rollback at its prediction limit) the step says so in [`Step::outcome`]; a rollback that is due
-    /// is still performed.
-    ///
-    /// Errors: [`Error::MissingLocalInput`] when a connected local slot has no input for the current
-    /// frame; [`Error::FrameOverflow`] at the end of time.
-    pub fn advance(&mut self) -> Result<Step<'_>, Error> {
+    /// Plans the next step into `ledger.ops` and opens it.
+    fn plan(&mut self) -> Result<Outcome, Error> {
         self.release();
         let cur = self.current;
         for s in 0..self.lim.slots {
@@ -339,7 +337,7 @@ impl Session {
             return Err(Error::FrameOverflow);
         }
         self.ledger.ops.clear();
-        let fresh_from = self.ledger.primary_top.map_or(0, |t| t + 1);
+        self.ledger.fresh_from = self.ledger.primary_top.map_or(0, |t| t + 1);
         let outcome = match self.lim.mode {
             Mode::Lockstep => self.plan_lockstep(),
             Mode::Rollback { max_prediction } => self.plan_rollback(max_prediction),
@@ -356,14 +354,96 @@ impl Session {
         }
         self.release_below = keep;
 
+        Ok(outcome)
+    }
+
+    /// Plans this tick: returns a [`Step`] holding the ordered requests to fulfil (save, load,
+    /// advance), valid until the step is dropped. Fulfil them in order, with a
+    /// [`Driver`](crate::Driver) or by hand. When the session cannot advance (lockstep waiting, or
+    /// rollback at its prediction limit) the step says so in [`Step::outcome`]; a rollback that is due
+    /// is still performed.
+    ///
+    /// Errors: [`Error::MissingLocalInput`] when a connected local slot has no input for the current
+    /// frame; [`Error::FrameOverflow`] at the end of time.
+    pub fn advance(&mut self) -> Result<Step<'_>, Error> {
+        let outcome = self.plan()?;
+        self.open_step(outcome)
+    }
+
+    /// The open step as a [`Step`], its requests built in the request arena.
+    fn open_step(&mut self, outcome: Outcome) -> Result<Step<'_>, Error> {
         self.requests.reset();
-        let sync_test = matches!(self.lim.mode, Mode::SyncTest { .. });
         let Session { ledger, inputs, requests, requests_cap, scratch, lim, .. } = self;
         let inputs: &InputStore = inputs;
         let list = requests
             .try_alloc_slice_fill_iter(ledger.ops.iter().map(|op| op.request(inputs)))
             .map_err(|_| Error::ArenaExhausted { arena: "requests", cap: *requests_cap })?;
-        Ok(Step { requests: list, outcome, ledger, scratch, scratch_cap: lim.frame_arena_size, sync_test, fresh_from })
+        Ok(Step { requests: list, outcome, ledger, scratch, scratch_cap: lim.frame_arena_size })
+    }
+
+    // ----- the same step, kept inside the session (for C and Python) -------------------------------
+
+    /// Plans this tick like [`Session::advance`], but keeps the step inside the session instead of
+    /// returning a borrow of it: for callers that cannot hold a borrow across calls (the C ABI,
+    /// Python). Read the requests with [`Session::step_request`], fulfil them with
+    /// [`Session::step_save`], [`Session::step_load`] and [`Session::step_frame_arena`], then call
+    /// [`Session::finish_step`] (any other call that changes the session finishes it too).
+    pub fn begin_step(&mut self) -> Result<Outcome, Error> {
+        self.outcome = self.plan()?;
+        Ok(self.outcome)
+    }
+
+    /// The number of requests of the open step (0 when none is open).
+    pub fn step_len(&self) -> usize {
+        if self.ledger.open.is_some() {
+            self.ledger.ops.len()
+        } else {
+            0
+        }
+    }
+
+    /// Request `index` of the open step, in order.
+    pub fn step_request(&self, index: usize) -> Option<Request<'_>> {
+        self.ledger.open?;
+        self.ledger.ops.get(index).map(|op| op.request(&self.inputs))
+    }
+
+    /// The buffer for a `SaveState` request of the open step.
+    ///
+    /// Errors: [`Error::NoOpenStep`].
+    pub fn step_save(&mut self, frame: Frame) -> Result<SnapshotWriter<'_>, Error> {
+        self.ledger.open.ok_or(Error::NoOpenStep)?;
+        Ok(self.ledger.writer(frame))
+    }
+
+    /// The saved state for a `LoadState` request of the open step.
+    ///
+    /// Errors: [`Error::NoOpenStep`], [`Error::NoSuchSnapshot`].
+    pub fn step_load(&self, frame: Frame) -> Result<&[u8], Error> {
+        self.ledger.open.ok_or(Error::NoOpenStep)?;
+        self.ledger.load(frame)
+    }
+
+    /// The frame arena for an `AdvanceFrame` request: reset on each call, capped.
+    pub fn step_frame_arena(&mut self) -> &Bump {
+        self.scratch.reset();
+        &self.scratch
+    }
+
+    /// Fulfils the open step's requests with a Rust simulation and finishes it (what a
+    /// [`Driver`](crate::Driver) does after [`Session::advance`]). Does nothing when no step is open.
+    pub fn fulfil_step<S: crate::Simulation + ?Sized>(&mut self, sim: &mut S) -> Result<(), Error> {
+        if self.ledger.open.is_none() {
+            return Ok(());
+        }
+        let mut step = self.open_step(self.outcome)?;
+        crate::fulfil(&mut step, sim)
+    }
+
+    /// Finishes the open step (checksums, comparisons, events), as dropping a [`Step`] does. Does
+    /// nothing when no step is open.
+    pub fn finish_step(&mut self) {
+        self.ledger.finish_step();
     }
 
     /// Writes predictions for every slot not confirmed at `frame` and queues its advance.

@@ -80,9 +80,6 @@ pub struct Step<'a> {
     pub(crate) ledger: &'a mut Ledger,
     pub(crate) scratch: &'a mut Bump,
     pub(crate) scratch_cap: usize,
-    pub(crate) sync_test: bool,
-    /// Sync test: frames below this were saved by an earlier step, so a save of one is a check copy.
-    pub(crate) fresh_from: Frame,
 }
 
 impl<'a> Step<'a> {
@@ -100,19 +97,14 @@ impl<'a> Step<'a> {
     /// The buffer to save the state at the start of `frame` into, for a
     /// [`Request::SaveState`]. Its checksum is taken when the step finishes.
     pub fn save(&mut self, frame: Frame) -> SnapshotWriter<'_> {
-        // Sync test: a frame saved by an earlier step is a check copy, compared with the original.
-        if self.sync_test && frame < self.fresh_from {
-            self.ledger.checks.writer(frame)
-        } else {
-            self.ledger.snapshots.writer(frame)
-        }
+        self.ledger.writer(frame)
     }
 
     /// The state saved for `frame`, for a [`Request::LoadState`].
     ///
     /// Errors: [`Error::NoSuchSnapshot`] when no snapshot of `frame` is held (a request not fulfilled).
     pub fn load(&self, frame: Frame) -> Result<&[u8], Error> {
-        self.ledger.snapshots.get(frame).map(|s| s.bytes.as_slice()).ok_or(Error::NoSuchSnapshot { frame })
+        self.ledger.load(frame)
     }
 
     /// The frame arena for a [`Request::AdvanceFrame`]: reset on each call, capped at

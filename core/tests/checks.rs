@@ -282,3 +282,46 @@ fn a_session_can_start_at_a_later_frame_from_a_loaded_state() {
         assert_eq!(later.session().stats().desyncs, 0);
     }
 }
+
+#[test]
+fn a_step_kept_in_the_session_matches_a_borrowed_step() {
+    // The C and Python path (begin_step + step_* calls) against the Rust path (advance + Step).
+    for mode in [Mode::Lockstep, Mode::Rollback { max_prediction: 6 }, Mode::SyncTest { check_distance: 4 }] {
+        let build = || SessionBuilder::new(2).local_slots(0b01).max_input_size(2).mode(mode).build().expect("valid");
+        let mut rust = Driver::new(build(), HashSim::new(3));
+        let (mut session, mut sim) = (build(), HashSim::new(3));
+        let mut by_hand = (build(), HashSim::new(3));
+        let scratch = Bump::new();
+        for t in 0..300u32 {
+            let remote = t.checked_sub(3);
+            for s in [&mut session, rust.session_mut(), &mut by_hand.0] {
+                s.add_local_input(0, &[(t / 4) as u8]).expect("local");
+                if let Some(r) = remote {
+                    s.add_remote_input(1, r, &[(r / 7) as u8]).expect("remote");
+                }
+            }
+            rust.advance().expect("rust");
+            session.begin_step().expect("begin");
+            session.fulfil_step(&mut sim).expect("fulfil");
+            // By hand, as C does: request by request through the session.
+            let (s, sim) = (&mut by_hand.0, &mut by_hand.1);
+            s.begin_step().expect("begin");
+            for i in 0..s.step_len() {
+                match s.step_request(i).expect("request") {
+                    Request::SaveState { frame } => sim.save(&mut s.step_save(frame).expect("save")).expect("save"),
+                    Request::LoadState { frame } => {
+                        let bytes = s.step_load(frame).expect("load").to_vec();
+                        sim.load(&bytes).expect("load")
+                    }
+                    Request::AdvanceFrame { inputs, .. } => sim.advance(inputs, &scratch).expect("advance"),
+                }
+            }
+            s.finish_step();
+        }
+        assert_eq!(&sim, rust.sim(), "{mode:?}");
+        assert_eq!(&by_hand.1, rust.sim(), "{mode:?}");
+        assert_eq!(session.checksum(290), rust.session().checksum(290), "{mode:?}");
+        assert_eq!(by_hand.0.checksum(290), rust.session().checksum(290), "{mode:?}");
+        assert_eq!(session.stats(), rust.session().stats());
+    }
+}
