@@ -194,8 +194,9 @@ impl SessionBuilder {
         self
     }
 
-    /// The cap of the simulation's per-frame scratch arena in bytes (default 1 MiB; at most 1 GiB).
-    /// It is allocated once; a frame that needs more fails with [`Error::ArenaExhausted`].
+    /// The cap of the simulation's per-frame scratch arena in bytes (default 1 MiB; at most 1 GiB),
+    /// rounded up to the allocator's chunk size. It is allocated once and never grows; a frame that
+    /// needs more fails with [`Error::ArenaExhausted`].
     pub fn frame_arena_size(mut self, bytes: usize) -> Self {
         self.limits.frame_arena_size = bytes;
         self

@@ -60,6 +60,8 @@ pub struct Session {
     requests: Bump,
     requests_cap: usize,
     scratch: Bump,
+    /// The frame arena's real size (`frame_arena_size` rounded up to the allocator's chunk size).
+    scratch_cap: usize,
     ledger: Ledger,
 }
 
@@ -75,10 +77,15 @@ impl core::fmt::Debug for Session {
     }
 }
 
-fn capped_bump(cap: usize) -> Bump {
+/// An arena of one chunk of at least `cap` bytes that can never grow: its allocation limit is the
+/// chunk it starts with, so a frame that needs more fails (bumpalo ignores a limit below the bytes
+/// it already holds, which is why the limit is the chunk's real size, not `cap`). Never growing is
+/// also what keeps a tick allocation-free. Returns the arena and its usable size.
+fn capped_bump(cap: usize) -> (Bump, usize) {
     let b = Bump::with_capacity(cap);
-    b.set_allocation_limit(Some(cap));
-    b
+    let size = b.allocated_bytes();
+    b.set_allocation_limit(Some(size));
+    (b, size)
 }
 
 impl Session {
@@ -101,6 +108,8 @@ impl Session {
             }
             local_next[s] = start + lim.input_delay;
         }
+        let (requests, requests_cap) = capped_bump(requests_cap);
+        let (scratch, scratch_cap) = capped_bump(lim.frame_arena_size);
         let evidence_cap = if checks > 0 { lim.max_snapshot_size } else { 0 };
         Session {
             ledger: Ledger {
@@ -129,9 +138,10 @@ impl Session {
             release_below: start,
             tap_next: start,
             outcome: Outcome::Stalled { waiting_for: 0 },
-            requests: capped_bump(requests_cap),
+            requests,
             requests_cap,
-            scratch: capped_bump(lim.frame_arena_size),
+            scratch,
+            scratch_cap,
             inputs,
             lim,
         }
@@ -373,12 +383,12 @@ impl Session {
     /// The open step as a [`Step`], its requests built in the request arena.
     fn open_step(&mut self, outcome: Outcome) -> Result<Step<'_>, Error> {
         self.requests.reset();
-        let Session { ledger, inputs, requests, requests_cap, scratch, lim, .. } = self;
+        let Session { ledger, inputs, requests, requests_cap, scratch, scratch_cap, .. } = self;
         let inputs: &InputStore = inputs;
         let list = requests
             .try_alloc_slice_fill_iter(ledger.ops.iter().map(|op| op.request(inputs)))
             .map_err(|_| Error::ArenaExhausted { arena: "requests", cap: *requests_cap })?;
-        Ok(Step { requests: list, outcome, ledger, scratch, scratch_cap: lim.frame_arena_size })
+        Ok(Step { requests: list, outcome, ledger, scratch, scratch_cap: *scratch_cap })
     }
 
     // ----- the same step, kept inside the session (for C and Python) -------------------------------

@@ -325,3 +325,82 @@ fn a_step_kept_in_the_session_matches_a_borrowed_step() {
         assert_eq!(session.stats(), rust.session().stats());
     }
 }
+
+/// Knows every slot's future input: with it a rollback session never mispredicts.
+struct Oracle;
+
+impl framelock_core::Predictor for Oracle {
+    fn predict(&self, slot: usize, frame: u32, _last: &[u8], out: &mut [u8]) -> usize {
+        out[0] = oracle_input(slot, frame);
+        1
+    }
+}
+
+fn oracle_input(slot: usize, frame: u32) -> u8 {
+    (frame / 3) as u8 ^ slot as u8
+}
+
+#[test]
+fn the_predictor_is_pluggable() {
+    let run = |oracle: bool| {
+        let mut b = SessionBuilder::new(2).local_slot(0).max_input_size(1).mode(Mode::Rollback { max_prediction: 8 });
+        if oracle {
+            b = b.predictor(Oracle);
+        }
+        let mut d = Driver::new(b.build().expect("valid"), HashSim::new(0));
+        for t in 0..200u32 {
+            d.session_mut().add_local_input(0, &[oracle_input(0, t)]).expect("local");
+            if let Some(r) = t.checked_sub(5) {
+                d.session_mut().add_remote_input(1, r, &[oracle_input(1, r)]).expect("remote");
+            }
+            d.advance().expect("advance");
+        }
+        (d.session().stats().rollbacks, d.session().checksum(190))
+    };
+    let (repeat_last, a) = run(false);
+    let (oracle, b) = run(true);
+    assert!(repeat_last > 50, "{repeat_last}");
+    assert_eq!(oracle, 0, "a perfect predictor never rolls back");
+    assert_eq!(a, b, "the prediction never changes the result");
+}
+
+/// A state that supplies its own checksum, and allocates a configurable amount of frame arena.
+struct Greedy {
+    frame: u32,
+    scratch_bytes: usize,
+}
+
+impl Simulation for Greedy {
+    fn advance(&mut self, _inputs: FrameInputs<'_>, scratch: &Bump) -> Result<(), SimError> {
+        scratch.try_alloc_slice_fill_copy(self.scratch_bytes, 0u8).map_err(|_| SimError::SCRATCH_EXHAUSTED)?;
+        self.frame += 1;
+        Ok(())
+    }
+    fn save(&self, out: &mut SnapshotWriter<'_>) -> Result<(), SimError> {
+        out.write_u32(self.frame)?;
+        out.set_checksum(0xc0de_0000 + u64::from(self.frame));
+        Ok(())
+    }
+    fn load(&mut self, snapshot: &[u8]) -> Result<(), SimError> {
+        self.frame = framelock_core::SnapshotReader::new(snapshot).read_u32()?;
+        Ok(())
+    }
+}
+
+#[test]
+fn own_checksums_are_used_and_the_frame_arena_is_capped() {
+    let build = || SessionBuilder::new(1).local_slot(0).frame_arena_size(4096).build().expect("valid");
+    let mut d = Driver::new(build(), Greedy { frame: 0, scratch_bytes: 3000 });
+    for _ in 0..10 {
+        d.session_mut().add_local_input(0, &[]).expect("input");
+        d.advance().expect("3000 bytes fit a 4096-byte arena, every frame (it is reset)");
+    }
+    assert_eq!(d.session().checksum(7), Some(0xc0de_0007));
+    d.sim_mut().scratch_bytes = 64 * 1024;
+    d.session_mut().add_local_input(0, &[]).expect("input");
+    match d.advance() {
+        // The cap is the requested size rounded up to the allocator's chunk size.
+        Err(framelock_core::Error::ArenaExhausted { arena: "frame", cap }) => assert!((4096..16_384).contains(&cap)),
+        other => panic!("expected the frame arena to run out, got {other:?}"),
+    }
+}
