@@ -1,0 +1,15 @@
+//! Frame sync over a relay: the messages, the relay's room and the player's client, all sans-IO.
+//!
+//! The relay owns the frame clock. Every tick it closes one frame with every slot's input (a late or
+//! missing one replaced by the slot's previous input, flagged substituted) and sends each client
+//! the closed frames it has not acknowledged. Clients run a core session under relay authority:
+//! their own inputs are proposals that predict their slot until the relay's bundle confirms (or
+//! substitutes) them. Clients report checksums of final frames; the relay compares them and reports
+//! disagreements.
+
+pub mod client;
+pub mod msg;
+pub mod room;
+
+pub use client::{ClientStats, RoomClient};
+pub use room::{Room, RoomConfig, RoomStats};

@@ -1,0 +1,337 @@
+//! The frame-sync messages that ride in the connection layer's payloads, and their byte codec.
+//!
+//! Two messages, one per direction, each carrying everything that is not acknowledged yet, so a
+//! lost packet costs nothing but latency:
+//!
+//! ```text
+//! update (client → relay) := 1 u8 | next_bundle u32 | first u32 | count u8 | count × (len u8, bytes)
+//!                            | checksums u8 | checksums × (frame u32, checksum u64)
+//! bundle (relay → client) := 2 u8 | next_input u32 | lead i16 | slots u8 | first u32 | count u8
+//!                            | count × slots × (flags u8, len u8, bytes) | desyncs u8 | desyncs × (frame u32, mask u64, majority u64)
+//! ```
+//!
+//! `next_bundle` acknowledges every bundled frame below it; `next_input` acknowledges every input
+//! below it (or says those frames are closed). `lead` is the relay's time-sync feedback: how many
+//! frames before it closed the frame the client's newest input arrived (negative: late).
+
+use framelock_core::Frame;
+
+/// The largest message: it must fit one connection-layer payload.
+pub const MAX_MESSAGE: usize = 1200;
+/// Flag of a bundled input: the relay substituted it (the slot's input was late or missing). The
+/// same bit as in input logs, so a room records its bundles as they are.
+pub const FLAG_SUBSTITUTED: u8 = framelock_core::replay::FLAG_SUBSTITUTED;
+/// Flag of a bundled input: the slot is not connected.
+pub const FLAG_DISCONNECTED: u8 = framelock_core::replay::FLAG_DISCONNECTED;
+
+const TAG_UPDATE: u8 = 1;
+const TAG_BUNDLE: u8 = 2;
+
+/// Why a message was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MsgError {
+    /// Shorter than its fields say.
+    Truncated,
+    /// Unknown tag, or a field out of range.
+    Malformed,
+}
+
+/// Writes a message into a fixed buffer; every write is checked against its capacity.
+#[derive(Debug)]
+pub struct Writer<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer at the start of `buf`.
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Writer { buf, len: 0 }
+    }
+    /// Bytes written.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// True before the first write.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// Bytes still free.
+    pub fn room(&self) -> usize {
+        self.buf.len() - self.len
+    }
+    /// Appends bytes; false (and nothing written) when they do not fit.
+    pub fn put(&mut self, bytes: &[u8]) -> bool {
+        if bytes.len() > self.room() {
+            return false;
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+        true
+    }
+    /// Overwrites bytes already written at `at`.
+    pub fn patch(&mut self, at: usize, bytes: &[u8]) {
+        if at + bytes.len() <= self.len {
+            self.buf[at..at + bytes.len()].copy_from_slice(bytes);
+        }
+    }
+}
+
+/// Reads a message; every read is bounds-checked.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over a received message.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, pos: 0 }
+    }
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], MsgError> {
+        if n > self.bytes.len() - self.pos {
+            return Err(MsgError::Truncated);
+        }
+        let s = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    /// A `u8`.
+    pub fn u8(&mut self) -> Result<u8, MsgError> {
+        Ok(self.take(1)?[0])
+    }
+    /// A little-endian `u32`.
+    pub fn u32(&mut self) -> Result<u32, MsgError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    /// A little-endian `i16`.
+    pub fn i16(&mut self) -> Result<i16, MsgError> {
+        let b = self.take(2)?;
+        Ok(i16::from_le_bytes([b[0], b[1]]))
+    }
+    /// A little-endian `u64`.
+    pub fn u64(&mut self) -> Result<u64, MsgError> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+    /// True when every byte was read.
+    pub fn done(&self) -> bool {
+        self.pos == self.bytes.len()
+    }
+}
+
+/// A decoded update (client → relay). Inputs and checksums are read lazily from the message.
+#[derive(Debug, Clone)]
+pub struct Update<'a> {
+    /// The client has every bundled frame below this.
+    pub next_bundle: Frame,
+    /// The frame of the first input.
+    pub first: Frame,
+    /// The number of inputs.
+    pub count: u8,
+    inputs: Reader<'a>,
+    checksums: Reader<'a>,
+    /// The number of checksums.
+    pub checksum_count: u8,
+}
+
+impl<'a> Update<'a> {
+    /// Decodes and validates an update (every input at most `max_input` bytes).
+    pub fn decode(bytes: &'a [u8], max_input: usize) -> Result<Self, MsgError> {
+        let mut r = Reader::new(bytes);
+        if r.u8()? != TAG_UPDATE {
+            return Err(MsgError::Malformed);
+        }
+        let next_bundle = r.u32()?;
+        let first = r.u32()?;
+        let count = r.u8()?;
+        first.checked_add(u32::from(count)).ok_or(MsgError::Malformed)?;
+        let inputs = r.clone();
+        for _ in 0..count {
+            let len = usize::from(r.u8()?);
+            if len > max_input {
+                return Err(MsgError::Malformed);
+            }
+            r.take(len)?;
+        }
+        let checksum_count = r.u8()?;
+        let checksums = r.clone();
+        r.take(usize::from(checksum_count) * 12)?;
+        if !r.done() {
+            return Err(MsgError::Malformed);
+        }
+        Ok(Update { next_bundle, first, count, inputs, checksums, checksum_count })
+    }
+
+    /// The inputs `(frame, bytes)`, oldest first.
+    pub fn inputs(&self) -> impl Iterator<Item = (Frame, &'a [u8])> + '_ {
+        let mut r = self.inputs.clone();
+        (0..self.count).map_while(move |i| {
+            let len = r.u8().ok()?;
+            Some((self.first + u32::from(i), r.take(len.into()).ok()?))
+        })
+    }
+
+    /// The checksums `(frame, checksum)`.
+    pub fn checksums(&self) -> impl Iterator<Item = (Frame, u64)> + '_ {
+        let mut r = self.checksums.clone();
+        (0..self.checksum_count).map_while(move |_| Some((r.u32().ok()?, r.u64().ok()?)))
+    }
+}
+
+/// Starts an update; the caller then appends inputs with [`put_input`] and finishes with
+/// [`finish_update`]. Returns the offset of the count byte.
+pub fn begin_update(w: &mut Writer<'_>, next_bundle: Frame, first: Frame) -> usize {
+    w.put(&[TAG_UPDATE]);
+    w.put(&next_bundle.to_le_bytes());
+    w.put(&first.to_le_bytes());
+    let at = w.len();
+    w.put(&[0]);
+    at
+}
+
+/// Appends one input; false when it does not fit (leaving room for `reserve` more bytes).
+pub fn put_input(w: &mut Writer<'_>, input: &[u8], reserve: usize) -> bool {
+    if input.len() > 255 || w.room() < 1 + input.len() + reserve {
+        return false;
+    }
+    w.put(&[input.len() as u8]) && w.put(input)
+}
+
+/// Writes the input count and the checksums.
+pub fn finish_update(w: &mut Writer<'_>, count_at: usize, count: u8, checksums: &[(Frame, u64)]) {
+    w.patch(count_at, &[count]);
+    let n = checksums.len().min(usize::from(u8::MAX)).min(w.room().saturating_sub(1) / 12);
+    w.put(&[n as u8]);
+    for &(f, c) in &checksums[..n] {
+        w.put(&f.to_le_bytes());
+        w.put(&c.to_le_bytes());
+    }
+}
+
+/// A decoded bundle (relay → client).
+#[derive(Debug, Clone)]
+pub struct Bundle<'a> {
+    /// The relay has (or closed) every input of this client below this frame.
+    pub next_input: Frame,
+    /// Time-sync feedback: frames between the arrival of the newest input and the closing of its frame.
+    pub lead: i16,
+    /// Slots per frame.
+    pub slots: u8,
+    /// The first bundled frame.
+    pub first: Frame,
+    /// The number of bundled frames.
+    pub count: u8,
+    frames: Reader<'a>,
+    desyncs: Reader<'a>,
+    /// The number of desync reports.
+    pub desync_count: u8,
+}
+
+/// One slot's input in a bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BundledInput<'a> {
+    /// [`FLAG_SUBSTITUTED`], [`FLAG_DISCONNECTED`].
+    pub flags: u8,
+    /// The bytes.
+    pub bytes: &'a [u8],
+}
+
+impl<'a> Bundle<'a> {
+    /// Decodes and validates a bundle.
+    pub fn decode(bytes: &'a [u8], max_input: usize) -> Result<Self, MsgError> {
+        let mut r = Reader::new(bytes);
+        if r.u8()? != TAG_BUNDLE {
+            return Err(MsgError::Malformed);
+        }
+        let next_input = r.u32()?;
+        let lead = r.i16()?;
+        let slots = r.u8()?;
+        let first = r.u32()?;
+        let count = r.u8()?;
+        if slots == 0 || slots > 64 {
+            return Err(MsgError::Malformed);
+        }
+        first.checked_add(u32::from(count)).ok_or(MsgError::Malformed)?;
+        let frames = r.clone();
+        for _ in 0..usize::from(count) * usize::from(slots) {
+            let flags = r.u8()?;
+            let len = usize::from(r.u8()?);
+            if flags & !(FLAG_SUBSTITUTED | FLAG_DISCONNECTED) != 0 || len > max_input {
+                return Err(MsgError::Malformed);
+            }
+            r.take(len)?;
+        }
+        let desync_count = r.u8()?;
+        let desyncs = r.clone();
+        r.take(usize::from(desync_count) * 20)?;
+        if !r.done() {
+            return Err(MsgError::Malformed);
+        }
+        Ok(Bundle { next_input, lead, slots, first, count, frames, desyncs, desync_count })
+    }
+
+    /// Every bundled `(frame, slot, input)`, frame by frame, slot by slot.
+    pub fn inputs(&self) -> impl Iterator<Item = (Frame, usize, BundledInput<'a>)> + '_ {
+        let mut r = self.frames.clone();
+        let slots = usize::from(self.slots);
+        (0..usize::from(self.count) * slots).map_while(move |i| {
+            let flags = r.u8().ok()?;
+            let len = r.u8().ok()?;
+            let bytes = r.take(len.into()).ok()?;
+            Some((self.first + (i / slots) as u32, i % slots, BundledInput { flags, bytes }))
+        })
+    }
+
+    /// Desync reports `(frame, slots that disagree, majority checksum)`.
+    pub fn desyncs(&self) -> impl Iterator<Item = (Frame, u64, u64)> + '_ {
+        let mut r = self.desyncs.clone();
+        (0..self.desync_count).map_while(move |_| Some((r.u32().ok()?, r.u64().ok()?, r.u64().ok()?)))
+    }
+}
+
+/// Starts a bundle; returns the offset of the count byte.
+pub fn begin_bundle(w: &mut Writer<'_>, next_input: Frame, lead: i16, slots: u8, first: Frame) -> usize {
+    w.put(&[TAG_BUNDLE]);
+    w.put(&next_input.to_le_bytes());
+    w.put(&lead.to_le_bytes());
+    w.put(&[slots]);
+    w.put(&first.to_le_bytes());
+    let at = w.len();
+    w.put(&[0]);
+    at
+}
+
+/// Appends one frame of a bundle (every slot's input); false when it does not fit with `reserve` bytes left.
+pub fn put_frame<'i>(
+    w: &mut Writer<'_>,
+    inputs: impl Iterator<Item = BundledInput<'i>> + Clone,
+    reserve: usize,
+) -> bool {
+    let need: usize = inputs.clone().map(|i| 2 + i.bytes.len()).sum();
+    if w.room() < need + reserve {
+        return false;
+    }
+    for i in inputs {
+        w.put(&[i.flags, i.bytes.len() as u8]);
+        w.put(i.bytes);
+    }
+    true
+}
+
+/// Writes the frame count and the desync reports.
+pub fn finish_bundle(w: &mut Writer<'_>, count_at: usize, count: u8, desyncs: &[(Frame, u64, u64)]) {
+    w.patch(count_at, &[count]);
+    let n = desyncs.len().min(usize::from(u8::MAX)).min(w.room().saturating_sub(1) / 20);
+    w.put(&[n as u8]);
+    for &(f, m, c) in &desyncs[..n] {
+        w.put(&f.to_le_bytes());
+        w.put(&m.to_le_bytes());
+        w.put(&c.to_le_bytes());
+    }
+}

@@ -1,0 +1,440 @@
+//! The relay's side of a room: a frame clock that closes one frame per tick with every slot's input
+//! (or a flagged substitute), bundles sent to every client until acknowledged, time-sync feedback,
+//! and checksum arbitration. Sans-IO: `handle_update(now, slot, bytes)`, `handle_timeout(now)`,
+//! `poll_transmit(buf)`, `poll_timeout()`.
+
+use framelock_core::Frame;
+
+use super::msg::{self, BundledInput, MsgError, Update, Writer, FLAG_DISCONNECTED, FLAG_SUBSTITUTED};
+
+/// A room's settings.
+#[derive(Debug, Clone)]
+pub struct RoomConfig {
+    /// Player slots (1..=64).
+    pub slots: u8,
+    /// Frames per second (1..=120).
+    pub tick_rate: u16,
+    /// The largest input in bytes (at most 255 on the wire).
+    pub max_input_size: u8,
+    /// A disconnected slot's input.
+    pub default_input: Vec<u8>,
+    /// Closed frames kept for resending and for clients that join late or come back (a power of two).
+    pub history: u32,
+    /// How far past the frame being closed an input may be (frames).
+    pub input_window: u32,
+    /// Spectators the room admits besides its players.
+    pub max_spectators: u16,
+}
+
+impl Default for RoomConfig {
+    fn default() -> Self {
+        RoomConfig {
+            slots: 2,
+            tick_rate: 30,
+            max_input_size: 8,
+            default_input: Vec::new(),
+            history: 4096,
+            input_window: 64,
+            max_spectators: 8,
+        }
+    }
+}
+
+/// What a room counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoomStats {
+    /// Frames closed.
+    pub frames_closed: u64,
+    /// Inputs that arrived after their frame was closed.
+    pub late_inputs: u64,
+    /// Inputs of connected slots the relay had to substitute.
+    pub substitutes: u64,
+    /// Updates dropped because they did not decode.
+    pub malformed: u64,
+    /// Bundles sent.
+    pub bundles_sent: u64,
+    /// Frames in which connected clients' checksums disagreed.
+    pub desyncs: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    connected: bool,
+    /// The client has every closed frame below this.
+    next_bundle: Frame,
+    /// The relay has this client's inputs (or closed the frames) below this.
+    next_input: Frame,
+    lead: i16,
+    /// A bundle is due (a frame closed since the last one).
+    dirty: bool,
+    /// Where the next bundle of this tick's burst starts (a member far behind gets several).
+    burst_from: Frame,
+    burst_left: u8,
+}
+
+/// Bundles a member that is behind (joining late, coming back) may get per tick.
+const MAX_BURST: u8 = 8;
+
+/// One room on the relay.
+#[derive(Debug)]
+pub struct Room {
+    cfg: RoomConfig,
+    slots: usize,
+    max_input: usize,
+    period_us: u64,
+    start_us: Option<u64>,
+    next_close: Frame,
+    members: Vec<Member>,
+    /// Inputs received for frames `[next_close, next_close + input_window)`: per row, per slot.
+    pending: Vec<u8>,
+    pending_len: Vec<u16>,
+    /// Closed frames: per row (frame & (history - 1)), per slot.
+    closed: Vec<u8>,
+    closed_len: Vec<u8>,
+    closed_flags: Vec<u8>,
+    last: Vec<u8>,
+    last_len: Vec<u8>,
+    /// Reported checksums per closed-history row and slot (`None`: not reported).
+    checksums: Vec<Option<u64>>,
+    /// The most recent desync findings `(frame, disagreeing slots, majority)`, repeated in bundles.
+    desyncs: [(Frame, u64, u64); 4],
+    desync_count: usize,
+    next_member: usize,
+    stats: RoomStats,
+}
+
+const NONE: u16 = u16::MAX;
+
+impl Room {
+    /// A room with every slot disconnected; its clock starts at the first `handle_timeout`.
+    pub fn new(cfg: RoomConfig) -> Self {
+        let slots = usize::from(cfg.slots.clamp(1, 64));
+        let max_input = usize::from(cfg.max_input_size);
+        let history = cfg.history.max(16).next_power_of_two();
+        let window = cfg.input_window.max(4);
+        let cfg = RoomConfig { history, input_window: window, tick_rate: cfg.tick_rate.clamp(1, 120), ..cfg };
+        let mut last = vec![0u8; slots * max_input];
+        let d = cfg.default_input.len().min(max_input);
+        for s in 0..slots {
+            last[s * max_input..s * max_input + d].copy_from_slice(&cfg.default_input[..d]);
+        }
+        Room {
+            period_us: 1_000_000 / u64::from(cfg.tick_rate),
+            slots,
+            max_input,
+            start_us: None,
+            next_close: 0,
+            members: vec![
+                Member {
+                    connected: false,
+                    next_bundle: 0,
+                    next_input: 0,
+                    lead: 0,
+                    dirty: false,
+                    burst_from: 0,
+                    burst_left: 0,
+                };
+                slots + usize::from(cfg.max_spectators)
+            ],
+            pending: vec![0; window as usize * slots * max_input],
+            pending_len: vec![NONE; window as usize * slots],
+            closed: vec![0; history as usize * slots * max_input],
+            closed_len: vec![0; history as usize * slots],
+            closed_flags: vec![0; history as usize * slots],
+            last,
+            last_len: vec![d as u8; slots],
+            checksums: vec![None; history as usize * slots],
+            desyncs: [(0, 0, 0); 4],
+            desync_count: 0,
+            next_member: 0,
+            stats: RoomStats::default(),
+            cfg,
+        }
+    }
+
+    /// A client took `slot`: it receives the room's history from frame 0 (or the oldest kept) on,
+    /// so a player who joins late or comes back catches up. (Slots `0..slots` are players.)
+    pub fn connect(&mut self, slot: usize) {
+        if slot < self.slots {
+            self.admit(slot);
+        }
+    }
+
+    /// Admits a spectator: it receives bundles like a player and sends no inputs. Returns its member
+    /// id (at least `slots`, used like a slot with `handle_update`, `poll_transmit` and
+    /// `disconnect`), or `None` when the room is full.
+    pub fn connect_spectator(&mut self) -> Option<usize> {
+        let id = (self.slots..self.members.len()).find(|&i| !self.members[i].connected)?;
+        self.admit(id);
+        Some(id)
+    }
+
+    fn admit(&mut self, id: usize) {
+        if let Some(m) = self.members.get_mut(id) {
+            let oldest = self.next_close.saturating_sub(self.cfg.history);
+            *m = Member {
+                connected: true,
+                next_bundle: oldest,
+                next_input: self.next_close,
+                lead: 0,
+                dirty: true,
+                burst_from: oldest,
+                burst_left: MAX_BURST,
+            };
+        }
+    }
+
+    /// The client of `slot` (or a spectator) left: a player's input is the default input from the next
+    /// frame the room closes, flagged disconnected.
+    pub fn disconnect(&mut self, slot: usize) {
+        if let Some(m) = self.members.get_mut(slot) {
+            m.connected = false;
+        }
+    }
+
+    /// The frame the room closes next.
+    pub fn next_close(&self) -> Frame {
+        self.next_close
+    }
+
+    /// Every slot's input of a closed frame still in the history (for recording the room as an input
+    /// log: `LogWriter::record_inputs` with flags 1 = disconnected, 2 = substituted, as in the log format).
+    pub fn closed_frame(&self, frame: Frame) -> Option<impl ExactSizeIterator<Item = BundledInput<'_>> + '_> {
+        if frame >= self.next_close || self.next_close - frame > self.cfg.history {
+            return None;
+        }
+        let row = self.closed_row(frame);
+        Some((0..self.slots).map(move |s| {
+            let i = row + s;
+            let p = i * self.max_input;
+            BundledInput { flags: self.closed_flags[i], bytes: &self.closed[p..p + usize::from(self.closed_len[i])] }
+        }))
+    }
+
+    /// The checksum every connected client reported for `frame`, once they all did and agree.
+    pub fn agreed_checksum(&self, frame: Frame) -> Option<u64> {
+        if frame >= self.next_close || self.next_close - frame > self.cfg.history {
+            return None;
+        }
+        let row = self.closed_row(frame);
+        let mut agreed = None;
+        for s in (0..self.slots).filter(|&s| self.members[s].connected) {
+            let c = self.checksums[row + s]?;
+            if agreed.is_some_and(|a| a != c) {
+                return None;
+            }
+            agreed = Some(c);
+        }
+        agreed
+    }
+
+    /// What the room counted.
+    pub fn stats(&self) -> RoomStats {
+        self.stats
+    }
+
+    fn pending_row(&self, frame: Frame) -> usize {
+        (frame % self.cfg.input_window) as usize * self.slots
+    }
+
+    fn closed_row(&self, frame: Frame) -> usize {
+        (frame & (self.cfg.history - 1)) as usize * self.slots
+    }
+
+    /// Takes a client's update: inputs, acknowledgement, checksums. A malformed one is dropped and counted.
+    pub fn handle_update(&mut self, _now_us: u64, slot: usize, bytes: &[u8]) -> Result<(), MsgError> {
+        let Some(m) = self.members.get(slot).copied().filter(|m| m.connected) else { return Ok(()) };
+        let u = match Update::decode(bytes, self.max_input) {
+            Ok(u) => u,
+            Err(e) => {
+                self.stats.malformed += 1;
+                return Err(e);
+            }
+        };
+        let mut member = m;
+        member.next_bundle = member.next_bundle.max(u.next_bundle.min(self.next_close));
+        if slot >= self.slots {
+            self.members[slot] = member; // a spectator only acknowledges
+            return Ok(());
+        }
+        let mut newest = None;
+        for (frame, input) in u.inputs() {
+            if frame < self.next_close {
+                if frame >= member.next_input {
+                    self.stats.late_inputs += 1;
+                }
+                continue;
+            }
+            if frame - self.next_close >= self.cfg.input_window {
+                break;
+            }
+            newest = Some(frame);
+            let i = self.pending_row(frame) + slot;
+            if self.pending_len[i] == NONE {
+                let p = i * self.max_input;
+                self.pending[p..p + input.len()].copy_from_slice(input);
+                self.pending_len[i] = input.len() as u16;
+            }
+        }
+        if let Some(f) = newest {
+            member.lead = (i64::from(f) - i64::from(self.next_close)).clamp(-1000, 1000) as i16;
+        } else if u.count > 0 && u.first.saturating_add(u32::from(u.count)) <= self.next_close {
+            // Everything it sent was late: tell it by how much.
+            let newest = u.first + u32::from(u.count) - 1;
+            member.lead = (i64::from(newest) - i64::from(self.next_close)).clamp(-1000, 1000) as i16;
+        }
+        let mut n = member.next_input.max(self.next_close);
+        while n - self.next_close < self.cfg.input_window && self.pending_len[self.pending_row(n) + slot] != NONE {
+            n += 1;
+        }
+        member.next_input = n;
+        self.members[slot] = member;
+        for (frame, checksum) in u.checksums() {
+            if frame < self.next_close && self.next_close - frame <= self.cfg.history {
+                let i = self.closed_row(frame) + slot;
+                self.checksums[i] = Some(checksum);
+                self.arbitrate(frame);
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares the checksums reported for `frame` once every connected slot reported one.
+    fn arbitrate(&mut self, frame: Frame) {
+        let row = self.closed_row(frame);
+        let mut reported = [0u64; 64];
+        let mut n = 0;
+        for s in 0..self.slots {
+            if self.members[s].connected {
+                match self.checksums[row + s] {
+                    Some(c) => {
+                        reported[n] = c;
+                        n += 1;
+                    }
+                    None => return,
+                }
+            }
+        }
+        if n < 2 || reported[..n].iter().all(|&c| c == reported[0]) {
+            return;
+        }
+        // The majority value (ties: the smallest slot's value wins; deterministic).
+        let majority =
+            (0..n).max_by_key(|&i| (reported[..n].iter().filter(|&&c| c == reported[i]).count(), usize::MAX - i));
+        let Some(majority) = majority.map(|i| reported[i]) else { return };
+        let mut mask = 0u64;
+        for s in 0..self.slots {
+            if self.checksums[row + s].is_some_and(|c| c != majority) {
+                mask |= 1 << s;
+                self.checksums[row + s] = None; // report once
+            }
+        }
+        self.stats.desyncs += 1;
+        self.desyncs[self.desync_count % 4] = (frame, mask, majority);
+        self.desync_count += 1;
+    }
+
+    /// When `handle_timeout` must be called next (microseconds, the caller's clock).
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.start_us.map(|s| s + (u64::from(self.next_close) + 1) * self.period_us)
+    }
+
+    /// Closes every frame whose time has come.
+    pub fn handle_timeout(&mut self, now_us: u64) {
+        let start = *self.start_us.get_or_insert(now_us);
+        while now_us >= start + (u64::from(self.next_close) + 1) * self.period_us {
+            self.close_frame();
+        }
+    }
+
+    fn close_frame(&mut self) {
+        let f = self.next_close;
+        let (prow, crow) = (self.pending_row(f), self.closed_row(f));
+        for s in 0..self.slots {
+            let (pi, ci) = (prow + s, crow + s);
+            let (src, len, flags): (&[u8], usize, u8) = if !self.members[s].connected {
+                (&self.cfg.default_input, self.cfg.default_input.len().min(self.max_input), FLAG_DISCONNECTED)
+            } else if self.pending_len[pi] != NONE {
+                let len = usize::from(self.pending_len[pi]);
+                let p = pi * self.max_input;
+                self.last[s * self.max_input..s * self.max_input + len].copy_from_slice(&self.pending[p..p + len]);
+                self.last_len[s] = len as u8;
+                (&self.last[s * self.max_input..], len, 0)
+            } else {
+                self.stats.substitutes += 1;
+                (&self.last[s * self.max_input..], usize::from(self.last_len[s]), FLAG_SUBSTITUTED)
+            };
+            let c = ci * self.max_input;
+            self.closed[c..c + len].copy_from_slice(&src[..len]);
+            self.closed_len[ci] = len as u8;
+            self.closed_flags[ci] = flags;
+            self.pending_len[pi] = NONE;
+            self.checksums[ci] = None;
+        }
+        self.next_close += 1;
+        self.stats.frames_closed += 1;
+        for m in self.members.iter_mut().filter(|m| m.connected) {
+            m.next_input = m.next_input.max(self.next_close);
+            m.dirty = true;
+            m.burst_from = m.next_bundle;
+            m.burst_left = MAX_BURST;
+        }
+    }
+
+    /// Writes the next due bundle into `buf` (at least [`msg::MAX_MESSAGE`] bytes) and returns the
+    /// slot to send it to and its length.
+    pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<(usize, usize)> {
+        let n = self.members.len();
+        for k in 0..n {
+            let slot = (self.next_member + k) % n;
+            let m = self.members[slot];
+            if !(m.connected && m.dirty) {
+                continue;
+            }
+            let (len, end) = self.write_bundle(slot, buf);
+            let m = &mut self.members[slot];
+            m.burst_left -= 1;
+            // Behind by more than a packet holds: the next bundle of the burst continues from `end`.
+            m.dirty = end < self.next_close && m.burst_left > 0;
+            m.burst_from = end;
+            if !m.dirty {
+                self.next_member = slot + 1;
+            }
+            self.stats.bundles_sent += 1;
+            return Some((slot, len));
+        }
+        None
+    }
+
+    /// Writes a bundle for `slot`; returns its length and the frame after its last.
+    fn write_bundle(&self, slot: usize, buf: &mut [u8]) -> (usize, Frame) {
+        let m = self.members[slot];
+        let cap = buf.len().min(msg::MAX_MESSAGE);
+        let mut w = Writer::new(&mut buf[..cap]);
+        let oldest = self.next_close.saturating_sub(self.cfg.history);
+        let first = m.burst_from.max(m.next_bundle).max(oldest);
+        let count_at = msg::begin_bundle(&mut w, m.next_input, m.lead, self.slots as u8, first);
+        let desyncs = &self.desyncs[..self.desync_count.min(4)];
+        let reserve = 1 + 20 * desyncs.len();
+        let mut count = 0u8;
+        let mut f = first;
+        while f < self.next_close && count < u8::MAX {
+            let row = self.closed_row(f);
+            let inputs = (0..self.slots).map(|s| {
+                let i = row + s;
+                let p = i * self.max_input;
+                BundledInput {
+                    flags: self.closed_flags[i],
+                    bytes: &self.closed[p..p + usize::from(self.closed_len[i])],
+                }
+            });
+            if !msg::put_frame(&mut w, inputs, reserve) {
+                break;
+            }
+            count += 1;
+            f += 1;
+        }
+        msg::finish_bundle(&mut w, count_at, count, desyncs);
+        (w.len(), f)
+    }
+}

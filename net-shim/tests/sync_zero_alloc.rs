@@ -1,0 +1,145 @@
+//! Zero heap allocations per room tick and per packet in steady state: a relay and four clients on a
+//! virtual clock, packets through a preallocated lossy delay line, counted by a per-thread counting
+//! global allocator after a warm-up.
+#![allow(unsafe_code)] // a GlobalAlloc impl is unsafe by definition; it only forwards to System.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
+use framelock_core::{Authority, Driver, Mode, SessionBuilder};
+use framelock_net::sync::msg::MAX_MESSAGE;
+use framelock_net::sync::{Room, RoomClient, RoomConfig};
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn bump() {
+    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+    }
+}
+
+// SAFETY: every method forwards to `System` with the same arguments.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        bump();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A preallocated delay line: each packet arrives `delay` microseconds later unless dropped.
+struct DelayLine {
+    slots: Vec<(u64, bool, usize, usize, [u8; MAX_MESSAGE])>,
+    used: Vec<bool>,
+    state: u64,
+}
+
+impl DelayLine {
+    fn send(&mut self, at: u64, to_relay: bool, peer: usize, bytes: &[u8]) {
+        self.state = self.state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        if (self.state >> 33) % 10 == 0 {
+            return; // 10% loss
+        }
+        let jitter = (self.state >> 40) % 20_000;
+        if let Some(i) = self.used.iter().position(|u| !u) {
+            self.used[i] = true;
+            let s = &mut self.slots[i];
+            s.0 = at + 60_000 + jitter;
+            s.1 = to_relay;
+            s.2 = peer;
+            s.3 = bytes.len();
+            s.4[..bytes.len()].copy_from_slice(bytes);
+        }
+    }
+}
+
+#[test]
+fn a_room_and_its_clients_allocate_nothing_per_tick_or_packet() {
+    const PLAYERS: u8 = 4;
+    const TICK: u64 = 1_000_000 / 30;
+    let params = ArenaParams { players: PLAYERS, ..ArenaParams::default() };
+    let mut room = Room::new(RoomConfig {
+        slots: PLAYERS,
+        max_input_size: INPUT_SIZE as u8,
+        default_input: vec![0, 0],
+        ..RoomConfig::default()
+    });
+    let mut clients: Vec<RoomClient<Arena>> = (0..usize::from(PLAYERS))
+        .map(|s| {
+            room.connect(s);
+            let session = SessionBuilder::new(usize::from(PLAYERS))
+                .local_slot(s)
+                .authority(Authority::Relay)
+                .mode(Mode::Rollback { max_prediction: 12 })
+                .max_input_size(INPUT_SIZE)
+                .input_delay(3)
+                .max_snapshot_size(snapshot_size_bound(&params))
+                .frame_arena_size(scratch_size_bound(&params))
+                .build()
+                .expect("session");
+            RoomClient::new(Driver::new(session, Arena::new(params).expect("params")), s, 30)
+        })
+        .collect();
+    let mut line = DelayLine { slots: vec![(0, false, 0, 0, [0; MAX_MESSAGE]); 512], used: vec![false; 512], state: 7 };
+    let mut buf = [0u8; MAX_MESSAGE];
+    let mut now = 0u64;
+    let mut tick = 0u32;
+    let mut run = |ticks: u32| {
+        for _ in 0..ticks {
+            let end = now + TICK;
+            while now < end {
+                for i in 0..line.slots.len() {
+                    if line.used[i] && line.slots[i].0 <= now {
+                        line.used[i] = false;
+                        let (_, to_relay, peer, len, ref bytes) = line.slots[i];
+                        if to_relay {
+                            let _ = room.handle_update(now, peer, &bytes[..len]);
+                        } else {
+                            let _ = clients[peer].handle_bundle(&bytes[..len]);
+                        }
+                    }
+                }
+                if room.poll_timeout().is_none_or(|t| t <= now) {
+                    room.handle_timeout(now);
+                }
+                while let Some((slot, len)) = room.poll_transmit(&mut buf) {
+                    line.send(now, false, slot, &buf[..len]);
+                }
+                now += 1_000;
+            }
+            tick += 1;
+            for (s, c) in clients.iter_mut().enumerate() {
+                c.tick(&scripted_input(3, s, tick)).expect("tick");
+                let len = c.poll_transmit(&mut buf);
+                line.send(now, true, s, &buf[..len]);
+            }
+        }
+    };
+    run(300);
+    COUNTING.with(|c| c.set(true));
+    run(3_000);
+    COUNTING.with(|c| c.set(false));
+    assert_eq!(ALLOCS.with(Cell::get), 0, "heap allocations after warm-up");
+    assert!(room.stats().frames_closed > 3_000);
+    let c0 = clients[0].driver().session().checksum(3_000);
+    assert!(c0.is_some() && clients.iter().all(|c| c.driver().session().checksum(3_000) == c0));
+}
