@@ -2,7 +2,10 @@
 //!
 //! [`netcode`] is the connection layer: the netcode 1.02 standard (connect tokens, challenge/response,
 //! AEAD-encrypted packets, replay protection, keep-alive, timeouts, redundant disconnect) as sans-IO state machines.
-//! Frame-sync messages ride in its payloads.
+//! Frame-sync messages ride in its payloads: [`sync`] holds the relay's rooms (frame clocks, bundles,
+//! time sync, checksum arbitration) and the players' room clients; [`relay::Relay`] and
+//! [`player::NetClient`] put each on its connection. Everything here is sans-IO: whole rooms run in one
+//! process on a virtual clock (see `tests/relay_netcode.rs`).
 //!
 //! # Quick start: a client and a server connecting in memory
 //!
@@ -66,4 +69,6 @@
 #![deny(missing_docs)]
 
 pub mod netcode;
+pub mod player;
+pub mod relay;
 pub mod sync;

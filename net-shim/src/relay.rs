@@ -1,0 +1,200 @@
+//! The relay: the connection layer's server and the frame-sync rooms behind it, as one sans-IO state
+//! machine. A connect token's user data names the room and the slot (slot [`SPECTATOR`] for a
+//! spectator), so only the token holder can send inputs for its slot.
+//!
+//! Inputs, in any order: [`Relay::handle_datagram`], [`Relay::handle_timeout`]. Outputs, after each
+//! input: [`Relay::poll_transmit`] until `None`, then [`Relay::poll_timeout`] for the next deadline.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rand_core::RngCore;
+
+use crate::netcode::{Server, ServerConfig, ServerConfigError, ServerEvent, Transmit};
+use crate::sync::msg::MAX_MESSAGE;
+use crate::sync::{Room, RoomConfig};
+
+/// The slot number in a connect token that makes its holder a spectator.
+pub const SPECTATOR: u8 = u8::MAX;
+
+/// A relay's settings.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// The connection layer (protocol id, key, client limit, public address).
+    pub netcode: ServerConfig,
+    /// The settings every room is created with.
+    pub room: RoomConfig,
+    /// Rooms open at once (a token for another room is refused while it is full).
+    pub max_rooms: usize,
+}
+
+/// What the relay counted besides its rooms and connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelayStats {
+    /// Connections refused: no room/slot in the token, a slot that does not exist or is taken, no
+    /// room left, or no spectator place left.
+    pub refused: u64,
+    /// Bundles the connection layer could not queue (its transmit queue was full).
+    pub send_failures: u64,
+}
+
+#[derive(Debug)]
+struct RoomEntry {
+    id: u64,
+    room: Room,
+    /// Member (slot or spectator id) → connection index.
+    members: Vec<Option<usize>>,
+}
+
+/// A relay server: connections, rooms, frame clocks.
+#[derive(Debug)]
+pub struct Relay {
+    server: Server,
+    cfg: RelayConfig,
+    rooms: Vec<RoomEntry>,
+    /// Connection index → (room index, member).
+    routes: Vec<Option<(usize, usize)>>,
+    refuse: Vec<usize>,
+    buf: Vec<u8>,
+    stats: RelayStats,
+}
+
+fn micros(now: Duration) -> u64 {
+    now.as_micros().min(u128::from(u64::MAX)) as u64
+}
+
+impl Relay {
+    /// A relay with no rooms; rooms open when their first client connects.
+    pub fn new(now: Duration, cfg: RelayConfig, rng: &mut impl RngCore) -> Result<Self, ServerConfigError> {
+        let max_clients = cfg.netcode.max_clients;
+        let server = Server::new(now, cfg.netcode.clone(), rng)?;
+        Ok(Relay {
+            server,
+            rooms: Vec::with_capacity(cfg.max_rooms),
+            routes: vec![None; max_clients],
+            refuse: Vec::with_capacity(max_clients),
+            buf: vec![0; MAX_MESSAGE],
+            stats: RelayStats::default(),
+            cfg,
+        })
+    }
+
+    /// Takes a datagram from the network.
+    pub fn handle_datagram(&mut self, now: Duration, from: SocketAddr, bytes: &[u8]) {
+        self.server.handle_packet(now, from, bytes);
+        self.process_events(now);
+    }
+
+    /// Advances timers: keep-alives and timeouts, and every room's frame clock.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        self.server.handle_timeout(now);
+        self.process_events(now);
+        for e in &mut self.rooms {
+            e.room.handle_timeout(micros(now));
+        }
+        self.flush(now);
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit<'_>> {
+        self.server.poll_transmit()
+    }
+
+    /// When [`Relay::handle_timeout`] must be called next.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        let rooms = self.rooms.iter().filter_map(|e| e.room.poll_timeout()).min().map(Duration::from_micros);
+        match (self.server.poll_timeout(), rooms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The room with this id, if open.
+    pub fn room(&self, id: u64) -> Option<&Room> {
+        self.rooms.iter().find(|e| e.id == id).map(|e| &e.room)
+    }
+
+    /// The connection layer (its statistics, its clients).
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// What the relay counted.
+    pub fn stats(&self) -> RelayStats {
+        self.stats
+    }
+
+    fn process_events(&mut self, now: Duration) {
+        while let Some(event) = self.server.poll_event() {
+            match event {
+                ServerEvent::Connected { client_index, user_data, .. } => {
+                    let admitted = user_data
+                        .room_slot()
+                        .and_then(|(room, slot)| Self::admit(&mut self.rooms, &self.cfg, room, slot, client_index));
+                    match (admitted, self.routes.get_mut(client_index)) {
+                        (Some(route), Some(r)) => *r = Some(route),
+                        _ => {
+                            self.stats.refused += 1;
+                            self.refuse.push(client_index);
+                        }
+                    }
+                }
+                ServerEvent::Disconnected { client_index, .. } => {
+                    if let Some((r, member)) = self.routes.get_mut(client_index).and_then(Option::take) {
+                        let e = &mut self.rooms[r];
+                        e.room.disconnect(member);
+                        e.members[member] = None;
+                    }
+                }
+                ServerEvent::Payload { client_index, payload, .. } => {
+                    if let Some(&Some((r, member))) = self.routes.get(client_index) {
+                        // A malformed update is dropped and counted by the room.
+                        let _ = self.rooms[r].room.handle_update(micros(now), member, payload);
+                    }
+                }
+            }
+        }
+        while let Some(client_index) = self.refuse.pop() {
+            self.server.disconnect(now, client_index);
+        }
+    }
+
+    /// Finds or opens the room and gives the connection its slot (or a spectator place).
+    fn admit(rooms: &mut Vec<RoomEntry>, cfg: &RelayConfig, id: u64, slot: u8, conn: usize) -> Option<(usize, usize)> {
+        let r = match rooms.iter().position(|e| e.id == id) {
+            Some(r) => r,
+            None if rooms.len() < cfg.max_rooms => {
+                let members = usize::from(cfg.room.slots) + usize::from(cfg.room.max_spectators);
+                rooms.push(RoomEntry { id, room: Room::new(cfg.room.clone()), members: vec![None; members] });
+                rooms.len() - 1
+            }
+            None => return None,
+        };
+        let e = &mut rooms[r];
+        let member = if slot == SPECTATOR {
+            e.room.connect_spectator()?
+        } else {
+            let s = usize::from(slot);
+            if s >= usize::from(cfg.room.slots) || e.members[s].is_some() {
+                return None;
+            }
+            e.room.connect(s);
+            s
+        };
+        e.members[member] = Some(conn);
+        Some((r, member))
+    }
+
+    /// Hands every due bundle to the connection layer.
+    fn flush(&mut self, now: Duration) {
+        for e in &mut self.rooms {
+            while let Some((member, len)) = e.room.poll_transmit(&mut self.buf) {
+                if let Some(Some(conn)) = e.members.get(member) {
+                    if self.server.send_payload(now, *conn, &self.buf[..len]).is_err() {
+                        self.stats.send_failures += 1;
+                    }
+                }
+            }
+        }
+    }
+}
