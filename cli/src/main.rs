@@ -2,14 +2,14 @@
 //!
 //! `main` only parses the command line and dispatches; each subcommand lives in its own module and
 //! returns an error instead of exiting, so that every failure ends the same way: `error: ...` on
-//! stderr and a non-zero exit code, never a panic. Subcommands `serve`, `token` and `bot` will
-//! join `demo` and `replay` here.
+//! stderr and a non-zero exit code, never a panic.
 //!
 //! Exit codes: 0 success; 1 the demo failed or a replay diverged from its recording; 2 a usage
 //! error or a file that cannot be used (unreadable, not an input log, truncated, corrupt).
 
 mod demo;
 mod link;
+mod net;
 mod record;
 mod replay;
 
@@ -34,6 +34,14 @@ enum Command {
     /// Verify, describe or export a recorded input log (`framelock demo --record FILE`).
     #[command(subcommand)]
     Replay(replay::ReplayCommand),
+    /// Write a new private key for connect tokens and relays.
+    Key(net::KeyArgs),
+    /// Write a connect token for one slot of one room.
+    Token(net::TokenArgs),
+    /// Run a relay: rooms with frame clocks, for bots and games with tokens.
+    Serve(net::ServeArgs),
+    /// Play one slot of a room through a relay with scripted inputs; print the final checksum.
+    Bot(net::BotArgs),
 }
 
 /// How a failed command ends.
@@ -48,6 +56,12 @@ impl From<demo::DemoError> for Failure {
     fn from(e: demo::DemoError) -> Self {
         let broken_pipe = matches!(&e, demo::DemoError::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe);
         Failure { message: e.to_string(), code: 1, broken_pipe }
+    }
+}
+
+impl From<net::NetError> for Failure {
+    fn from(e: net::NetError) -> Self {
+        Failure { message: e.0, code: 1, broken_pipe: false }
     }
 }
 
@@ -69,6 +83,10 @@ fn main() -> ExitCode {
     let result: Result<(), Failure> = match &cli.command {
         Command::Demo(args) => demo::run(args, &mut std::io::stdout().lock()).map_err(Failure::from),
         Command::Replay(command) => replay::run(command).map_err(Failure::from),
+        Command::Key(args) => net::key(args).map_err(Failure::from),
+        Command::Token(args) => net::token(args).map_err(Failure::from),
+        Command::Serve(args) => net::serve(args).map_err(Failure::from),
+        Command::Bot(args) => net::bot(args).map_err(Failure::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

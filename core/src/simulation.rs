@@ -63,7 +63,7 @@ pub fn fulfil<S: Simulation + ?Sized>(step: &mut Step<'_>, sim: &mut S) -> Resul
     let cap = step.frame_arena_cap();
     let wrap = |frame, e: SimError| {
         if e == SimError::SCRATCH_EXHAUSTED {
-            Error::ArenaExhausted { arena: "frame", cap }
+            Error::ArenaExhausted { arena: "scratch", cap }
         } else {
             Error::Simulation { frame, reason: e.reason }
         }

@@ -400,7 +400,7 @@ fn own_checksums_are_used_and_the_frame_arena_is_capped() {
     d.session_mut().add_local_input(0, &[]).expect("input");
     match d.advance() {
         // The cap is the requested size rounded up to the allocator's chunk size.
-        Err(framelock_core::Error::ArenaExhausted { arena: "frame", cap }) => assert!((4096..16_384).contains(&cap)),
+        Err(framelock_core::Error::ArenaExhausted { arena: "scratch", cap }) => assert!((4096..16_384).contains(&cap)),
         other => panic!("expected the frame arena to run out, got {other:?}"),
     }
 }

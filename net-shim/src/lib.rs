@@ -68,6 +68,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod io;
 pub mod netcode;
 pub mod player;
 pub mod relay;

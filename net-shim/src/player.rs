@@ -66,6 +66,11 @@ impl<S: Simulation> NetClient<S> {
         self.conn.poll_timeout()
     }
 
+    /// Leaves: tells the relay (redundantly, as the connection layer does).
+    pub fn disconnect(&mut self, now: Duration) {
+        self.conn.disconnect(now);
+    }
+
     /// True once the handshake is done.
     pub fn is_connected(&self) -> bool {
         self.conn.is_connected()

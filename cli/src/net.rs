@@ -1,0 +1,312 @@
+//! `framelock key`, `token`, `serve` and `bot`: a relay on a UDP socket and bots that play through
+//! it, over real sockets (loopback in the tests), each a sans-IO state machine run by the mio driver.
+
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use framelock_core::arena::{self, scratch_size_bound, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
+use framelock_core::{Authority, Driver, Mode, SessionBuilder};
+use framelock_net::io::{Conditioner, UdpDriver};
+use framelock_net::netcode::{ConnectToken, SeededRng, ServerConfig, TokenParams, UserData};
+use framelock_net::player::NetClient;
+use framelock_net::relay::{Relay, RelayConfig};
+use framelock_net::sync::{RoomClient, RoomConfig};
+
+/// The netcode protocol id of framelock rooms ("FLOCK" + format 1).
+pub const PROTOCOL_ID: u64 = 0x464c_4f43_4b00_0001;
+
+/// A failure of one of these commands.
+#[derive(Debug)]
+pub struct NetError(pub String);
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn fail<T>(msg: impl Into<String>) -> Result<T, NetError> {
+    Err(NetError(msg.into()))
+}
+
+/// 32 bytes from the operating system's randomness (through std's randomly keyed hasher: std has
+/// no public random API, and the keys of `RandomState` come from the OS).
+fn os_random_32() -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, chunk) in out.chunks_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(i);
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    out
+}
+
+/// `framelock key`: writes a new private key (64 hex digits) shared by the token issuer and relays.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Where to write the key.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Writes a new key file.
+pub fn key(args: &KeyArgs) -> Result<(), NetError> {
+    let hex: String = os_random_32().iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&args.out, hex + "\n").or_else(|e| fail(format!("cannot write {}: {e}", args.out.display())))?;
+    println!("wrote a new key to {}", args.out.display());
+    Ok(())
+}
+
+fn read_key(path: &Path) -> Result<[u8; 32], NetError> {
+    let text =
+        std::fs::read_to_string(path).or_else(|e| fail(format!("cannot read the key file {}: {e}", path.display())))?;
+    let hex = text.trim();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return fail(format!("the key file {} must hold 64 hex digits (see `framelock key`)", path.display()));
+    }
+    let mut key = [0u8; 32];
+    for (i, k) in key.iter_mut().enumerate() {
+        *k = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).or_else(|_| fail("bad hex digit in the key file"))?;
+    }
+    Ok(key)
+}
+
+/// `framelock token`: a connect token for one slot of one room.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The private key file (`framelock key`).
+    #[arg(long)]
+    pub key_file: PathBuf,
+    /// The relay's address, as clients reach it.
+    #[arg(long)]
+    pub server: SocketAddr,
+    /// The room.
+    #[arg(long)]
+    pub room: u64,
+    /// The player slot (0..=63), or 255 for a spectator.
+    #[arg(long)]
+    pub slot: u8,
+    /// The client's id (unique per player).
+    #[arg(long)]
+    pub client_id: u64,
+    /// Seconds until the token expires.
+    #[arg(long, default_value_t = 300)]
+    pub expires: u64,
+    /// Seconds without packets before a connection times out.
+    #[arg(long, default_value_t = 5)]
+    pub timeout: i32,
+    /// Where to write the 2,048-byte token.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Writes a connect token.
+pub fn token(args: &TokenArgs) -> Result<(), NetError> {
+    if args.slot >= 64 && args.slot != framelock_net::relay::SPECTATOR {
+        return fail("--slot must be 0..=63, or 255 for a spectator");
+    }
+    let key = read_key(&args.key_file)?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let mut rng = SeededRng::from_seed(os_random_32());
+    let token = ConnectToken::generate(
+        &TokenParams {
+            protocol_id: PROTOCOL_ID,
+            client_id: args.client_id,
+            create_timestamp: now,
+            expire_timestamp: now.saturating_add(args.expires),
+            timeout_seconds: args.timeout,
+            server_addresses: &[args.server],
+            user_data: UserData::for_room_slot(args.room, args.slot),
+        },
+        &key,
+        &mut rng,
+    )
+    .or_else(|e| fail(format!("cannot make the token: {e:?}")))?;
+    std::fs::write(&args.out, token.to_bytes())
+        .or_else(|e| fail(format!("cannot write {}: {e}", args.out.display())))?;
+    println!("wrote a token for room {} slot {} to {}", args.room, args.slot, args.out.display());
+    Ok(())
+}
+
+/// `framelock serve`: a relay.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The UDP address to listen on (port 0 picks one; the address is printed).
+    #[arg(long)]
+    pub listen: SocketAddr,
+    /// The private key file (`framelock key`).
+    #[arg(long)]
+    pub key_file: PathBuf,
+    /// Player slots per room.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=64))]
+    pub players: u8,
+    /// Frames per second of every room.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=120))]
+    pub tick_rate: u16,
+    /// Connections at once.
+    #[arg(long, default_value_t = 64)]
+    pub max_clients: usize,
+    /// Exit once every client that connected has left (for scripts and tests).
+    #[arg(long)]
+    pub exit_when_empty: bool,
+}
+
+/// Runs a relay until interrupted (or, with `--exit-when-empty`, until its clients left).
+pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
+    let key = read_key(&args.key_file)?;
+    let mut driver =
+        UdpDriver::bind(args.listen).or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = driver.local_addr().or_else(|e| fail(format!("socket: {e}")))?;
+    let mut rng = SeededRng::from_seed(os_random_32());
+    let cfg = RelayConfig {
+        netcode: ServerConfig::new(PROTOCOL_ID, key, args.max_clients, addr),
+        room: RoomConfig {
+            slots: args.players,
+            tick_rate: args.tick_rate,
+            max_input_size: INPUT_SIZE as u8,
+            default_input: arena::NEUTRAL_INPUT.to_vec(),
+            ..RoomConfig::default()
+        },
+        max_rooms: 64,
+    };
+    let mut relay = Relay::new(driver.now(), cfg, &mut rng).or_else(|e| fail(format!("relay: {e:?}")))?;
+    println!("listening on {addr}");
+    let mut was_busy = false;
+    loop {
+        driver.run_once(&mut relay, Duration::from_millis(50)).or_else(|e| fail(format!("socket: {e}")))?;
+        let connected = relay.server().num_connected();
+        was_busy |= connected > 0;
+        if args.exit_when_empty && was_busy && connected == 0 {
+            break;
+        }
+    }
+    let io = driver.stats();
+    println!(
+        "relay done: {} datagrams in, {} out; connects {}, disconnects {}, dropped {}",
+        io.datagrams_in,
+        io.datagrams_out,
+        relay.server().stats().connects,
+        relay.server().stats().disconnects,
+        relay.server().stats().dropped_total()
+    );
+    Ok(())
+}
+
+/// `framelock bot`: a player running the reference simulation with scripted inputs.
+#[derive(Debug, Args)]
+pub struct BotArgs {
+    /// The connect token file (`framelock token`).
+    #[arg(long)]
+    pub token: PathBuf,
+    /// The slot the token is for (the token's slot is encrypted for the relay).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=63))]
+    pub slot: u8,
+    /// Player slots in the room (as the relay was started with).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=64))]
+    pub players: u8,
+    /// The room's frame rate (as the relay was started with).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=120))]
+    pub tick_rate: u16,
+    /// Play until this frame's checksum is final, print it, and leave.
+    #[arg(long, default_value_t = 1_000)]
+    pub frames: u32,
+    /// Seed of the arena and of the bot's inputs (the same for every bot of a room).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Link conditioner: fraction of sent datagrams lost.
+    #[arg(long, default_value_t = 0.0)]
+    pub loss: f64,
+    /// Link conditioner: added one-way latency in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency: u64,
+    /// Link conditioner: latency varies by up to this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub jitter: u64,
+}
+
+/// Plays until `--frames` is final and prints its checksum.
+pub fn bot(args: &BotArgs) -> Result<(), NetError> {
+    if !(0.0..=1.0).contains(&args.loss) {
+        return fail("--loss must be between 0 and 1");
+    }
+    let bytes =
+        std::fs::read(&args.token).or_else(|e| fail(format!("cannot read the token {}: {e}", args.token.display())))?;
+    let token = ConnectToken::read(&bytes)
+        .or_else(|e| fail(format!("{} is not a connect token: {e:?}", args.token.display())))?;
+    let params = ArenaParams { players: args.players, seed: args.seed, ..ArenaParams::default() };
+    let slot = usize::from(args.slot);
+    if slot >= usize::from(args.players) {
+        return fail("--slot must be below --players");
+    }
+    let session = SessionBuilder::new(usize::from(args.players))
+        .local_slot(slot)
+        .authority(Authority::Relay)
+        .mode(Mode::Rollback { max_prediction: 16 })
+        .max_input_size(INPUT_SIZE)
+        .default_input(&arena::NEUTRAL_INPUT)
+        .input_delay(2)
+        .max_snapshot_size(snapshot_size_bound(&params))
+        .frame_arena_size(scratch_size_bound(&params))
+        .build()
+        .or_else(|e| fail(e.to_string()))?;
+    let sim = Arena::new(params).or_else(|e| fail(format!("arena: {e}")))?;
+    let bind: SocketAddr = if token.server_addresses().first().is_some_and(SocketAddr::is_ipv6) {
+        SocketAddr::from(([0u16; 8], 0))
+    } else {
+        SocketAddr::from(([0, 0, 0, 0], 0))
+    };
+    let mut driver = UdpDriver::bind(bind).or_else(|e| fail(format!("socket: {e}")))?;
+    if args.loss > 0.0 || args.latency > 0 || args.jitter > 0 {
+        driver.condition(Conditioner {
+            latency: Duration::from_millis(args.latency),
+            jitter: Duration::from_millis(args.jitter),
+            loss_per_mille: (args.loss * 1000.0) as u32,
+            duplicate_per_mille: 0,
+            reorder_per_mille: 0,
+            seed: args.seed ^ u64::from(args.slot) << 32,
+        });
+    }
+    let mut client = NetClient::new(driver.now(), token, RoomClient::new(Driver::new(session, sim), slot, 30));
+    let period = Duration::from_micros(1_000_000 / u64::from(args.tick_rate));
+    let started = driver.now();
+    let deadline = started + Duration::from_secs(20) + period * (args.frames + 600);
+    let mut next_tick = started;
+    let mut ticks = 0u32;
+    loop {
+        let now = driver.now();
+        if now > deadline {
+            return fail(format!("bot {slot}: frame {} was not final in time", args.frames));
+        }
+        if !client.is_connected() && now > started + Duration::from_secs(10) {
+            return fail(format!("bot {slot}: could not connect ({:?})", client.connection().state()));
+        }
+        driver
+            .run_once(&mut client, next_tick.saturating_sub(now).min(Duration::from_millis(10)))
+            .or_else(|e| fail(format!("socket: {e}")))?;
+        let now = driver.now();
+        if now >= next_tick {
+            next_tick += period;
+            if client.is_connected() {
+                ticks += 1;
+                let input = arena::scripted_input(args.seed, slot, ticks);
+                client.tick(now, &input).or_else(|e| fail(format!("bot {slot}: {e}")))?;
+                driver.flush(&mut client, now);
+            }
+        }
+        let session = client.room().driver().session();
+        if session.checksummed_until() > args.frames {
+            let checksum = session.checksum(args.frames).unwrap_or(0);
+            println!("bot {slot}: frame {} checksum {checksum:#018x}", args.frames);
+            client.disconnect(now);
+            // Let the conditioner deliver what it still holds (the disconnect among it).
+            for _ in 0..(args.latency + args.jitter) / 10 + 2 {
+                driver.run_once(&mut client, Duration::from_millis(10)).or_else(|e| fail(format!("socket: {e}")))?;
+            }
+            return Ok(());
+        }
+    }
+}

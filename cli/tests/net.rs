@@ -1,0 +1,78 @@
+//! Real sockets on loopback: a relay (`framelock serve`) and four bots (`framelock bot`) through
+//! the link conditioner, all at the same checksum at frame 1,000; then the relay exits on its own.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn framelock() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_framelock"))
+}
+
+#[test]
+fn four_bots_through_a_relay_on_loopback_agree_at_frame_1000() {
+    let dir = std::env::temp_dir().join(format!("framelock-net-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let key = dir.join("key.hex");
+    assert!(framelock().arg("key").arg("--out").arg(&key).status().expect("key").success());
+
+    let mut relay = framelock()
+        .args(["serve", "--listen", "127.0.0.1:0", "--tick-rate", "120", "--exit-when-empty", "--key-file"])
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(relay.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    let addr = first.strip_prefix("listening on ").expect("the relay prints its address").to_string();
+
+    let bots: Vec<_> = (0..4u8)
+        .map(|slot| {
+            let token = dir.join(format!("token{slot}.bin"));
+            let made = framelock()
+                .args(["token", "--server", &addr, "--room", "5", "--slot", &slot.to_string()])
+                .args(["--client-id", &(100 + u64::from(slot)).to_string(), "--key-file"])
+                .arg(&key)
+                .arg("--out")
+                .arg(&token)
+                .output()
+                .expect("token");
+            assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+            framelock()
+                .args(["bot", "--slot", &slot.to_string(), "--tick-rate", "120", "--frames", "1000"])
+                .args(["--loss", "0.05", "--latency", "20", "--jitter", "10", "--token"])
+                .arg(&token)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("bot")
+        })
+        .collect();
+    let mut checksums = Vec::new();
+    for bot in bots {
+        let out = bot.wait_with_output().expect("bot ran");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        if !out.status.success() {
+            let _ = relay.kill();
+            panic!("bot failed: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let checksum = stdout.split("checksum ").nth(1).expect("a checksum line").trim().to_string();
+        checksums.push(checksum);
+    }
+    assert!(checksums.iter().all(|c| *c == checksums[0]), "{checksums:?}");
+    // Every bot left: the relay exits by itself (`--exit-when-empty`) and reports.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = relay.try_wait().expect("relay") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = relay.kill();
+            panic!("the relay did not exit after its clients left");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success());
+    let report: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(report.iter().any(|l| l.contains("connects 4, disconnects 4")), "{report:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

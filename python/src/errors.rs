@@ -1,0 +1,198 @@
+//! `framelock_core::Error` as Python exceptions: one class per kind, all rooted in
+//! `FramelockError`, with the same message as in Rust and the fields as attributes.
+
+use framelock_core::Error;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::{create_exception, PyTypeInfo};
+
+create_exception!(framelock, FramelockError, PyException, "The root of every error framelock raises.");
+create_exception!(framelock, InvalidConfigError, FramelockError, "A configuration value is out of range.");
+create_exception!(framelock, UnknownSlotError, FramelockError, "A slot index is not below the number of slots.");
+create_exception!(framelock, WrongSlotKindError, FramelockError, "A local input for a remote slot, or the reverse.");
+create_exception!(framelock, InputTooLongError, FramelockError, "An input is longer than `max_input_size`.");
+create_exception!(framelock, AlreadyConfirmedError, FramelockError, "The slot's input for that frame is confirmed.");
+create_exception!(framelock, FrameTooOldError, FramelockError, "An input for a frame the session let go of.");
+create_exception!(framelock, BeyondWindowError, FramelockError, "An input too far ahead for the input window.");
+create_exception!(framelock, MissingLocalInputError, FramelockError, "`advance` before a local slot's input.");
+create_exception!(framelock, InvalidDisconnectError, FramelockError, "A disconnect that cannot be applied.");
+create_exception!(framelock, ChecksumUnavailableError, FramelockError, "No local checksum of that frame is kept.");
+create_exception!(framelock, ChecksumQueueFullError, FramelockError, "Too many early remote checksums.");
+create_exception!(framelock, ArenaExhaustedError, FramelockError, "A frame arena reached its cap.");
+create_exception!(framelock, SnapshotTooLargeError, FramelockError, "A snapshot exceeds `max_snapshot_size`.");
+create_exception!(framelock, NoSuchSnapshotError, FramelockError, "No snapshot of that frame is held.");
+create_exception!(framelock, NoOpenStepError, FramelockError, "A step request was fulfilled with no open step.");
+create_exception!(framelock, FrameOverflowError, FramelockError, "The frame counter would overflow.");
+create_exception!(framelock, LogCorruptError, FramelockError, "An input log is not in the expected format.");
+create_exception!(framelock, LogChunkCrcError, FramelockError, "A chunk of an input log fails its CRC.");
+create_exception!(framelock, LogTruncatedError, FramelockError, "An input log ends inside a chunk.");
+create_exception!(framelock, LogUnsupportedVersionError, FramelockError, "An input log of an unreadable version.");
+create_exception!(framelock, LogFramesOutOfOrderError, FramelockError, "Log frames that are not consecutive.");
+create_exception!(framelock, LogMismatchError, FramelockError, "An input log does not fit what it is used with.");
+create_exception!(framelock, FramelockIOError, FramelockError, "Reading or writing a log failed in the OS.");
+create_exception!(framelock, ReplayDivergedError, FramelockError, "A replay computed a different checksum.");
+create_exception!(framelock, SimulationError, FramelockError, "The simulation failed while fulfilling a request.");
+
+/// Registers every exception class on the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    macro_rules! add {
+        ($($t:ident),* $(,)?) => { $( m.add(stringify!($t), py.get_type::<$t>())?; )* };
+    }
+    add!(
+        FramelockError,
+        InvalidConfigError,
+        UnknownSlotError,
+        WrongSlotKindError,
+        InputTooLongError,
+        AlreadyConfirmedError,
+        FrameTooOldError,
+        BeyondWindowError,
+        MissingLocalInputError,
+        InvalidDisconnectError,
+        ChecksumUnavailableError,
+        ChecksumQueueFullError,
+        ArenaExhaustedError,
+        SnapshotTooLargeError,
+        NoSuchSnapshotError,
+        NoOpenStepError,
+        FrameOverflowError,
+        LogCorruptError,
+        LogChunkCrcError,
+        LogTruncatedError,
+        LogUnsupportedVersionError,
+        LogFramesOutOfOrderError,
+        LogMismatchError,
+        FramelockIOError,
+        ReplayDivergedError,
+        SimulationError,
+    );
+    Ok(())
+}
+
+/// A field value set as an exception attribute.
+enum Field {
+    Int(u64),
+    Str(&'static str),
+    OptInt(Option<u32>),
+}
+
+fn raise<T: PyTypeInfo>(py: Python<'_>, message: String, fields: &[(&str, Field)]) -> PyErr {
+    let err = PyErr::new::<T, _>(message);
+    let value = err.value(py);
+    for (name, field) in fields {
+        // Setting an attribute on a fresh exception instance cannot fail in practice; if it did,
+        // the exception is still raised with its message.
+        let _ = match field {
+            Field::Int(v) => value.setattr(*name, *v),
+            Field::Str(s) => value.setattr(*name, *s),
+            Field::OptInt(v) => value.setattr(*name, *v),
+        };
+    }
+    err
+}
+
+/// The Python exception for a core error: same message, fields as attributes.
+pub fn to_py(e: Error) -> PyErr {
+    Python::attach(|py| to_py_in(py, e))
+}
+
+fn to_py_in(py: Python<'_>, e: Error) -> PyErr {
+    use Field::{Int, OptInt, Str};
+    let msg = e.to_string();
+    let n = |v: usize| Int(v as u64);
+    let f = |v: u32| Int(u64::from(v));
+    match e {
+        Error::InvalidConfig { setting, reason } => {
+            raise::<InvalidConfigError>(py, msg, &[("setting", Str(setting)), ("reason", Str(reason))])
+        }
+        Error::UnknownSlot { slot, slots } => {
+            raise::<UnknownSlotError>(py, msg, &[("slot", n(slot)), ("slots", n(slots))])
+        }
+        Error::WrongSlotKind { slot, is } => {
+            raise::<WrongSlotKindError>(py, msg, &[("slot", n(slot)), ("is_", Str(is))])
+        }
+        Error::InputTooLong { slot, len, max } => {
+            raise::<InputTooLongError>(py, msg, &[("slot", n(slot)), ("len", n(len)), ("max", n(max))])
+        }
+        Error::AlreadyConfirmed { slot, frame } => {
+            raise::<AlreadyConfirmedError>(py, msg, &[("slot", n(slot)), ("frame", f(frame))])
+        }
+        Error::FrameTooOld { slot, frame, oldest } => {
+            raise::<FrameTooOldError>(py, msg, &[("slot", n(slot)), ("frame", f(frame)), ("oldest", f(oldest))])
+        }
+        Error::BeyondWindow { slot, frame, newest } => {
+            raise::<BeyondWindowError>(py, msg, &[("slot", n(slot)), ("frame", f(frame)), ("newest", f(newest))])
+        }
+        Error::MissingLocalInput { slot, frame } => {
+            raise::<MissingLocalInputError>(py, msg, &[("slot", n(slot)), ("frame", f(frame))])
+        }
+        Error::InvalidDisconnect { slot, frame, earliest } => raise::<InvalidDisconnectError>(
+            py,
+            msg,
+            &[("slot", n(slot)), ("frame", f(frame)), ("earliest", f(earliest))],
+        ),
+        Error::ChecksumUnavailable { frame, slot } => {
+            raise::<ChecksumUnavailableError>(py, msg, &[("frame", f(frame)), ("slot", n(slot))])
+        }
+        Error::ChecksumQueueFull { capacity } => raise::<ChecksumQueueFullError>(py, msg, &[("capacity", n(capacity))]),
+        Error::ArenaExhausted { arena, cap } => {
+            raise::<ArenaExhaustedError>(py, msg, &[("arena", Str(arena)), ("cap", n(cap))])
+        }
+        Error::SnapshotTooLarge { frame, capacity } => {
+            raise::<SnapshotTooLargeError>(py, msg, &[("frame", f(frame)), ("capacity", n(capacity))])
+        }
+        Error::NoSuchSnapshot { frame } => raise::<NoSuchSnapshotError>(py, msg, &[("frame", f(frame))]),
+        Error::NoOpenStep => raise::<NoOpenStepError>(py, msg, &[]),
+        Error::FrameOverflow => raise::<FrameOverflowError>(py, msg, &[]),
+        Error::LogCorrupt { what, byte, chunk } => {
+            raise::<LogCorruptError>(py, msg, &[("what", Str(what)), ("byte", Int(byte)), ("chunk", OptInt(chunk))])
+        }
+        Error::LogChunkCrc { chunk, byte } => {
+            raise::<LogChunkCrcError>(py, msg, &[("chunk", f(chunk)), ("byte", Int(byte))])
+        }
+        Error::LogTruncated { byte, chunk } => {
+            raise::<LogTruncatedError>(py, msg, &[("byte", Int(byte)), ("chunk", OptInt(chunk))])
+        }
+        Error::LogUnsupportedVersion { version, min_reader, supported } => raise::<LogUnsupportedVersionError>(
+            py,
+            msg,
+            &[
+                ("version", Int(version.into())),
+                ("min_reader", Int(min_reader.into())),
+                ("supported", Int(supported.into())),
+            ],
+        ),
+        Error::LogFramesOutOfOrder { expected, found } => {
+            raise::<LogFramesOutOfOrderError>(py, msg, &[("expected", f(expected)), ("found", f(found))])
+        }
+        Error::LogMismatch { what } => raise::<LogMismatchError>(py, msg, &[("what", Str(what))]),
+        Error::Io { kind } => {
+            let kind = format!("{kind:?}");
+            let err = raise::<FramelockIOError>(py, msg, &[]);
+            let _ = err.value(py).setattr("kind", kind);
+            err
+        }
+        Error::ReplayDiverged { frame, expected, actual } => raise::<ReplayDivergedError>(
+            py,
+            msg,
+            &[("frame", f(frame)), ("expected", Int(expected)), ("actual", Int(actual))],
+        ),
+        Error::Simulation { frame, reason } => {
+            raise::<SimulationError>(py, msg, &[("frame", f(frame)), ("reason", Str(reason))])
+        }
+        _ => raise::<FramelockError>(py, msg, &[]),
+    }
+}
+
+/// Extension trait: `result.py()?` turns a core error into its Python exception.
+pub trait IntoPy<T> {
+    /// The result with the error converted.
+    fn py_err(self) -> PyResult<T>;
+}
+
+impl<T> IntoPy<T> for Result<T, Error> {
+    fn py_err(self) -> PyResult<T> {
+        self.map_err(to_py)
+    }
+}

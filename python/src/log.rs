@@ -1,0 +1,192 @@
+//! `NativeLog`: a validated input log held in memory. The Python class `framelock.InputLog`
+//! wraps it and views its decoded frames as numpy arrays.
+
+use framelock_core::arena::{self, Arena, ArenaParams};
+use framelock_core::replay::{LogReader, Replay, SessionKind};
+use framelock_core::{Error, Frame, Simulation};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use crate::errors::IntoPy;
+
+/// The bytes of a log file, parsed once to check them (parsing borrows the bytes, so operations
+/// parse again: it is a linear scan, small next to decoding or replaying).
+#[pyclass(module = "framelock._framelock", frozen)]
+pub struct NativeLog {
+    bytes: Vec<u8>,
+}
+
+impl core::fmt::Debug for NativeLog {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NativeLog").field("bytes", &self.bytes.len()).finish()
+    }
+}
+
+impl NativeLog {
+    fn reader(&self) -> Result<LogReader<'_>, Error> {
+        LogReader::parse(&self.bytes)
+    }
+
+    fn params_of(log: &LogReader<'_>) -> Result<ArenaParams, Error> {
+        let h = log.header();
+        if h.simulation != arena::SIMULATION_ID {
+            return Err(Error::LogMismatch { what: "the log was not recorded with the built-in `arena` simulation" });
+        }
+        let p = arena::decode_params(&h.sim_params).map_err(|e| Error::LogMismatch { what: e.reason })?;
+        if usize::from(p.players) != usize::from(h.slots) {
+            return Err(Error::LogMismatch { what: "the arena params do not have one player per slot" });
+        }
+        Ok(p)
+    }
+
+    /// The arena in the state of the log's first frame: a new one, or the keyframe of a log that
+    /// starts later.
+    fn first_state(log: &LogReader<'_>, p: ArenaParams) -> Result<Arena, Error> {
+        let mut sim = Arena::new(p).map_err(|e| Error::LogMismatch { what: e.reason })?;
+        let first = log.header().first_frame;
+        if first != 0 {
+            let k = log.keyframes().iter().find(|k| k.frame == first).ok_or(Error::LogMismatch {
+                what: "the log starts after frame 0 without a keyframe of its first frame to replay from",
+            })?;
+            sim.load(log.keyframe_bytes(k)).map_err(|e| Error::Simulation { frame: first, reason: e.reason })?;
+        }
+        Ok(sim)
+    }
+
+    fn replay<'l>(log: &'l LogReader<'l>, p: &ArenaParams) -> Replay<'l> {
+        Replay::new(log).max_snapshot_size(arena::snapshot_size_bound(p)).frame_arena_size(arena::scratch_size_bound(p))
+    }
+}
+
+#[pymethods]
+impl NativeLog {
+    /// Parses and validates a whole log.
+    #[new]
+    fn new(data: &[u8]) -> PyResult<Self> {
+        let log = NativeLog { bytes: data.to_vec() };
+        log.reader().py_err()?;
+        Ok(log)
+    }
+
+    /// The header as a dict.
+    fn header<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let log = self.reader().py_err()?;
+        let h = log.header();
+        let d = PyDict::new(py);
+        d.set_item("slots", h.slots)?;
+        d.set_item("max_input_size", h.max_input_size)?;
+        d.set_item("tick_rate", h.tick_rate)?;
+        let (mode, depth) = match h.session {
+            SessionKind::Lockstep => ("lockstep", 0),
+            SessionKind::Rollback(p) => ("rollback", p),
+            SessionKind::SyncTest(d) => ("synctest", d),
+            SessionKind::Relay => ("relay", 0),
+        };
+        d.set_item("mode", mode)?;
+        d.set_item("mode_depth", depth)?;
+        d.set_item("default_input", PyBytes::new(py, &h.default_input))?;
+        d.set_item("checksum_interval", h.checksum_interval)?;
+        d.set_item("keyframe_interval", h.keyframe_interval)?;
+        d.set_item("frames_per_chunk", h.frames_per_chunk)?;
+        d.set_item("first_frame", h.first_frame)?;
+        d.set_item("simulation", &h.simulation)?;
+        d.set_item("sim_params", PyBytes::new(py, &h.sim_params))?;
+        d.set_item("created_unix", h.created_unix)?;
+        d.set_item("creator", &h.creator)?;
+        d.set_item("end_frame", log.end_frame())?;
+        d.set_item("size", log.size())?;
+        d.set_item("truncation", log.truncation().map(|e| e.to_string()))?;
+        Ok(d)
+    }
+
+    /// Recorded checksums as `(frames, checksums)`.
+    fn checksums(&self) -> PyResult<(Vec<Frame>, Vec<u64>)> {
+        let log = self.reader().py_err()?;
+        Ok(log.checksums().unzip())
+    }
+
+    /// Keyframes as `(frame, offset, len)`.
+    fn keyframes(&self) -> PyResult<Vec<(Frame, u64, u32)>> {
+        let log = self.reader().py_err()?;
+        Ok(log.keyframes().iter().map(|k| (k.frame, k.offset, k.len)).collect())
+    }
+
+    /// The snapshot of the keyframe of `frame`, if the log holds one.
+    fn keyframe<'py>(&self, py: Python<'py>, frame: Frame) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let log = self.reader().py_err()?;
+        Ok(log.keyframes().iter().find(|k| k.frame == frame).map(|k| PyBytes::new(py, log.keyframe_bytes(k))))
+    }
+
+    /// Decodes frames `[start, stop)` into three dense buffers: inputs `n × slots × max_input`
+    /// (zero-padded), lengths `n × slots` (u16 little-endian) and flags `n × slots`.
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        start: Frame,
+        stop: Frame,
+    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        let log = self.reader().py_err()?;
+        let h = log.header();
+        let (slots, max) = (usize::from(h.slots), usize::from(h.max_input_size));
+        let start = start.max(h.first_frame);
+        let stop = stop.min(log.end_frame());
+        let n = stop.saturating_sub(start) as usize;
+        let (mut inputs, mut lens, mut flags) =
+            (vec![0u8; n * slots * max], vec![0u8; n * slots * 2], vec![0u8; n * slots]);
+        if n > 0 {
+            let mut cursor = log.cursor_at(start).py_err()?;
+            for i in 0..n {
+                let Some(frame) = cursor.next_frame().py_err()? else { break };
+                for (s, input) in frame.inputs().enumerate() {
+                    let row = i * slots + s;
+                    inputs[row * max..row * max + input.bytes.len()].copy_from_slice(input.bytes);
+                    lens[row * 2..row * 2 + 2].copy_from_slice(&(input.bytes.len() as u16).to_le_bytes());
+                    flags[row] = input.flags;
+                }
+            }
+        }
+        Ok((PyBytes::new(py, &inputs), PyBytes::new(py, &lens), PyBytes::new(py, &flags)))
+    }
+
+    /// The arena params the log was recorded with, or an error for another simulation.
+    fn arena_params(&self) -> PyResult<crate::arena::ParamsTuple> {
+        let log = self.reader().py_err()?;
+        Ok(crate::arena::params_tuple(&Self::params_of(&log).py_err()?))
+    }
+
+    /// Replays the whole log through the arena with the GIL released and checks every recorded
+    /// checksum. Returns `(frames, verified, unchecked, last_frame, last_checksum)`.
+    fn verify(&self, py: Python<'_>) -> PyResult<(u32, u32, u32, Option<Frame>, Option<u64>)> {
+        let r = py.detach(|| -> Result<_, Error> {
+            let log = self.reader()?;
+            let p = Self::params_of(&log)?;
+            let mut sim = Self::first_state(&log, p)?;
+            Self::replay(&log, &p).verify(&mut sim, &mut |_| {})
+        });
+        let r = r.py_err()?;
+        Ok((
+            r.frames,
+            r.checksums_verified,
+            r.checksums_unchecked,
+            r.last_checksum.map(|c| c.0),
+            r.last_checksum.map(|c| c.1),
+        ))
+    }
+
+    /// The arena's state at the start of `frame` (from the nearest keyframe), as `Session.arena_state`.
+    fn seek<'py>(&self, py: Python<'py>, frame: Frame) -> PyResult<(u32, usize, usize, Bound<'py, PyBytes>)> {
+        let sim = py
+            .detach(|| -> Result<Arena, Error> {
+                let log = self.reader()?;
+                let p = Self::params_of(&log)?;
+                let mut sim = match log.keyframe_at_or_before(frame) {
+                    Some(_) => Arena::new(p).map_err(|e| Error::LogMismatch { what: e.reason })?,
+                    None => Self::first_state(&log, p)?,
+                };
+                Self::replay(&log, &p).seek(&mut sim, frame)?;
+                Ok(sim)
+            })
+            .py_err()?;
+        crate::arena::state(py, &sim)
+    }
+}
