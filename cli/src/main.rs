@@ -12,6 +12,7 @@ mod link;
 mod net;
 mod record;
 mod replay;
+mod room_log;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -16,6 +16,8 @@ use framelock_net::player::NetClient;
 use framelock_net::relay::{Relay, RelayConfig};
 use framelock_net::sync::{RoomClient, RoomConfig};
 
+use crate::room_log::RoomLogs;
+
 /// The netcode protocol id of framelock rooms ("FLOCK" + format 1).
 pub const PROTOCOL_ID: u64 = 0x464c_4f43_4b00_0001;
 
@@ -153,10 +155,23 @@ pub struct ServeArgs {
     /// Exit once every client that connected has left (for scripts and tests).
     #[arg(long)]
     pub exit_when_empty: bool,
+    /// Record every room to DIR/room-<id>.flog (replayable with `framelock replay verify`).
+    #[arg(long)]
+    pub record_dir: Option<PathBuf>,
+    /// The arena seed the room's bots play with (written into recordings so they replay).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
-/// Runs a relay until interrupted (or, with `--exit-when-empty`, until its clients left).
+/// Runs a relay until SIGINT/SIGTERM (or, with `--exit-when-empty`, until its clients left). On a
+/// signal it tells every client goodbye, finishes its recordings and exits within a second.
 pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, std::sync::atomic::Ordering::Relaxed))
+            .or_else(|e| fail(format!("cannot handle signals: {e}")))?;
+    }
     let key = read_key(&args.key_file)?;
     let mut driver =
         UdpDriver::bind(args.listen).or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -174,14 +189,33 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
         max_rooms: 64,
     };
     let mut relay = Relay::new(driver.now(), cfg, &mut rng).or_else(|e| fail(format!("relay: {e:?}")))?;
+    let mut logs = match &args.record_dir {
+        Some(dir) => Some(RoomLogs::new(dir, args.players, args.tick_rate, args.seed).map_err(NetError)?),
+        None => None,
+    };
     println!("listening on {addr}");
     let mut was_busy = false;
     loop {
         driver.run_once(&mut relay, Duration::from_millis(50)).or_else(|e| fail(format!("socket: {e}")))?;
+        if let Some(logs) = logs.as_mut() {
+            logs.record(&relay).map_err(NetError)?;
+        }
         let connected = relay.server().num_connected();
         was_busy |= connected > 0;
         if args.exit_when_empty && was_busy && connected == 0 {
             break;
+        }
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            println!("shutting down: telling {connected} clients");
+            let now = driver.now();
+            relay.disconnect_all(now);
+            driver.flush(&mut relay, now);
+            break;
+        }
+    }
+    if let Some(logs) = logs {
+        for path in logs.finish().map_err(NetError)? {
+            println!("recorded {}", path.display());
         }
     }
     let io = driver.stats();

@@ -18,6 +18,8 @@ fn four_bots_through_a_relay_on_loopback_agree_at_frame_1000() {
     let mut relay = framelock()
         .args(["serve", "--listen", "127.0.0.1:0", "--tick-rate", "120", "--exit-when-empty", "--key-file"])
         .arg(&key)
+        .arg("--record-dir")
+        .arg(&dir)
         .stdout(Stdio::piped())
         .spawn()
         .expect("serve");
@@ -74,5 +76,45 @@ fn four_bots_through_a_relay_on_loopback_agree_at_frame_1000() {
     assert!(status.success());
     let report: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(report.iter().any(|l| l.contains("connects 4, disconnects 4")), "{report:?}");
+    // The relay recorded the room; the recording replays to the checksums the bots agreed on.
+    let log = dir.join("room-5.flog");
+    assert!(report.iter().any(|l| l.contains("room-5.flog")), "{report:?}");
+    let verify = framelock().args(["replay", "verify"]).arg(&log).output().expect("verify");
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_relay_shuts_down_gracefully_on_sigterm() {
+    let dir = std::env::temp_dir().join(format!("framelock-sigterm-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let key = dir.join("key.hex");
+    assert!(framelock().arg("key").arg("--out").arg(&key).status().expect("key").success());
+    let mut relay = framelock()
+        .args(["serve", "--listen", "127.0.0.1:0", "--key-file"])
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(relay.stdout.take().expect("stdout")).lines();
+    assert!(lines.next().expect("a line").expect("utf-8").starts_with("listening on "));
+    let killed = Command::new("kill").args(["-TERM", &relay.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = relay.try_wait().expect("relay") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the relay did not exit within 5 s of SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.starts_with("shutting down")), "{rest:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

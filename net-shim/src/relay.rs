@@ -109,6 +109,18 @@ impl Relay {
         }
     }
 
+    /// Says goodbye to every client (the connection layer's redundant disconnect packets); call
+    /// [`Relay::poll_transmit`] until `None` afterwards. For a graceful shutdown.
+    pub fn disconnect_all(&mut self, now: Duration) {
+        self.server.disconnect_all(now);
+        self.process_events(now);
+    }
+
+    /// Every open room with its id.
+    pub fn rooms(&self) -> impl Iterator<Item = (u64, &Room)> + '_ {
+        self.rooms.iter().map(|e| (e.id, &e.room))
+    }
+
     /// The room with this id, if open.
     pub fn room(&self, id: u64) -> Option<&Room> {
         self.rooms.iter().find(|e| e.id == id).map(|e| &e.room)
