@@ -7,8 +7,10 @@
 //! Exit codes: 0 success; 1 the demo failed or a replay diverged from its recording; 2 a usage
 //! error or a file that cannot be used (unreadable, not an input log, truncated, corrupt).
 
+mod alloc_count;
 mod demo;
 mod link;
+mod metrics;
 mod net;
 mod record;
 mod replay;
@@ -18,6 +20,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// Counts heap allocations so `framelock serve` can export them as a metric.
+#[global_allocator]
+static GLOBAL: alloc_count::Counting = alloc_count::Counting;
 
 /// Deterministic frame sync for multiplayer games: lockstep and rollback sessions.
 #[derive(Debug, Parser)]

@@ -16,6 +16,7 @@ use framelock_net::player::NetClient;
 use framelock_net::relay::{Relay, RelayConfig};
 use framelock_net::sync::{RoomClient, RoomConfig};
 
+use crate::metrics;
 use crate::room_log::RoomLogs;
 
 /// The netcode protocol id of framelock rooms ("FLOCK" + format 1).
@@ -155,6 +156,9 @@ pub struct ServeArgs {
     /// Exit once every client that connected has left (for scripts and tests).
     #[arg(long)]
     pub exit_when_empty: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (port 0 picks one; the address is printed).
+    #[arg(long)]
+    pub metrics: Option<SocketAddr>,
     /// Record every room to DIR/room-<id>.flog (replayable with `framelock replay verify`).
     #[arg(long)]
     pub record_dir: Option<PathBuf>,
@@ -194,9 +198,30 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
         None => None,
     };
     println!("listening on {addr}");
+    let page = match args.metrics {
+        Some(m) => {
+            let (page, bound) = metrics::serve(m).or_else(|e| fail(format!("cannot serve metrics on {m}: {e}")))?;
+            println!("metrics on http://{bound}/metrics");
+            Some(page)
+        }
+        None => None,
+    };
+    let mut looped = metrics::LoopStats::default();
+    let mut next_render = driver.now();
     let mut was_busy = false;
     loop {
+        let deadline = relay.poll_timeout();
+        let started = std::time::Instant::now();
         driver.run_once(&mut relay, Duration::from_millis(50)).or_else(|e| fail(format!("socket: {e}")))?;
+        looped.tick(started.elapsed());
+        let now = driver.now();
+        if let Some(d) = deadline.filter(|&d| d <= now) {
+            looped.max_lateness_us = looped.max_lateness_us.max((now - d).as_micros() as u64);
+        }
+        if let Some(page) = page.as_ref().filter(|_| now >= next_render) {
+            page.set(metrics::render(&relay, driver.stats(), &looped, crate::alloc_count::allocations()));
+            next_render = now + Duration::from_secs(1);
+        }
         if let Some(logs) = logs.as_mut() {
             logs.record(&relay).map_err(NetError)?;
         }

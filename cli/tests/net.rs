@@ -96,13 +96,40 @@ fn the_relay_shuts_down_gracefully_on_sigterm() {
     let key = dir.join("key.hex");
     assert!(framelock().arg("key").arg("--out").arg(&key).status().expect("key").success());
     let mut relay = framelock()
-        .args(["serve", "--listen", "127.0.0.1:0", "--key-file"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--key-file"])
         .arg(&key)
         .stdout(Stdio::piped())
         .spawn()
         .expect("serve");
     let mut lines = BufReader::new(relay.stdout.take().expect("stdout")).lines();
     assert!(lines.next().expect("a line").expect("utf-8").starts_with("listening on "));
+    let metrics_line = lines.next().expect("a line").expect("utf-8");
+    let metrics = metrics_line
+        .strip_prefix("metrics on http://")
+        .and_then(|s| s.strip_suffix("/metrics"))
+        .expect("the metrics address is printed")
+        .to_string();
+    // The page is rendered about once a second: scrape until it has content.
+    let mut page = String::new();
+    for _ in 0..50 {
+        let mut conn = std::net::TcpStream::connect(&metrics).expect("metrics listener");
+        std::io::Write::write_all(&mut conn, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").expect("request");
+        page.clear();
+        std::io::Read::read_to_string(&mut conn, &mut page).expect("response");
+        if page.contains("framelock_connections 0") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
+    for m in [
+        "framelock_connections 0",
+        "framelock_tick_duration_microseconds_bucket{le=\"+Inf\"}",
+        "framelock_heap_allocations_total",
+        "framelock_dropped_packets_total{reason=\"Replayed\"} 0",
+    ] {
+        assert!(page.contains(m), "{m} missing from\n{page}");
+    }
     let killed = Command::new("kill").args(["-TERM", &relay.id().to_string()]).status().expect("kill");
     assert!(killed.success());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
