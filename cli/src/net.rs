@@ -159,7 +159,7 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics (port 0 picks one; the address is printed).
     #[arg(long)]
     pub metrics: Option<SocketAddr>,
-    /// Record every room to DIR/room-<id>.flog (replayable with `framelock replay verify`).
+    /// Record every room to `DIR/room-<id>.flog` (replayable with `framelock replay verify`).
     #[arg(long)]
     pub record_dir: Option<PathBuf>,
     /// The arena seed the room's bots play with (written into recordings so they replay).

@@ -1,0 +1,276 @@
+/*
+ * Misuse of the C ABI: NULL handles and out-parameters, wrong struct sizes, calls out of order,
+ * buffers too small, bad constants, free of NULL. Every call must return a status code and leave a
+ * message, never crash (run under AddressSanitizer and UndefinedBehaviorSanitizer by
+ * scripts/test-ffi).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "framelock.h"
+
+static int failures = 0;
+
+#define EXPECT(call, want)                                                                                          \
+    do {                                                                                                            \
+        framelock_status got_ = (call);                                                                             \
+        if (got_ != (want)) {                                                                                       \
+            fprintf(stderr, "%s:%d: %s returned %s, expected %s (%s)\n", __FILE__, __LINE__, #call,                 \
+                    framelock_status_name(got_), framelock_status_name(want), framelock_last_error_message());       \
+            failures++;                                                                                             \
+        } else if ((want) != FRAMELOCK_OK &&                                                                        \
+                   (strlen(framelock_last_error_message()) == 0 || framelock_last_error_status() != (want))) {      \
+            fprintf(stderr, "%s:%d: %s: no message for %s\n", __FILE__, __LINE__, #call, framelock_status_name(want)); \
+            failures++;                                                                                             \
+        }                                                                                                           \
+    } while (0)
+
+static framelock_session *make_session(void) {
+    framelock_session_config cfg;
+    framelock_session_config_init(&cfg);
+    cfg.max_input_size = 2;
+    cfg.max_snapshot_size = 16;
+    framelock_session *s = NULL;
+    if (framelock_session_new(&cfg, &s) != FRAMELOCK_OK) {
+        fprintf(stderr, "session_new: %s\n", framelock_last_error_message());
+        return NULL;
+    }
+    return s;
+}
+
+static int cb_ok_save(void *user, uint32_t frame, framelock_snapshot *snap) {
+    (void)user;
+    (void)frame;
+    uint8_t b[32] = {0};
+    /* too large for max_snapshot_size 16: the callback sees the status and fails */
+    return framelock_snapshot_write(snap, b, sizeof b) == FRAMELOCK_OK ? 0 : 1;
+}
+static int cb_ok_load(void *user, uint32_t frame, const uint8_t *data, size_t len) {
+    (void)user;
+    (void)frame;
+    (void)data;
+    (void)len;
+    return 0;
+}
+static int cb_ok_advance(void *user, uint32_t frame, const framelock_input *inputs, size_t count) {
+    (void)user;
+    (void)frame;
+    (void)inputs;
+    (void)count;
+    return 0;
+}
+
+int main(void) {
+    const uint8_t in[2] = {1, 2};
+    size_t n = 0;
+    uint32_t frame = 0;
+    uint64_t c = 0;
+    framelock_outcome o;
+    framelock_request r;
+    framelock_event ev;
+    framelock_input inputs[4];
+
+    /* Library functions never fail. */
+    if (framelock_version() == NULL || strlen(framelock_version()) == 0) failures++;
+    framelock_clear_last_error();
+    if (strlen(framelock_last_error_message()) != 0) failures++;
+    if (strcmp(framelock_status_name(FRAMELOCK_ERR_PANIC), "FRAMELOCK_ERR_PANIC") != 0) failures++;
+    if (strcmp(framelock_status_name(12345), "FRAMELOCK_UNKNOWN_STATUS") != 0) failures++;
+
+    /* Free of NULL. */
+    framelock_session_free(NULL);
+    framelock_arena_free(NULL);
+    framelock_log_writer_free(NULL);
+    framelock_log_free(NULL);
+
+    /* NULL handles and out-parameters. */
+    EXPECT(framelock_session_config_init(NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_session_new(NULL, NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_session_add_local_input(NULL, 0, in, 2, NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_session_add_remote_input(NULL, 1, 0, in, 2), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_session_advance(NULL, &o), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_session_request_count(NULL, &n), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_session_poll_event(NULL, &ev), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_session_finish_step(NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_session_checksum(NULL, 0, &c), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_arena_new(NULL, NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_arena_fulfil(NULL, NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_log_open(NULL, NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_log_next_frame(NULL, &frame, NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_log_writer_finish(NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_snapshot_write(NULL, in, 2), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_checksum64(NULL, 4, &c), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_checksum64(NULL, 0, &c), FRAMELOCK_OK); /* an empty buffer may be NULL */
+
+    /* Wrong struct sizes. */
+    framelock_session_config cfg;
+    framelock_session_config_init(&cfg);
+    framelock_session *s = NULL;
+    cfg.struct_size = 0;
+    EXPECT(framelock_session_new(&cfg, &s), FRAMELOCK_ERR_STRUCT_SIZE);
+    if (s != NULL) failures++; /* out-parameters are written only on success */
+    cfg.struct_size = sizeof cfg + 8;
+    EXPECT(framelock_session_new(&cfg, &s), FRAMELOCK_ERR_STRUCT_SIZE);
+    framelock_arena_params ap;
+    framelock_arena_params_init(&ap);
+    ap.struct_size = 3;
+    framelock_arena *arena = NULL;
+    EXPECT(framelock_arena_new(&ap, &arena), FRAMELOCK_ERR_STRUCT_SIZE);
+
+    /* Bad configuration values. */
+    framelock_session_config_init(&cfg);
+    cfg.mode = 99;
+    EXPECT(framelock_session_new(&cfg, &s), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    framelock_session_config_init(&cfg);
+    cfg.slots = 0;
+    EXPECT(framelock_session_new(&cfg, &s), FRAMELOCK_ERR_INVALID_CONFIG);
+    framelock_session_config_init(&cfg);
+    cfg.local_slots = 1ull << 40;
+    EXPECT(framelock_session_new(&cfg, &s), FRAMELOCK_ERR_INVALID_CONFIG);
+    framelock_session_config_init(&cfg);
+    cfg.default_input_len = 4; /* with a NULL pointer */
+    EXPECT(framelock_session_new(&cfg, &s), FRAMELOCK_ERR_NULL_ARGUMENT);
+    framelock_arena_params_init(&ap);
+    ap.players = 1000;
+    EXPECT(framelock_arena_new(&ap, &arena), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    ap.players = 0;
+    EXPECT(framelock_arena_new(&ap, &arena), FRAMELOCK_ERR_INVALID_CONFIG);
+
+    /* Calls out of order and out-of-range arguments on a live session. */
+    s = make_session();
+    if (s == NULL) return 1;
+    EXPECT(framelock_session_advance(s, &o), FRAMELOCK_ERR_MISSING_LOCAL_INPUT);
+    EXPECT(framelock_session_save(s, 0, in, 2, NULL), FRAMELOCK_ERR_NO_OPEN_STEP);
+    const uint8_t *data = NULL;
+    EXPECT(framelock_session_load(s, 0, &data, &n), FRAMELOCK_ERR_NO_OPEN_STEP);
+    EXPECT(framelock_session_request(s, 0, &r), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    EXPECT(framelock_session_add_local_input(s, 1, in, 2, NULL), FRAMELOCK_ERR_WRONG_SLOT_KIND);
+    EXPECT(framelock_session_add_local_input(s, 7, in, 2, NULL), FRAMELOCK_ERR_UNKNOWN_SLOT);
+    EXPECT(framelock_session_add_local_input(s, 0, in, 3, NULL), FRAMELOCK_ERR_INPUT_TOO_LONG);
+    EXPECT(framelock_session_add_local_input(s, 0, NULL, 2, NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_session_add_remote_input(s, 0, 0, in, 2), FRAMELOCK_ERR_WRONG_SLOT_KIND);
+    EXPECT(framelock_session_add_remote_input(s, 1, 100000, in, 2), FRAMELOCK_ERR_BEYOND_WINDOW);
+    EXPECT(framelock_session_add_input_with_status(s, 1, 0, 42, in, 2), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    EXPECT(framelock_session_set_input_delay(s, 1000), FRAMELOCK_ERR_INVALID_CONFIG);
+    EXPECT(framelock_session_checksum(s, 0, &c), FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE);
+    EXPECT(framelock_session_add_local_input(s, 0, in, 2, &frame), FRAMELOCK_OK);
+    if (frame != 0) failures++;
+    EXPECT(framelock_session_add_remote_input(s, 1, 0, in, 2), FRAMELOCK_OK);
+    EXPECT(framelock_session_add_remote_input(s, 1, 0, in, 2), FRAMELOCK_ERR_ALREADY_CONFIRMED);
+    EXPECT(framelock_session_advance(s, NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_session_advance(s, &o), FRAMELOCK_OK);
+    EXPECT(framelock_session_request_count(s, &n), FRAMELOCK_OK);
+    if (n != 2) failures++; /* save 0, advance 0 */
+    EXPECT(framelock_session_request(s, n, &r), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    EXPECT(framelock_session_request_inputs(s, 0, inputs, 4, &n), FRAMELOCK_ERR_INVALID_ARGUMENT); /* a save */
+    EXPECT(framelock_session_request_inputs(s, 1, inputs, 1, &n), FRAMELOCK_ERR_BUFFER_TOO_SMALL);
+    EXPECT(framelock_session_request_inputs(s, 1, inputs, 4, &n), FRAMELOCK_OK);
+    EXPECT(framelock_session_save(s, 5, in, 2, NULL), FRAMELOCK_ERR_NO_SUCH_SNAPSHOT); /* not a save of this step */
+    uint8_t big[64] = {0};
+    EXPECT(framelock_session_save(s, 0, big, sizeof big, NULL), FRAMELOCK_ERR_SNAPSHOT_TOO_LARGE);
+    uint8_t *buf = NULL;
+    EXPECT(framelock_session_save_buffer(s, 0, 17, NULL, &buf), FRAMELOCK_ERR_SNAPSHOT_TOO_LARGE);
+    EXPECT(framelock_session_save_buffer(s, 0, 16, NULL, &buf), FRAMELOCK_OK);
+    if (buf == NULL) failures++;
+    else memset(buf, 7, 16);
+    EXPECT(framelock_session_load(s, 9, &data, &n), FRAMELOCK_ERR_NO_SUCH_SNAPSHOT);
+    EXPECT(framelock_session_finish_step(s), FRAMELOCK_OK);
+    EXPECT(framelock_session_finish_step(s), FRAMELOCK_OK); /* twice is harmless */
+    EXPECT(framelock_session_save(s, 0, in, 2, NULL), FRAMELOCK_ERR_NO_OPEN_STEP);
+    EXPECT(framelock_session_disconnect_slot(s, 1, 0), FRAMELOCK_ERR_INVALID_DISCONNECT);
+    framelock_stats st;
+    memset(&st, 0, sizeof st);
+    EXPECT(framelock_session_get_stats(s, &st), FRAMELOCK_ERR_STRUCT_SIZE);
+    st.struct_size = sizeof st;
+    EXPECT(framelock_session_get_stats(s, &st), FRAMELOCK_OK);
+    EXPECT(framelock_session_poll_event(s, &ev), FRAMELOCK_OK);
+    if (ev.kind != FRAMELOCK_EVENT_NONE) failures++;
+
+    /* Callbacks: NULL members, wrong size, and a callback that fails. */
+    framelock_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.struct_size = sizeof cb;
+    EXPECT(framelock_session_add_local_input(s, 0, in, 2, NULL), FRAMELOCK_OK);
+    EXPECT(framelock_session_advance_with(s, &cb, &o), FRAMELOCK_ERR_NULL_ARGUMENT);
+    cb.save_state = cb_ok_save;
+    cb.load_state = cb_ok_load;
+    cb.advance_frame = cb_ok_advance;
+    cb.struct_size = 1;
+    EXPECT(framelock_session_advance_with(s, &cb, &o), FRAMELOCK_ERR_STRUCT_SIZE);
+    cb.struct_size = sizeof cb;
+    EXPECT(framelock_session_advance_with(s, &cb, &o), FRAMELOCK_ERR_SIMULATION);
+    framelock_session_free(s);
+
+    /* Arena: buffers too small, requests of the wrong kind. */
+    uint8_t one[1];
+    EXPECT(framelock_arena_scripted_input(1, 0, 0, one, sizeof one), FRAMELOCK_ERR_BUFFER_TOO_SMALL);
+    framelock_arena_params_init(&ap);
+    uint8_t enc[8];
+    EXPECT(framelock_arena_encode_params(&ap, enc, sizeof enc, &n), FRAMELOCK_ERR_BUFFER_TOO_SMALL);
+    EXPECT(framelock_arena_new(&ap, &arena), FRAMELOCK_OK);
+    framelock_arena_player pl;
+    EXPECT(framelock_arena_get_player(arena, 99, &pl), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    s = make_session();
+    EXPECT(framelock_arena_advance(arena, s, 0), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    EXPECT(framelock_arena_save(arena, s, 0), FRAMELOCK_ERR_NO_OPEN_STEP);
+    framelock_session_free(s);
+    framelock_arena_free(arena);
+
+    /* Logs: missing files, garbage, writers used after finish. */
+    framelock_log *log = NULL;
+    EXPECT(framelock_log_open("/nonexistent/dir/x.flog", &log), FRAMELOCK_ERR_IO);
+    const uint8_t garbage[24] = "definitely not a log!!!";
+    EXPECT(framelock_log_open_bytes(garbage, sizeof garbage, &log), FRAMELOCK_ERR_LOG_CORRUPT);
+    const uint8_t magic_only[6] = {'F', 'L', 'O', 'G', '\r', '\n'};
+    EXPECT(framelock_log_open_bytes(magic_only, sizeof magic_only, &log), FRAMELOCK_ERR_LOG_TRUNCATED);
+    if (log != NULL) failures++;
+    framelock_log_config lc;
+    framelock_log_config_init(&lc);
+    lc.slots = 1;
+    lc.max_input_size = 2;
+    framelock_log_writer *w = NULL;
+    lc.struct_size = 0;
+    EXPECT(framelock_log_writer_new(&lc, "misuse.flog", &w), FRAMELOCK_ERR_STRUCT_SIZE);
+    lc.struct_size = sizeof lc;
+    lc.frames_per_chunk = 0;
+    EXPECT(framelock_log_writer_new(&lc, "misuse.flog", &w), FRAMELOCK_ERR_LOG_MISMATCH);
+    lc.frames_per_chunk = 16;
+    EXPECT(framelock_log_writer_new(&lc, NULL, &w), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_log_writer_new(&lc, "/nonexistent/dir/x.flog", &w), FRAMELOCK_ERR_IO);
+    EXPECT(framelock_log_writer_new(&lc, "misuse.flog", &w), FRAMELOCK_OK);
+    framelock_input li = {in, 2, 0, FRAMELOCK_INPUT_CONFIRMED};
+    EXPECT(framelock_log_writer_record_frame(w, 1, &li, 1), FRAMELOCK_ERR_LOG_FRAMES_OUT_OF_ORDER);
+    EXPECT(framelock_log_writer_record_frame(w, 0, &li, 2), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    li.status = FRAMELOCK_INPUT_PREDICTED;
+    EXPECT(framelock_log_writer_record_frame(w, 0, &li, 1), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    li.status = FRAMELOCK_INPUT_CONFIRMED;
+    EXPECT(framelock_log_writer_record_frame(w, 0, &li, 1), FRAMELOCK_OK);
+    EXPECT(framelock_log_writer_finish(w), FRAMELOCK_OK);
+    EXPECT(framelock_log_writer_finish(w), FRAMELOCK_ERR_WRONG_STATE);
+    EXPECT(framelock_log_writer_record_frame(w, 1, &li, 1), FRAMELOCK_ERR_WRONG_STATE);
+    framelock_log_writer_free(w);
+    EXPECT(framelock_log_open("misuse.flog", &log), FRAMELOCK_OK);
+    framelock_input got;
+    EXPECT(framelock_log_frame_input(log, 0, &got), FRAMELOCK_ERR_WRONG_STATE);
+    bool has = false;
+    EXPECT(framelock_log_next_frame(log, &frame, &has), FRAMELOCK_OK);
+    if (!has || frame != 0) failures++;
+    EXPECT(framelock_log_frame_input(log, 5, &got), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    EXPECT(framelock_log_frame_input(log, 0, &got), FRAMELOCK_OK);
+    if (got.len != 2 || got.bytes[1] != 2) failures++;
+    EXPECT(framelock_log_next_frame(log, &frame, &has), FRAMELOCK_OK);
+    if (has) failures++;
+    EXPECT(framelock_log_rewind(log, 5), FRAMELOCK_ERR_LOG_MISMATCH);
+    EXPECT(framelock_log_checksum(log, 0, &frame, &c), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    framelock_verify_report rep;
+    EXPECT(framelock_log_verify_arena(log, &rep), FRAMELOCK_ERR_LOG_MISMATCH); /* not an arena log */
+    framelock_log_free(log);
+    remove("misuse.flog");
+
+    if (failures != 0) {
+        fprintf(stderr, "misuse: %d failures\n", failures);
+        return 1;
+    }
+    printf("misuse: every misuse returned its status code and a message\n");
+    return 0;
+}
