@@ -38,7 +38,7 @@ fn fail<T>(msg: impl Into<String>) -> Result<T, NetError> {
 
 /// 32 bytes from the operating system's randomness (through std's randomly keyed hasher: std has
 /// no public random API, and the keys of `RandomState` come from the OS).
-fn os_random_32() -> [u8; 32] {
+pub fn os_random_32() -> [u8; 32] {
     let mut out = [0u8; 32];
     for (i, chunk) in out.chunks_mut(8).enumerate() {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -107,28 +107,41 @@ pub struct TokenArgs {
     pub out: PathBuf,
 }
 
+/// A connect token for `slot` of `room` on the relay at `server`, valid `expires` seconds.
+pub fn make_token(
+    key: &[u8; 32],
+    server: SocketAddr,
+    room: u64,
+    slot: u8,
+    client_id: u64,
+    expires: u64,
+    timeout: i32,
+) -> Result<ConnectToken, NetError> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let mut rng = SeededRng::from_seed(os_random_32());
+    ConnectToken::generate(
+        &TokenParams {
+            protocol_id: PROTOCOL_ID,
+            client_id,
+            create_timestamp: now,
+            expire_timestamp: now.saturating_add(expires),
+            timeout_seconds: timeout,
+            server_addresses: &[server],
+            user_data: UserData::for_room_slot(room, slot),
+        },
+        key,
+        &mut rng,
+    )
+    .or_else(|e| fail(format!("cannot make the token: {e:?}")))
+}
+
 /// Writes a connect token.
 pub fn token(args: &TokenArgs) -> Result<(), NetError> {
     if args.slot >= 64 && args.slot != framelock_net::relay::SPECTATOR {
         return fail("--slot must be 0..=63, or 255 for a spectator");
     }
     let key = read_key(&args.key_file)?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-    let mut rng = SeededRng::from_seed(os_random_32());
-    let token = ConnectToken::generate(
-        &TokenParams {
-            protocol_id: PROTOCOL_ID,
-            client_id: args.client_id,
-            create_timestamp: now,
-            expire_timestamp: now.saturating_add(args.expires),
-            timeout_seconds: args.timeout,
-            server_addresses: &[args.server],
-            user_data: UserData::for_room_slot(args.room, args.slot),
-        },
-        &key,
-        &mut rng,
-    )
-    .or_else(|e| fail(format!("cannot make the token: {e:?}")))?;
+    let token = make_token(&key, args.server, args.room, args.slot, args.client_id, args.expires, args.timeout)?;
     std::fs::write(&args.out, token.to_bytes())
         .or_else(|e| fail(format!("cannot write {}: {e}", args.out.display())))?;
     println!("wrote a token for room {} slot {} to {}", args.room, args.slot, args.out.display());
@@ -167,6 +180,30 @@ pub struct ServeArgs {
     pub seed: u64,
 }
 
+/// A relay for arena rooms of `players` slots at `tick_rate` on `driver`'s socket.
+pub fn new_relay(
+    driver: &UdpDriver,
+    key: [u8; 32],
+    max_clients: usize,
+    players: u8,
+    tick_rate: u16,
+) -> Result<Relay, NetError> {
+    let addr = driver.local_addr().or_else(|e| fail(format!("socket: {e}")))?;
+    let mut rng = SeededRng::from_seed(os_random_32());
+    let cfg = RelayConfig {
+        netcode: ServerConfig::new(PROTOCOL_ID, key, max_clients, addr),
+        room: RoomConfig {
+            slots: players,
+            tick_rate,
+            max_input_size: INPUT_SIZE as u8,
+            default_input: arena::NEUTRAL_INPUT.to_vec(),
+            ..RoomConfig::default()
+        },
+        max_rooms: 64,
+    };
+    Relay::new(driver.now(), cfg, &mut rng).or_else(|e| fail(format!("relay: {e:?}")))
+}
+
 /// Runs a relay until SIGINT/SIGTERM (or, with `--exit-when-empty`, until its clients left). On a
 /// signal it tells every client goodbye, finishes its recordings and exits within a second.
 pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
@@ -180,19 +217,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
     let mut driver =
         UdpDriver::bind(args.listen).or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = driver.local_addr().or_else(|e| fail(format!("socket: {e}")))?;
-    let mut rng = SeededRng::from_seed(os_random_32());
-    let cfg = RelayConfig {
-        netcode: ServerConfig::new(PROTOCOL_ID, key, args.max_clients, addr),
-        room: RoomConfig {
-            slots: args.players,
-            tick_rate: args.tick_rate,
-            max_input_size: INPUT_SIZE as u8,
-            default_input: arena::NEUTRAL_INPUT.to_vec(),
-            ..RoomConfig::default()
-        },
-        max_rooms: 64,
-    };
-    let mut relay = Relay::new(driver.now(), cfg, &mut rng).or_else(|e| fail(format!("relay: {e:?}")))?;
+    let mut relay = new_relay(&driver, key, args.max_clients, args.players, args.tick_rate)?;
     let mut logs = match &args.record_dir {
         Some(dir) => Some(RoomLogs::new(dir, args.players, args.tick_rate, args.seed).map_err(NetError)?),
         None => None,
@@ -206,38 +231,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
         }
         None => None,
     };
-    let mut looped = metrics::LoopStats::default();
-    let mut next_render = driver.now();
-    let mut was_busy = false;
-    loop {
-        let deadline = relay.poll_timeout();
-        let started = std::time::Instant::now();
-        driver.run_once(&mut relay, Duration::from_millis(50)).or_else(|e| fail(format!("socket: {e}")))?;
-        looped.tick(started.elapsed());
-        let now = driver.now();
-        if let Some(d) = deadline.filter(|&d| d <= now) {
-            looped.max_lateness_us = looped.max_lateness_us.max((now - d).as_micros() as u64);
-        }
-        if let Some(page) = page.as_ref().filter(|_| now >= next_render) {
-            page.set(metrics::render(&relay, driver.stats(), &looped, crate::alloc_count::allocations()));
-            next_render = now + Duration::from_secs(1);
-        }
-        if let Some(logs) = logs.as_mut() {
-            logs.record(&relay).map_err(NetError)?;
-        }
-        let connected = relay.server().num_connected();
-        was_busy |= connected > 0;
-        if args.exit_when_empty && was_busy && connected == 0 {
-            break;
-        }
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-            println!("shutting down: telling {connected} clients");
-            let now = driver.now();
-            relay.disconnect_all(now);
-            driver.flush(&mut relay, now);
-            break;
-        }
-    }
+    relay_loop(&mut driver, &mut relay, logs.as_mut(), page.as_ref(), &stop, args.exit_when_empty)?;
     if let Some(logs) = logs {
         for path in logs.finish().map_err(NetError)? {
             println!("recorded {}", path.display());
@@ -253,6 +247,51 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
         relay.server().stats().dropped_total()
     );
     Ok(())
+}
+
+/// Runs a relay until `stop` is set (then it tells every client goodbye) or, with
+/// `exit_when_empty`, until every client that connected has left. Records rooms into `logs` and
+/// renders the metrics `page` on the way.
+pub fn relay_loop(
+    driver: &mut UdpDriver,
+    relay: &mut Relay,
+    mut logs: Option<&mut RoomLogs>,
+    page: Option<&metrics::Page>,
+    stop: &std::sync::atomic::AtomicBool,
+    exit_when_empty: bool,
+) -> Result<(), NetError> {
+    let mut looped = metrics::LoopStats::default();
+    let mut next_render = driver.now();
+    let mut was_busy = false;
+    loop {
+        let deadline = relay.poll_timeout();
+        let started = std::time::Instant::now();
+        driver.run_once(relay, Duration::from_millis(50)).or_else(|e| fail(format!("socket: {e}")))?;
+        looped.tick(started.elapsed());
+        let now = driver.now();
+        if let Some(d) = deadline.filter(|&d| d <= now) {
+            looped.max_lateness_us = looped.max_lateness_us.max((now - d).as_micros() as u64);
+        }
+        if let Some(page) = page.filter(|_| now >= next_render) {
+            page.set(metrics::render(relay, driver.stats(), &looped, crate::alloc_count::allocations()));
+            next_render = now + Duration::from_secs(1);
+        }
+        if let Some(logs) = logs.as_deref_mut() {
+            logs.record(relay).map_err(NetError)?;
+        }
+        let connected = relay.server().num_connected();
+        was_busy |= connected > 0;
+        if exit_when_empty && was_busy && connected == 0 {
+            return Ok(());
+        }
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            println!("shutting down: telling {connected} clients");
+            let now = driver.now();
+            relay.disconnect_all(now);
+            driver.flush(relay, now);
+            return Ok(());
+        }
+    }
 }
 
 /// `framelock bot`: a player running the reference simulation with scripted inputs.
@@ -289,13 +328,21 @@ pub struct BotArgs {
 
 /// Plays until `--frames` is final and prints its checksum.
 pub fn bot(args: &BotArgs) -> Result<(), NetError> {
-    if !(0.0..=1.0).contains(&args.loss) {
-        return fail("--loss must be between 0 and 1");
-    }
     let bytes =
         std::fs::read(&args.token).or_else(|e| fail(format!("cannot read the token {}: {e}", args.token.display())))?;
     let token = ConnectToken::read(&bytes)
         .or_else(|e| fail(format!("{} is not a connect token: {e:?}", args.token.display())))?;
+    let checksum = play(token, args)?;
+    println!("bot {}: frame {} checksum {checksum:#018x}", args.slot, args.frames);
+    Ok(())
+}
+
+/// Plays `args.slot` with `token` until frame `args.frames` is final, leaves, and returns that
+/// frame's checksum (`args.token` is not read).
+pub fn play(token: ConnectToken, args: &BotArgs) -> Result<u64, NetError> {
+    if !(0.0..=1.0).contains(&args.loss) {
+        return fail("--loss must be between 0 and 1");
+    }
     let params = ArenaParams { players: args.players, seed: args.seed, ..ArenaParams::default() };
     let slot = usize::from(args.slot);
     if slot >= usize::from(args.players) {
@@ -347,8 +394,12 @@ pub fn bot(args: &BotArgs) -> Result<(), NetError> {
             .run_once(&mut client, next_tick.saturating_sub(now).min(Duration::from_millis(10)))
             .or_else(|e| fail(format!("socket: {e}")))?;
         let now = driver.now();
-        if now >= next_tick {
+        // A bot that fell behind (a slow machine, a debug build) plays the missed ticks at once,
+        // a few at a time, so its frame keeps pace with the relay's clock.
+        let mut behind = 0;
+        while now >= next_tick && behind < 8 {
             next_tick += period;
+            behind += 1;
             if client.is_connected() {
                 ticks += 1;
                 let input = arena::scripted_input(args.seed, slot, ticks);
@@ -359,13 +410,14 @@ pub fn bot(args: &BotArgs) -> Result<(), NetError> {
         let session = client.room().driver().session();
         if session.checksummed_until() > args.frames {
             let checksum = session.checksum(args.frames).unwrap_or(0);
-            println!("bot {slot}: frame {} checksum {checksum:#018x}", args.frames);
             client.disconnect(now);
             // Let the conditioner deliver what it still holds (the disconnect among it).
-            for _ in 0..(args.latency + args.jitter) / 10 + 2 {
-                driver.run_once(&mut client, Duration::from_millis(10)).or_else(|e| fail(format!("socket: {e}")))?;
+            let drain_until = driver.now() + Duration::from_millis(args.latency + args.jitter + 100);
+            while driver.delayed() > 0 && driver.now() < drain_until {
+                driver.run_once(&mut client, Duration::from_millis(5)).or_else(|e| fail(format!("socket: {e}")))?;
+                driver.flush(&mut client, driver.now());
             }
-            return Ok(());
+            return Ok(checksum);
         }
     }
 }

@@ -145,3 +145,22 @@ fn the_relay_shuts_down_gracefully_on_sigterm() {
     assert!(rest.iter().any(|l| l.starts_with("shutting down")), "{rest:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn demo_net_plays_over_loopback_and_records_the_room() {
+    let dir = std::env::temp_dir().join(format!("framelock-demo-net-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let log = dir.join("match.flog");
+    let out = framelock()
+        .args(["demo", "--net", "--players", "3", "--frames", "240", "--latency-ms", "20", "--jitter-ms", "5"])
+        .arg("--record")
+        .arg(&log)
+        .output()
+        .expect("demo --net");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("checksums agree: 3/3 bots at frame 240"), "{stdout}");
+    let verify = framelock().args(["replay", "verify"]).arg(&log).output().expect("verify");
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -146,6 +146,11 @@ impl UdpDriver {
         self.unix_at_start + self.started.elapsed()
     }
 
+    /// Datagrams the conditioner still holds back.
+    pub fn delayed(&self) -> usize {
+        self.conditioner.as_ref().map_or(0, |c| c.2.len())
+    }
+
     /// What it counted.
     pub fn stats(&self) -> IoStats {
         self.stats

@@ -22,6 +22,7 @@
 //! With `--record FILE`, peer 0's session also writes every confirmed frame to an input log (see
 //! [`crate::record`]) that `framelock replay verify FILE` replays.
 
+mod net;
 mod peer;
 mod report;
 
@@ -86,6 +87,14 @@ pub struct DemoArgs {
     /// to this input log; check it with `framelock replay verify FILE`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Play over real UDP sockets on loopback instead: a relay (`framelock serve`) and one bot
+    /// (`framelock bot`) per player in this process, in real time, with the link conditioner set by
+    /// --latency-ms, --jitter-ms and --loss; --record records the relay's room.
+    #[arg(long)]
+    pub net: bool,
+    /// With --net: the room's frames per second (the match takes frames / tick rate seconds).
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u16).range(1..=120))]
+    pub tick_rate: u16,
 }
 
 /// The arena every peer plays.
@@ -177,6 +186,9 @@ fn tick_time(tick: u64) -> Micros {
 /// Runs the demo, writing the report to `out`. Returns an error when the peers disagree, a
 /// session reported a desync, or the run did not finish within its tick limit.
 pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), DemoError> {
+    if args.net {
+        return net::run(args, out);
+    }
     let players = usize::from(args.players);
     let frames = args.frames;
     let latency = u64::from(args.latency_ms) * 1000;
@@ -281,6 +293,8 @@ mod tests {
             seed: 3,
             input_delay: 2,
             record: None,
+            net: false,
+            tick_rate: 120,
         }
     }
 

@@ -9,7 +9,9 @@ use super::msg::{self, Bundle, MsgError, Writer, FLAG_DISCONNECTED, FLAG_SUBSTIT
 
 /// Inputs kept for resending: a power of two, more than any input delay plus round trip in frames.
 const SENT_RING: u32 = 256;
-/// The time-sync target: inputs should reach the relay at least this many frames before it closes them.
+/// The time-sync target: inputs should reach the relay at least this many frames before it closes
+/// them. A client that is late raises its input delay by the whole deficit; one that is early by
+/// more than two frames lowers it by one.
 const TARGET_LEAD: i16 = 2;
 /// Ticks between two input-delay adjustments, so one adjustment is seen before the next.
 const ADJUST_EVERY: u32 = 8;
@@ -148,9 +150,12 @@ impl<S: Simulation> RoomClient<S> {
         self.ticks_since_adjust += 1;
         if self.ticks_since_adjust >= ADJUST_EVERY {
             let delay = self.driver.session().input_delay();
-            let new = if self.lead < TARGET_LEAD && delay < framelock_core::MAX_INPUT_DELAY {
-                delay + 1
+            let new = if self.lead < TARGET_LEAD {
+                // Late: make up the whole deficit at once (inputs are being substituted meanwhile).
+                let deficit = u32::try_from(TARGET_LEAD - self.lead).unwrap_or(1);
+                (delay + deficit).min(framelock_core::MAX_INPUT_DELAY)
             } else if self.lead > TARGET_LEAD + 2 && delay > 0 {
+                // Early: come down one frame at a time (too early only costs latency).
                 delay - 1
             } else {
                 delay
