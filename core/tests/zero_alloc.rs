@@ -1,70 +1,22 @@
 //! Zero heap allocations per tick, proven with a counting global allocator: after a warm-up, adding
 //! inputs, advancing (with rollbacks and resimulation), checksums, events and recording the input
-//! log allocate nothing, over
-//! more than 10,000 frames of the reference simulation with 8 slots, in every mode.
+//! log allocate nothing, over more than 10,000 frames of the reference simulation with 8 slots, in
+//! every mode.
 //!
-//! This file is its own test binary so that its global allocator sees only this test's work; the
-//! counters are per thread and count only while a test switched counting on, so the harness and
-//! tests running in parallel do not leak into each other's figures.
-#![allow(unsafe_code)] // a GlobalAlloc impl is unsafe by definition; it only forwards to System.
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
+//! This file is its own test binary with `framelock_testkit::Counting` as its global allocator: it
+//! counts per thread and only while a test switched counting on.
 use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
 use framelock_core::replay::{LogHeader, LogWriter};
 use framelock_core::{fulfil, Driver, Error, Event, Frame, Mode, Request, SessionBuilder};
-
-struct Counting;
-
-thread_local! {
-    // Per thread, so tests running in parallel do not see each other's allocations.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-    static REALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn bump(counter: &'static std::thread::LocalKey<Cell<u64>>) {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = counter.try_with(|c| c.set(c.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to `System` with the same arguments; counting has no side effects
-// on the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump(&ALLOCS);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump(&ALLOCS);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump(&REALLOCS);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use framelock_testkit::count;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Counts the allocations and reallocations `f` makes on this thread.
-fn count<R>(f: impl FnOnce() -> R) -> (u64, u64, R) {
-    let (a0, r0) = (ALLOCS.with(Cell::get), REALLOCS.with(Cell::get));
-    COUNTING.with(|c| c.set(true));
-    let out = f();
-    COUNTING.with(|c| c.set(false));
-    (ALLOCS.with(Cell::get) - a0, REALLOCS.with(Cell::get) - r0, out)
-}
+static GLOBAL: framelock_testkit::Counting = framelock_testkit::Counting;
 
 /// Runs `run` for the warm-up frames, then for the rest while counting, and asserts that the
 /// counted part allocated and reallocated nothing.
 fn assert_allocation_free_after_warm_up(mut run: impl FnMut(u32) -> Result<(), Error>) {
+    framelock_testkit::assert_counting();
     run(WARM_UP).expect("warm-up");
     let (allocs, reallocs, result) = count(|| run(FRAMES - WARM_UP));
     result.expect("run");

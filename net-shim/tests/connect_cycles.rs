@@ -1,11 +1,9 @@
 //! 1,000 connect/disconnect cycles against a relay on real loopback sockets: every cycle opens a
 //! socket, connects through the handshake, leaves, and is dropped. Afterwards the open file
 //! descriptors and the live heap bytes are back at their baseline: nothing leaks per connection.
-#![allow(unsafe_code)] // a GlobalAlloc impl is unsafe by definition; it only forwards to System.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,32 +15,8 @@ use framelock_net::player::NetClient;
 use framelock_net::relay::{Relay, RelayConfig, SPECTATOR};
 use framelock_net::sync::{RoomClient, RoomConfig};
 
-struct Live;
-
-static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
-
-// SAFETY: every method forwards to `System` with the same arguments; the counter is an atomic.
-unsafe impl GlobalAlloc for Live {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as i64, Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as i64, Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(new_size as i64 - layout.size() as i64, Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as i64, Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Live = Live;
+static GLOBAL: framelock_testkit::Counting = framelock_testkit::Counting;
 
 const PROTOCOL: u64 = 0x77;
 const KEY: [u8; 32] = [3; 32];
@@ -118,11 +92,11 @@ fn a_thousand_connect_disconnect_cycles_leave_no_trace() {
     for id in 0..20 {
         cycle(addr, &mut rng, id, &connected);
     }
-    let (fds, bytes) = (open_fds(), LIVE_BYTES.load(Relaxed));
+    let (fds, bytes) = (open_fds(), framelock_testkit::live_bytes());
     for id in 20..1_020 {
         cycle(addr, &mut rng, id, &connected);
     }
-    let (fds_after, bytes_after) = (open_fds(), LIVE_BYTES.load(Relaxed));
+    let (fds_after, bytes_after) = (open_fds(), framelock_testkit::live_bytes());
     stop.store(true, Relaxed);
     let connects = relay_thread.join().expect("relay thread");
     assert_eq!(connects, 1_020);

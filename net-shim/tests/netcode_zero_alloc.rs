@@ -1,11 +1,8 @@
 //! Zero heap allocations per packet in steady state for the netcode connection layer: payloads both ways,
 //! keep-alives, replayed, forged and garbage packets, connection requests from strangers — counted by a per-thread
 //! counting global allocator after warm-up.
-#![allow(unsafe_code)] // a GlobalAlloc impl is unsafe by definition; it only forwards to System.
 #![allow(clippy::unwrap_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -13,40 +10,8 @@ use framelock_net::netcode::{
     packet, Client, ConnectToken, SeededRng, Server, ServerConfig, ServerEvent, TokenParams, UserData, MAX_PACKET_BYTES,
 };
 
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn bump() {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to `System` with the same arguments.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: framelock_testkit::Counting = framelock_testkit::Counting;
 
 const PROTO: u64 = 3;
 const KEY: [u8; 32] = [8; 32];
@@ -54,6 +19,7 @@ const T0: u64 = 1_800_000_000;
 
 #[test]
 fn steady_state_allocates_nothing() {
+    framelock_testkit::assert_counting();
     let saddr = SocketAddr::from(([10, 0, 0, 1], 1));
     let caddr = SocketAddr::from(([10, 0, 0, 2], 2));
     let stranger = SocketAddr::from(([6, 6, 6, 6], 6));
@@ -114,11 +80,9 @@ fn steady_state_allocates_nothing() {
     };
     run(100, &mut now, &mut payloads); // handshake + warm-up
     let warm = payloads;
-    COUNTING.with(|c| c.set(true));
-    run(2000, &mut now, &mut payloads);
-    COUNTING.with(|c| c.set(false));
+    let (allocs, reallocs, ()) = framelock_testkit::count(|| run(2000, &mut now, &mut payloads));
     assert!(payloads - warm >= 1900, "{}", payloads - warm);
-    assert_eq!(ALLOCS.with(Cell::get), 0, "heap allocations in steady state");
+    assert_eq!((allocs, reallocs), (0, 0), "heap allocations in steady state");
     assert!(client.is_connected());
     assert!(server.stats().dropped_total() >= 4 * 2000);
 }

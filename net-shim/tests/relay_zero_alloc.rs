@@ -2,10 +2,7 @@
 //! state: a `Relay` and four `NetClient`s (netcode handshake, encryption, frame sync, rollback
 //! sessions of the reference simulation) on a virtual clock, datagrams through a preallocated lossy
 //! delay line, counted by a per-thread counting allocator after the connections are up and warm.
-#![allow(unsafe_code)] // a GlobalAlloc impl is unsafe by definition; it only forwards to System.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -16,40 +13,8 @@ use framelock_net::player::NetClient;
 use framelock_net::relay::{Relay, RelayConfig};
 use framelock_net::sync::{RoomClient, RoomConfig};
 
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn bump() {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to `System` with the same arguments.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: framelock_testkit::Counting = framelock_testkit::Counting;
 
 const PLAYERS: u8 = 4;
 const PROTOCOL: u64 = 0x5151;
@@ -87,6 +52,7 @@ impl DelayLine {
 
 #[test]
 fn relay_and_net_clients_allocate_nothing_per_tick_or_packet() {
+    framelock_testkit::assert_counting();
     let params = ArenaParams { players: PLAYERS, ..ArenaParams::default() };
     let start = Duration::from_secs(1_800_000_000);
     let mut rng = SeededRng::from_u64(5);
@@ -180,10 +146,8 @@ fn relay_and_net_clients_allocate_nothing_per_tick_or_packet() {
         }
     };
     run(600);
-    COUNTING.with(|c| c.set(true));
-    run(2_000);
-    COUNTING.with(|c| c.set(false));
-    assert_eq!(ALLOCS.with(Cell::get), 0, "heap allocations after warm-up");
+    let (allocs, reallocs, ()) = framelock_testkit::count(|| run(2_000));
+    assert_eq!((allocs, reallocs), (0, 0), "heap allocations after warm-up");
     assert!(clients.iter().all(|c| c.is_connected()));
     let f = 2_400;
     let c0 = clients[0].room().driver().session().checksum(f);

@@ -1,50 +1,14 @@
 //! Zero heap allocations per room tick and per packet in steady state: a relay and four clients on a
 //! virtual clock, packets through a preallocated lossy delay line, counted by a per-thread counting
 //! global allocator after a warm-up.
-#![allow(unsafe_code)] // a GlobalAlloc impl is unsafe by definition; it only forwards to System.
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
 use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
 use framelock_core::{Authority, Driver, Mode, SessionBuilder};
 use framelock_net::sync::msg::MAX_MESSAGE;
 use framelock_net::sync::{Room, RoomClient, RoomConfig};
 
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn bump() {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to `System` with the same arguments.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: framelock_testkit::Counting = framelock_testkit::Counting;
 
 /// A preallocated delay line: each packet arrives `delay` microseconds later unless dropped.
 struct DelayLine {
@@ -74,6 +38,7 @@ impl DelayLine {
 
 #[test]
 fn a_room_and_its_clients_allocate_nothing_per_tick_or_packet() {
+    framelock_testkit::assert_counting();
     const PLAYERS: u8 = 4;
     const TICK: u64 = 1_000_000 / 30;
     let params = ArenaParams { players: PLAYERS, ..ArenaParams::default() };
@@ -135,10 +100,8 @@ fn a_room_and_its_clients_allocate_nothing_per_tick_or_packet() {
         }
     };
     run(300);
-    COUNTING.with(|c| c.set(true));
-    run(3_000);
-    COUNTING.with(|c| c.set(false));
-    assert_eq!(ALLOCS.with(Cell::get), 0, "heap allocations after warm-up");
+    let (allocs, reallocs, ()) = framelock_testkit::count(|| run(3_000));
+    assert_eq!((allocs, reallocs), (0, 0), "heap allocations after warm-up");
     assert!(room.stats().frames_closed > 3_000);
     let c0 = clients[0].driver().session().checksum(3_000);
     assert!(c0.is_some() && clients.iter().all(|c| c.driver().session().checksum(3_000) == c0));
