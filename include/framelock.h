@@ -6,7 +6,8 @@
  * difference). Do not edit by hand; edit the Rust doc comments instead.
  *
  * Read top to bottom: status codes, constants, then the types, then the functions grouped by
- * handle (library, session, snapshot, arena, input log). Conventions that hold everywhere:
+ * handle (library, session, snapshot, arena, input log, network client). Conventions that hold
+ * everywhere:
  *
  * - Every fallible function returns a framelock_status: FRAMELOCK_OK (0) or an error in
  *   7000..7999. Out-parameters are written only when FRAMELOCK_OK is returned.
@@ -152,6 +153,88 @@
 #define FRAMELOCK_ARENA_PARAMS_LEN 16
 
 /**
+ * The netcode protocol id of framelock rooms ("FLOCK" + format 1): what `framelock serve` and
+ * `framelock token` use, and the default of framelock_net_client_config.protocol_id.
+ */
+#define FRAMELOCK_PROTOCOL_ID 5065510831324659713
+
+/**
+ * The size of a connect token in bytes (the file `framelock token` writes).
+ */
+#define FRAMELOCK_CONNECT_TOKEN_BYTES 2048
+
+/**
+ * framelock_net_client_config.slot of a spectator (follows the room, sends no inputs).
+ */
+#define FRAMELOCK_NET_SPECTATOR 255
+
+/**
+ * The largest input a network client sends (the relay's limit).
+ */
+#define FRAMELOCK_NET_MAX_INPUT_SIZE 255
+
+/**
+ * The highest room tick rate (frames per second).
+ */
+#define FRAMELOCK_NET_MAX_TICK_RATE 120
+
+/**
+ * The most ticks framelock_net_client_ticks_due() reports at once (a client that fell behind
+ * catches up a few frames per call).
+ */
+#define FRAMELOCK_NET_MAX_TICKS_DUE 8
+
+/**
+ * Connection state: the token expired before a connection was established.
+ */
+#define FRAMELOCK_NET_STATE_TOKEN_EXPIRED -6
+
+/**
+ * Connection state: the relay rejected the token.
+ */
+#define FRAMELOCK_NET_STATE_INVALID_TOKEN -5
+
+/**
+ * Connection state: the connected relay stopped answering.
+ */
+#define FRAMELOCK_NET_STATE_TIMED_OUT -4
+
+/**
+ * Connection state: no keep-alive answered the challenge responses.
+ */
+#define FRAMELOCK_NET_STATE_RESPONSE_TIMED_OUT -3
+
+/**
+ * Connection state: no challenge answered the connection requests (no relay at the address?).
+ */
+#define FRAMELOCK_NET_STATE_REQUEST_TIMED_OUT -2
+
+/**
+ * Connection state: the relay was full.
+ */
+#define FRAMELOCK_NET_STATE_DENIED -1
+
+/**
+ * Connection state: not connected (after framelock_net_client_disconnect(), or the relay left).
+ */
+#define FRAMELOCK_NET_STATE_DISCONNECTED 0
+
+/**
+ * Connection state: sending connection requests.
+ */
+#define FRAMELOCK_NET_STATE_SENDING_REQUEST 1
+
+/**
+ * Connection state: sending challenge responses.
+ */
+#define FRAMELOCK_NET_STATE_SENDING_RESPONSE 2
+
+/**
+ * Connection state: connected; framelock_net_client_tick() plays.
+ */
+#define FRAMELOCK_NET_STATE_CONNECTED 3
+
+/**
  * The result of every fallible function: `FRAMELOCK_OK` (0) or an error in `7000..=7999`.
  *
  * After an error, framelock_last_error_message() describes it on the calling thread. Codes are
@@ -292,6 +375,11 @@ enum framelock_status
    */
   FRAMELOCK_ERR_REPLAY_DIVERGED = 7206,
   /**
+   * A connect token is malformed, not FRAMELOCK_CONNECT_TOKEN_BYTES long, or for another
+   * protocol id.
+   */
+  FRAMELOCK_ERR_INVALID_TOKEN = 7300,
+  /**
    * An error this version of the C ABI has no dedicated code for (see the message).
    */
   FRAMELOCK_ERR_OTHER = 7999,
@@ -321,6 +409,14 @@ typedef struct framelock_log framelock_log;
  * with framelock_log_writer_finish(), free with framelock_log_writer_free().
  */
 typedef struct framelock_log_writer framelock_log_writer;
+
+/**
+ * A network client playing in a relay room (opaque): its UDP socket, its connection, its rollback
+ * session and its game (the reference simulation, or the engine's callbacks). Create with
+ * framelock_net_client_new() or framelock_net_client_new_with_callbacks(), free with
+ * framelock_net_client_free().
+ */
+typedef struct framelock_net_client framelock_net_client;
 
 /**
  * A frame-sync session (opaque). Create with framelock_session_new(), free with
@@ -848,6 +944,191 @@ typedef struct framelock_verify_report {
    */
   uint64_t last_checksum;
 } framelock_verify_report;
+
+/**
+ * How to create a network client. Fill it with framelock_net_client_config_init(), then set the
+ * token, the slot and what the relay was started with (players, tick rate).
+ */
+typedef struct framelock_net_client_config {
+  /**
+   * sizeof(framelock_net_client_config).
+   */
+  uint32_t struct_size;
+  /**
+   * The connect token (FRAMELOCK_CONNECT_TOKEN_BYTES bytes, e.g. the file `framelock token`
+   * wrote). Copied by framelock_net_client_new().
+   */
+  const uint8_t *token;
+  /**
+   * The length of token: FRAMELOCK_CONNECT_TOKEN_BYTES.
+   */
+  size_t token_len;
+  /**
+   * The protocol id the token must be for (default FRAMELOCK_PROTOCOL_ID).
+   */
+  uint64_t protocol_id;
+  /**
+   * Player slots in the room, 1..=64, as the relay was started with (default 4).
+   */
+  uint32_t players;
+  /**
+   * The slot the token is for, 0..players-1, or FRAMELOCK_NET_SPECTATOR (the token's slot is
+   * encrypted for the relay, so it is repeated here). Default 0.
+   */
+  uint32_t slot;
+  /**
+   * The room's frames per second, 1..=120, as the relay was started with (default 30). Paces
+   * framelock_net_client_ticks_due().
+   */
+  uint32_t tick_rate;
+  /**
+   * The reference simulation's params (every client of a room must use the same);
+   * `arena.players` is ignored: the arena has `players` players.
+   */
+  struct framelock_arena_params arena;
+  /**
+   * Frames simulated past the last confirmed frame, 1..=64 (default 16).
+   */
+  uint32_t max_prediction;
+  /**
+   * The initial input delay in frames, 0..=32 (default 2); the client adjusts it to the relay's
+   * time-sync feedback.
+   */
+  uint32_t input_delay;
+  /**
+   * Every this many frames a final checksum is reported to the relay (default 30).
+   */
+  uint32_t checksum_interval;
+  /**
+   * framelock_net_client_new_with_callbacks() only: the largest input in bytes, 0..=255, as the
+   * relay's rooms were configured (default 8). The arena's is FRAMELOCK_ARENA_INPUT_SIZE.
+   */
+  uint32_t max_input_size;
+  /**
+   * framelock_net_client_new_with_callbacks() only: the largest snapshot the save_state
+   * callback writes, in bytes (default 65536).
+   */
+  size_t max_snapshot_size;
+  /**
+   * Link conditioner (a test tool: it allocates per datagram; all zero, the default, is off):
+   * one-way latency added to sent datagrams, in milliseconds.
+   */
+  uint32_t latency_ms;
+  /**
+   * Link conditioner: the latency varies by up to this many milliseconds either way.
+   */
+  uint32_t jitter_ms;
+  /**
+   * Link conditioner: sent datagrams dropped, per mille (0..=1000).
+   */
+  uint32_t loss_per_mille;
+  /**
+   * Link conditioner: sent datagrams duplicated, per mille (0..=1000).
+   */
+  uint32_t duplicate_per_mille;
+  /**
+   * Link conditioner: sent datagrams held back by an extra jitter, per mille (0..=1000).
+   */
+  uint32_t reorder_per_mille;
+  /**
+   * Link conditioner: the seed of its decisions.
+   */
+  uint64_t conditioner_seed;
+} framelock_net_client_config;
+
+/**
+ * What a network client counted. Set struct_size before calling framelock_net_client_get_stats().
+ */
+typedef struct framelock_net_client_stats {
+  /**
+   * sizeof(framelock_net_client_stats).
+   */
+  uint32_t struct_size;
+  /**
+   * The connection state, a FRAMELOCK_NET_STATE_ constant.
+   */
+  int32_t state;
+  /**
+   * The frame the next tick simulates.
+   */
+  uint32_t current_frame;
+  /**
+   * The first frame whose inputs are not all confirmed by the relay.
+   */
+  uint32_t confirmed_until;
+  /**
+   * Every frame below this has its final checksum (framelock_net_client_checksum()).
+   */
+  uint32_t checksummed_until;
+  /**
+   * The current input delay in frames.
+   */
+  uint32_t input_delay;
+  /**
+   * The longest rollback, in frames.
+   */
+  uint32_t max_rollback;
+  /**
+   * Frames simulated for the first time.
+   */
+  uint64_t frames_advanced;
+  /**
+   * Frames simulated again after a rollback.
+   */
+  uint64_t frames_resimulated;
+  /**
+   * Rollbacks performed.
+   */
+  uint64_t rollbacks;
+  /**
+   * Ticks that could not advance the frame (prediction window full).
+   */
+  uint64_t stalls;
+  /**
+   * Desyncs the relay reported involving this client's slot.
+   */
+  uint64_t desyncs_reported;
+  /**
+   * Input-delay changes made for time sync.
+   */
+  uint64_t delay_changes;
+  /**
+   * Relay messages dropped because they did not decode.
+   */
+  uint64_t malformed;
+  /**
+   * Relay messages ignored because they did not continue the frames received (resent later).
+   */
+  uint64_t out_of_order;
+  /**
+   * Datagrams received on the socket.
+   */
+  uint64_t datagrams_in;
+  /**
+   * Datagrams sent on the socket.
+   */
+  uint64_t datagrams_out;
+  /**
+   * Bytes received.
+   */
+  uint64_t bytes_in;
+  /**
+   * Bytes sent.
+   */
+  uint64_t bytes_out;
+  /**
+   * Datagrams dropped because the socket's send buffer was full.
+   */
+  uint64_t send_dropped;
+  /**
+   * Datagrams the link conditioner dropped on purpose.
+   */
+  uint64_t conditioner_dropped;
+  /**
+   * Packets the connection layer dropped (stale, replayed, undecryptable, ...).
+   */
+  uint64_t packets_dropped;
+} framelock_net_client_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1518,6 +1799,160 @@ framelock_status framelock_log_seek_arena(const struct framelock_log *log,
                                           struct framelock_arena *arena,
                                           uint32_t frame,
                                           uint32_t *out_start);
+
+/**
+ * Fills `config` with the defaults (no token, 4 players, slot 0, 30 Hz, default arena params, protocol
+ * FRAMELOCK_PROTOCOL_ID, no link conditioner) and sets its struct_size.
+ *
+ * Returns FRAMELOCK_OK or FRAMELOCK_ERR_NULL_ARGUMENT.
+ */
+framelock_status framelock_net_client_config_init(struct framelock_net_client_config *config);
+
+/**
+ * Creates a network client: reads the token, binds a UDP socket (`0.0.0.0:0`, or `[::]:0` when the
+ * token's first server address is IPv6) and starts connecting (the handshake runs in
+ * framelock_net_client_poll()). It allocates everything it needs here. The caller owns the handle
+ * and frees it with framelock_net_client_free().
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT (config, out_client, or token with a nonzero
+ * token_len); FRAMELOCK_ERR_STRUCT_SIZE (config or config.arena); FRAMELOCK_ERR_INVALID_TOKEN;
+ * FRAMELOCK_ERR_INVALID_ARGUMENT or FRAMELOCK_ERR_INVALID_CONFIG (a setting out of range);
+ * FRAMELOCK_ERR_IO (the socket).
+ */
+framelock_status framelock_net_client_new(const struct framelock_net_client_config *config,
+                                          struct framelock_net_client **out_client);
+
+/**
+ * Creates a network client whose game is the engine's own state, through three callbacks (as
+ * framelock_session_advance_with() takes them): the same as framelock_net_client_new() otherwise.
+ * `config.max_input_size` and `config.max_snapshot_size` size the session (the relay's rooms must
+ * take inputs that long); `config.arena` is not used. The callbacks struct is copied, but the
+ * callbacks run, with `callbacks->user`, during every framelock_net_client_tick() of the handle's
+ * life: keep `user` valid until framelock_net_client_free(). They are told the frame concerned,
+ * also on a load (framelock keeps the frame of each snapshot with it). The snapshot checksum is
+ * taken over the engine's bytes plus that frame (or is the engine's own, with
+ * framelock_snapshot_set_checksum()).
+ *
+ * Returns as framelock_net_client_new(), and FRAMELOCK_ERR_NULL_ARGUMENT (callbacks, or a callback,
+ * is NULL); FRAMELOCK_ERR_STRUCT_SIZE (callbacks).
+ */
+framelock_status framelock_net_client_new_with_callbacks(const struct framelock_net_client_config *config,
+                                                         const struct framelock_callbacks *callbacks,
+                                                         struct framelock_net_client **out_client);
+
+/**
+ * Frees a network client and closes its socket (call framelock_net_client_disconnect() first to
+ * tell the relay). Accepts NULL (does nothing).
+ */
+void framelock_net_client_free(struct framelock_net_client *client);
+
+/**
+ * One network iteration: waits up to `max_wait_ms` milliseconds (less when the connection's next
+ * timer or, once connected, the next tick is due sooner; 0 does not block) for datagrams, takes
+ * every datagram that arrived, runs the connection's timers (handshake, keep-alive, timeout) and
+ * sends what is due. Call it in every iteration of the game loop.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_IO (the socket failed).
+ */
+framelock_status framelock_net_client_poll(struct framelock_net_client *client,
+                                           uint32_t max_wait_ms);
+
+/**
+ * Writes how many ticks are due now at the room's tick rate to `*out_count` (0 while not
+ * connected; at most FRAMELOCK_NET_MAX_TICKS_DUE, so a client that fell behind catches up a few
+ * frames at a time) and counts them as done: call framelock_net_client_tick() that many times.
+ * The clock starts when the connection is up. Engines with their own frame clock may ignore this
+ * and call framelock_net_client_tick() at the room's rate themselves.
+ *
+ * Returns FRAMELOCK_OK or FRAMELOCK_ERR_NULL_ARGUMENT.
+ */
+framelock_status framelock_net_client_ticks_due(struct framelock_net_client *client,
+                                                uint32_t *out_count);
+
+/**
+ * One frame at the room's tick rate (the caller paces it, e.g. with
+ * framelock_net_client_ticks_due()): simulates the frames the relay already confirmed that this
+ * client lacks, adds `input` (`len` bytes, at most FRAMELOCK_ARENA_INPUT_SIZE for the arena, else
+ * config.max_input_size; ignored for a spectator) for its slot, advances (rolling back when the relay's inputs differ from the
+ * predictions) and sends the update. Writes the outcome to `*out_outcome` (may be NULL): while not
+ * connected nothing is simulated and `advanced` is false. Allocates nothing without a link
+ * conditioner.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT (client, or input with a nonzero len);
+ * FRAMELOCK_ERR_INPUT_TOO_LONG; FRAMELOCK_ERR_SIMULATION (a callback returned nonzero, or a
+ * snapshot did not fit config.max_snapshot_size); FRAMELOCK_ERR_ARENA_EXHAUSTED (a bug);
+ * FRAMELOCK_ERR_FRAME_OVERFLOW.
+ */
+framelock_status framelock_net_client_tick(struct framelock_net_client *client,
+                                           const uint8_t *input,
+                                           size_t len,
+                                           struct framelock_outcome *out_outcome);
+
+/**
+ * Writes whether the connection is up (FRAMELOCK_NET_STATE_CONNECTED) to `*out_connected`.
+ *
+ * Returns FRAMELOCK_OK or FRAMELOCK_ERR_NULL_ARGUMENT.
+ */
+framelock_status framelock_net_client_is_connected(const struct framelock_net_client *client,
+                                                   bool *out_connected);
+
+/**
+ * Writes the connection state (a FRAMELOCK_NET_STATE_ constant: negative for a failure, 0
+ * disconnected, 1 and 2 connecting, 3 connected) to `*out_state`.
+ *
+ * Returns FRAMELOCK_OK or FRAMELOCK_ERR_NULL_ARGUMENT.
+ */
+framelock_status framelock_net_client_state(const struct framelock_net_client *client,
+                                            int32_t *out_state);
+
+/**
+ * Leaves the room: sends the relay the disconnect packets now (redundantly, as the protocol
+ * does). The state becomes FRAMELOCK_NET_STATE_DISCONNECTED; ticks no longer simulate. With a link
+ * conditioner, keep calling framelock_net_client_poll() for its latency so the held datagrams
+ * go out.
+ *
+ * Returns FRAMELOCK_OK or FRAMELOCK_ERR_NULL_ARGUMENT.
+ */
+framelock_status framelock_net_client_disconnect(struct framelock_net_client *client);
+
+/**
+ * Writes the client's counters to `*out_stats`, whose struct_size the caller sets first.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_STRUCT_SIZE.
+ */
+framelock_status framelock_net_client_get_stats(const struct framelock_net_client *client,
+                                                struct framelock_net_client_stats *out_stats);
+
+/**
+ * Writes the final checksum of the state at the start of `frame` (confirmed by the relay, below
+ * framelock_net_client_stats.checksummed_until) to `*out_checksum`: every client of the room
+ * computes the same one.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE (not final
+ * yet, or too old).
+ */
+framelock_status framelock_net_client_checksum(const struct framelock_net_client *client,
+                                               uint32_t frame,
+                                               uint64_t *out_checksum);
+
+/**
+ * Writes the frame the next tick simulates to `*out_frame`.
+ *
+ * Returns FRAMELOCK_OK or FRAMELOCK_ERR_NULL_ARGUMENT.
+ */
+framelock_status framelock_net_client_current_frame(const struct framelock_net_client *client,
+                                                    uint32_t *out_frame);
+
+/**
+ * Writes player `slot` of the client's arena (the predicted current state, for drawing) to
+ * `*out_player`.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_INVALID_ARGUMENT (no such player);
+ * FRAMELOCK_ERR_WRONG_STATE (a client made with framelock_net_client_new_with_callbacks()).
+ */
+framelock_status framelock_net_client_arena_get_player(const struct framelock_net_client *client,
+                                                       uint32_t slot,
+                                                       struct framelock_arena_player *out_player);
 
 #ifdef __cplusplus
 }  // extern "C"

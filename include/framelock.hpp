@@ -353,6 +353,78 @@ private:
     detail::Handle<framelock_log, framelock_log_free> h_;
 };
 
+/// framelock_net_client_config filled with the defaults (set token, slot, players, tick_rate).
+struct NetClientConfig : framelock_net_client_config {
+    NetClientConfig() : framelock_net_client_config() { check(framelock_net_client_config_init(this)); }
+};
+
+/// A network client playing the reference simulation in a relay room (owns a framelock_net_client
+/// and its socket). The destructor frees it without telling the relay: call disconnect() first.
+/// (For the engine's own state, create the handle with framelock_net_client_new_with_callbacks().)
+class NetClient {
+public:
+    /// Connects with `config.token` (copied).
+    explicit NetClient(const framelock_net_client_config &config) {
+        framelock_net_client *c = nullptr;
+        check(framelock_net_client_new(&config, &c));
+        h_.reset(c);
+    }
+    framelock_net_client *get() const noexcept { return h_.get(); }
+    /// One network iteration: waits at most `max_wait_ms`, receives, runs timers, sends.
+    void poll(std::uint32_t max_wait_ms) { check(framelock_net_client_poll(get(), max_wait_ms)); }
+    /// Ticks due now at the room's tick rate (counted as done).
+    std::uint32_t ticks_due() {
+        std::uint32_t n = 0;
+        check(framelock_net_client_ticks_due(get(), &n));
+        return n;
+    }
+    /// One frame with this client's input.
+    framelock_outcome tick(const void *input, std::size_t len) {
+        framelock_outcome o{};
+        check(framelock_net_client_tick(get(), static_cast<const std::uint8_t *>(input), len, &o));
+        return o;
+    }
+    bool is_connected() const {
+        bool c = false;
+        check(framelock_net_client_is_connected(get(), &c));
+        return c;
+    }
+    /// A FRAMELOCK_NET_STATE_ constant.
+    std::int32_t state() const {
+        std::int32_t s = 0;
+        check(framelock_net_client_state(get(), &s));
+        return s;
+    }
+    void disconnect() { check(framelock_net_client_disconnect(get())); }
+    framelock_net_client_stats stats() const {
+        framelock_net_client_stats s{};
+        s.struct_size = sizeof s;
+        check(framelock_net_client_get_stats(get(), &s));
+        return s;
+    }
+    /// The final checksum of `frame`, or nothing while it is not final (or too old).
+    std::optional<std::uint64_t> checksum(std::uint32_t frame) const {
+        std::uint64_t c = 0;
+        framelock_status st = framelock_net_client_checksum(get(), frame, &c);
+        if (st == FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE) return std::nullopt;
+        check(st);
+        return c;
+    }
+    std::uint32_t current_frame() const {
+        std::uint32_t f = 0;
+        check(framelock_net_client_current_frame(get(), &f));
+        return f;
+    }
+    framelock_arena_player player(std::uint32_t slot) const {
+        framelock_arena_player p{};
+        check(framelock_net_client_arena_get_player(get(), slot, &p));
+        return p;
+    }
+
+private:
+    detail::Handle<framelock_net_client, framelock_net_client_free> h_;
+};
+
 } // namespace framelock
 
 #endif // FRAMELOCK_HPP

@@ -56,6 +56,35 @@ pub struct framelock_arena_player {
     pub alive: bool,
 }
 
+/// The default params, struct_size set.
+pub(crate) fn default_params() -> framelock_arena_params {
+    let d = ArenaParams::default();
+    framelock_arena_params {
+        struct_size: core::mem::size_of::<framelock_arena_params>() as u32,
+        players: u32::from(d.players),
+        max_projectiles: u32::from(d.max_projectiles),
+        world_size: d.world_size,
+        seed: d.seed,
+    }
+}
+
+/// Player `slot` of an arena, for drawing.
+pub(crate) fn player_of(arena: &Arena, slot: u32) -> Result<framelock_arena_player, FfiError> {
+    let players = arena.players();
+    let p = players.get(slot as usize).ok_or(FfiError::IndexOutOfRange {
+        what: "player",
+        index: slot as usize,
+        len: players.len(),
+    })?;
+    Ok(framelock_arena_player {
+        x_fixed: p.x.raw(),
+        y_fixed: p.y.raw(),
+        health: p.health,
+        score: p.score,
+        alive: p.is_alive(),
+    })
+}
+
 pub(crate) fn params_of(p: &framelock_arena_params) -> Result<ArenaParams, FfiError> {
     check_size::<framelock_arena_params>(p.struct_size, "framelock_arena_params")?;
     let players = u8::try_from(p.players).map_err(|_| FfiError::Invalid("params.players", "must be 1..=64"))?;
@@ -78,7 +107,7 @@ pub(crate) fn new_arena(params: ArenaParams) -> Result<framelock_arena, FfiError
 
 fn sim_error(frame: u32, cap: usize, e: SimError) -> Error {
     if e == SimError::SCRATCH_EXHAUSTED {
-        Error::ArenaExhausted { arena: "frame", cap }
+        Error::ArenaExhausted { arena: "scratch", cap }
     } else {
         Error::Simulation { frame, reason: e.reason }
     }
@@ -120,16 +149,8 @@ impl framelock_arena {
 pub unsafe extern "C" fn framelock_arena_params_init(params: *mut framelock_arena_params) -> framelock_status {
     guard(|| {
         let params = out(params, "params")?;
-        let d = ArenaParams::default();
-        let p = framelock_arena_params {
-            struct_size: core::mem::size_of::<framelock_arena_params>() as u32,
-            players: u32::from(d.players),
-            max_projectiles: u32::from(d.max_projectiles),
-            world_size: d.world_size,
-            seed: d.seed,
-        };
         // SAFETY: non-NULL, writable out-parameter.
-        unsafe { params.write(p) };
+        unsafe { params.write(default_params()) };
         Ok(())
     })
 }
@@ -357,19 +378,7 @@ pub unsafe extern "C" fn framelock_arena_get_player(
         // SAFETY: NULL or a live handle.
         let a = unsafe { handle(arena, "arena") }?;
         let out_player = out(out_player, "out_player")?;
-        let players = a.arena.players();
-        let p = players.get(slot as usize).ok_or(FfiError::IndexOutOfRange {
-            what: "player",
-            index: slot as usize,
-            len: players.len(),
-        })?;
-        let v = framelock_arena_player {
-            x_fixed: p.x.raw(),
-            y_fixed: p.y.raw(),
-            health: p.health,
-            score: p.score,
-            alive: p.is_alive(),
-        };
+        let v = player_of(&a.arena, slot)?;
         // SAFETY: non-NULL, writable out-parameter.
         unsafe { out_player.write(v) };
         Ok(())

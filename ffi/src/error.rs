@@ -81,6 +81,9 @@ pub enum framelock_status {
     FRAMELOCK_ERR_IO = 7205,
     /// A replay computed a checksum other than the recorded one; the message names the frame.
     FRAMELOCK_ERR_REPLAY_DIVERGED = 7206,
+    /// A connect token is malformed, not FRAMELOCK_CONNECT_TOKEN_BYTES long, or for another
+    /// protocol id.
+    FRAMELOCK_ERR_INVALID_TOKEN = 7300,
     /// An error this version of the C ABI has no dedicated code for (see the message).
     FRAMELOCK_ERR_OTHER = 7999,
 }
@@ -99,6 +102,7 @@ pub(crate) enum FfiError {
     WrongState(&'static str),
     NotSaved { frame: u32 },
     Io { what: &'static str, err: std::io::Error },
+    Token(&'static str),
     Panic,
 }
 
@@ -119,6 +123,7 @@ impl FfiError {
             FfiError::WrongState(_) => FRAMELOCK_ERR_WRONG_STATE,
             FfiError::NotSaved { .. } => FRAMELOCK_ERR_NO_SUCH_SNAPSHOT,
             FfiError::Io { .. } => FRAMELOCK_ERR_IO,
+            FfiError::Token(_) => FRAMELOCK_ERR_INVALID_TOKEN,
             FfiError::Panic => FRAMELOCK_ERR_PANIC,
         }
     }
@@ -174,6 +179,7 @@ impl fmt::Display for FfiError {
             FfiError::WrongState(why) => f.write_str(why),
             FfiError::NotSaved { frame } => write!(f, "the open step has no SaveState request for frame {frame}"),
             FfiError::Io { what, err } => write!(f, "{what}: {err}"),
+            FfiError::Token(why) => write!(f, "the connect token {why}"),
             FfiError::Panic => f.write_str("internal error: a panic inside framelock was caught at the C boundary"),
         }
     }
@@ -296,6 +302,7 @@ pub(crate) fn status_name(code: i32) -> &'static core::ffi::CStr {
         (FRAMELOCK_ERR_LOG_MISMATCH, c"FRAMELOCK_ERR_LOG_MISMATCH"),
         (FRAMELOCK_ERR_IO, c"FRAMELOCK_ERR_IO"),
         (FRAMELOCK_ERR_REPLAY_DIVERGED, c"FRAMELOCK_ERR_REPLAY_DIVERGED"),
+        (FRAMELOCK_ERR_INVALID_TOKEN, c"FRAMELOCK_ERR_INVALID_TOKEN"),
         (FRAMELOCK_ERR_OTHER, c"FRAMELOCK_ERR_OTHER"),
     ];
     ALL.iter().find(|(s, _)| *s as i32 == code).map_or(c"FRAMELOCK_UNKNOWN_STATUS", |(_, n)| n)

@@ -63,10 +63,12 @@ mod error;
 mod session;
 mod arena;
 mod log;
+mod net;
 
 pub use arena::*;
 pub use error::framelock_status;
 pub use log::*;
+pub use net::*;
 pub use session::*;
 
 const _: () = assert!(FRAMELOCK_ARENA_INPUT_SIZE as usize == framelock_core::arena::INPUT_SIZE);

@@ -236,8 +236,10 @@ pub struct framelock_stats {
 /// during the callback it was passed to.
 #[derive(Debug)]
 pub struct framelock_snapshot {
-    writer: *mut SnapshotWriter<'static>,
-    frame: u32,
+    pub(crate) writer: *mut SnapshotWriter<'static>,
+    pub(crate) frame: u32,
+    /// Bytes at the end of the buffer kept for framelock (the network client's frame tag).
+    pub(crate) reserved: usize,
 }
 
 /// Saves the current game state (the state at the start of `frame`) into `snapshot` with
@@ -275,11 +277,11 @@ pub struct framelock_callbacks {
 
 /// Checked callbacks.
 #[derive(Debug, Clone, Copy)]
-struct Callbacks {
-    user: *mut c_void,
-    save: unsafe extern "C" fn(*mut c_void, u32, *mut framelock_snapshot) -> i32,
-    load: unsafe extern "C" fn(*mut c_void, u32, *const u8, usize) -> i32,
-    advance: unsafe extern "C" fn(*mut c_void, u32, *const framelock_input, usize) -> i32,
+pub(crate) struct Callbacks {
+    pub(crate) user: *mut c_void,
+    pub(crate) save: unsafe extern "C" fn(*mut c_void, u32, *mut framelock_snapshot) -> i32,
+    pub(crate) load: unsafe extern "C" fn(*mut c_void, u32, *const u8, usize) -> i32,
+    pub(crate) advance: unsafe extern "C" fn(*mut c_void, u32, *const framelock_input, usize) -> i32,
 }
 
 /// A [`Simulation`] made of C callbacks. It tells each callback the frame concerned: it follows the
@@ -305,15 +307,26 @@ impl CallbackSim {
     /// `p` is NULL or points to a readable `framelock_callbacks`.
     pub(crate) unsafe fn set(&mut self, p: *const framelock_callbacks, start: u32, load: u32) -> Result<(), FfiError> {
         // SAFETY: as the caller promises.
-        let c = unsafe { handle(p, "callbacks") }?;
-        check_size::<framelock_callbacks>(c.struct_size, "framelock_callbacks")?;
-        let (Some(save), Some(load_fn), Some(advance)) = (c.save_state, c.load_state, c.advance_frame) else {
-            return Err(FfiError::Null("callbacks.save_state, load_state or advance_frame"));
-        };
-        self.cb = Some(Callbacks { user: c.user, save, load: load_fn, advance });
+        self.cb = Some(unsafe { Callbacks::read(p) }?);
         self.state_frame = start;
         self.load_frame = load;
         Ok(())
+    }
+}
+
+impl Callbacks {
+    /// Reads and checks a callbacks struct.
+    ///
+    /// # Safety
+    /// `p` is NULL or points to a readable `framelock_callbacks`.
+    pub(crate) unsafe fn read(p: *const framelock_callbacks) -> Result<Callbacks, FfiError> {
+        // SAFETY: as the caller promises.
+        let c = unsafe { handle(p, "callbacks") }?;
+        check_size::<framelock_callbacks>(c.struct_size, "framelock_callbacks")?;
+        let (Some(save), Some(load), Some(advance)) = (c.save_state, c.load_state, c.advance_frame) else {
+            return Err(FfiError::Null("callbacks.save_state, load_state or advance_frame"));
+        };
+        Ok(Callbacks { user: c.user, save, load, advance })
     }
 }
 
@@ -349,7 +362,7 @@ impl Simulation for CallbackSim {
     fn save(&self, out: &mut SnapshotWriter<'_>) -> Result<(), SimError> {
         let cb = self.cb.ok_or(SimError::new("no callbacks set"))?;
         let writer: *mut SnapshotWriter<'_> = out;
-        let mut snap = framelock_snapshot { writer: writer.cast(), frame: self.state_frame };
+        let mut snap = framelock_snapshot { writer: writer.cast(), frame: self.state_frame, reserved: 0 };
         // SAFETY: the callback was checked non-NULL; `snap` points to a writer that lives for the
         // whole call, and the snapshot functions only use it through this pointer.
         let rc = unsafe { (cb.save)(cb.user, self.state_frame, &mut snap) };
@@ -926,7 +939,10 @@ pub unsafe extern "C" fn framelock_snapshot_write(
         let data = unsafe { bytes(data, len, "data") }?;
         // SAFETY: `writer` points to the writer that outlives the running callback.
         let w = unsafe { &mut *snap.writer };
-        let capacity = w.capacity();
+        let capacity = w.capacity() - snap.reserved;
+        if w.len() + data.len() > capacity {
+            return Err(Error::SnapshotTooLarge { frame: snap.frame, capacity }.into());
+        }
         w.write(data).map_err(|_| Error::SnapshotTooLarge { frame: snap.frame, capacity })?;
         Ok(())
     })
@@ -948,7 +964,10 @@ pub unsafe extern "C" fn framelock_snapshot_buffer(
         let out_buffer = out(out_buffer, "out_buffer")?;
         // SAFETY: `writer` points to the writer that outlives the running callback.
         let w = unsafe { &mut *snap.writer };
-        let capacity = w.capacity();
+        let capacity = w.capacity() - snap.reserved;
+        if len > capacity {
+            return Err(Error::SnapshotTooLarge { frame: snap.frame, capacity }.into());
+        }
         let buf = w.buffer(len).map_err(|_| Error::SnapshotTooLarge { frame: snap.frame, capacity })?;
         // SAFETY: non-NULL, writable out-parameter.
         unsafe { out_buffer.write(buf.as_mut_ptr()) };
@@ -987,7 +1006,7 @@ pub unsafe extern "C" fn framelock_snapshot_capacity(
         let snap = unsafe { handle(snapshot, "snapshot") }?;
         let out_capacity = out(out_capacity, "out_capacity")?;
         // SAFETY: `writer` points to the writer that outlives the running callback; non-NULL out.
-        unsafe { out_capacity.write((*snap.writer).capacity()) };
+        unsafe { out_capacity.write((*snap.writer).capacity() - snap.reserved) };
         Ok(())
     })
 }

@@ -1,6 +1,7 @@
 //! A tick through the C ABI allocates nothing: adding inputs, advancing (with rollbacks), every
 //! request fulfilled through the exported functions, events, statistics, and even an error with
-//! its message — counted by a global allocator, after a warm-up.
+//! its message — counted by a global allocator, after a warm-up; and so do a network client's
+//! polls (receiving datagrams) and ticks (with rollbacks) against a loopback relay.
 //!
 //! Its own test binary, so that its global allocator sees only this file's work; counting is per
 //! thread and only while a test switched it on.
@@ -12,7 +13,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::ptr;
 
-use common::{Rig, LAG};
+use common::net::{config, start_relay, stats, token, SEED};
+use common::{ok, Rig, LAG};
 use framelock::*;
 
 struct Counting;
@@ -115,4 +117,56 @@ fn an_error_and_its_message_allocate_nothing() {
         }
     });
     assert_eq!(n, 0);
+}
+
+#[test]
+fn a_network_client_tick_and_poll_allocate_nothing() {
+    // The relay runs on its own thread: only the clients' work, on this thread, is counted.
+    let (addr, stop, relay) = start_relay(2);
+    let tokens: Vec<[u8; 2048]> = (0..2).map(|s| token(addr, s, FRAMELOCK_PROTOCOL_ID)).collect();
+    let clients: Vec<*mut framelock_net_client> = tokens
+        .iter()
+        .enumerate()
+        .map(|(slot, t)| {
+            let mut c = ptr::null_mut();
+            // SAFETY: a valid config (the token outlives the call) and out-parameter.
+            ok(unsafe { framelock_net_client_new(&config(t, slot as u32, 2), &mut c) });
+            c
+        })
+        .collect();
+    let mut ticks = [0u32; 2];
+    let mut play = |until: u32| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !clients.iter().all(|&c| stats(c).checksummed_until > until) {
+            assert!(std::time::Instant::now() < deadline, "frame {until} not final in time");
+            for (i, &c) in clients.iter().enumerate() {
+                // SAFETY: live handles used by this thread only; valid out-parameters.
+                unsafe {
+                    ok(framelock_net_client_poll(c, 1));
+                    let mut due = 0;
+                    ok(framelock_net_client_ticks_due(c, &mut due));
+                    for _ in 0..due {
+                        ticks[i] += 1;
+                        let input = framelock_core::arena::scripted_input(SEED, i, ticks[i]);
+                        ok(framelock_net_client_tick(c, input.as_ptr(), input.len(), ptr::null_mut()));
+                    }
+                }
+            }
+        }
+    };
+    play(60);
+    let before = clients.iter().map(|&c| stats(c).rollbacks).sum::<u64>();
+    let n = count(|| play(240));
+    let after = clients.iter().map(|&c| stats(c).rollbacks).sum::<u64>();
+    assert_eq!(n, 0, "allocations while two clients played 180 frames (poll, ticks_due, tick, get_stats)");
+    eprintln!("zero-alloc net: {} rollbacks while counting", after - before);
+    for c in clients {
+        // SAFETY: a live handle, freed once.
+        unsafe {
+            ok(framelock_net_client_disconnect(c));
+            framelock_net_client_free(c);
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    relay.join().expect("relay thread");
 }

@@ -4,6 +4,7 @@ The package wraps the Rust core ``framelock-core`` (the native module ``frameloc
 
 - :class:`Session` for every mode, over state you own (answer its requests) or over the built-in
   reference simulation (``arena=ArenaParams(...)``), with ``run()`` for whole batches of ticks;
+- :class:`NetClient`: a bot (or spectator) in a live room of a relay (``framelock serve``);
 - :class:`InputLog` to open, iterate, export, verify and seek recorded matches;
 - :mod:`framelock.env` (optional extra ``env``): a PettingZoo ``ParallelEnv`` over the arena.
 
@@ -16,6 +17,8 @@ from ._framelock import (
     BeyondWindowError,
     ChecksumQueueFullError,
     ChecksumUnavailableError,
+    ConnectionFailedError,
+    ConnectTokenError,
     FrameOverflowError,
     FrameTooOldError,
     FramelockError,
@@ -30,6 +33,7 @@ from ._framelock import (
     LogTruncatedError,
     LogUnsupportedVersionError,
     MissingLocalInputError,
+    NetworkError,
     NoOpenStepError,
     NoSuchSnapshotError,
     ReplayDivergedError,
@@ -54,6 +58,7 @@ from ._arena import (
     scripted_inputs,
 )
 from ._log import FLAG_DISCONNECTED, FLAG_SUBSTITUTED, InputLog, LoggedFrame, LogHeader, VerifyReport
+from ._net import ConnectionState, NetClient, NetStats
 from ._session import (
     AdvanceFrame,
     ChecksumNotCompared,
@@ -88,6 +93,9 @@ __all__ = [
     "ChecksumNotCompared",
     "ChecksumQueueFullError",
     "ChecksumUnavailableError",
+    "ConnectTokenError",
+    "ConnectionFailedError",
+    "ConnectionState",
     "Desync",
     "Event",
     "FLAG_DISCONNECTED",
@@ -113,6 +121,9 @@ __all__ = [
     "LoggedFrame",
     "MissingLocalInputError",
     "NEUTRAL_INPUT",
+    "NetClient",
+    "NetStats",
+    "NetworkError",
     "NoOpenStepError",
     "NoSuchSnapshotError",
     "Outcome",

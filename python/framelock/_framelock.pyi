@@ -1,6 +1,7 @@
 # Stubs of the native module (python/src/). Checked against the built module by mypy.stubtest.
 # The public, documented API is the pure-Python package around it (framelock/__init__.py).
 
+from collections.abc import Callable
 from typing import Any, final
 
 __all__ = [
@@ -9,6 +10,8 @@ __all__ = [
     "BeyondWindowError",
     "ChecksumQueueFullError",
     "ChecksumUnavailableError",
+    "ConnectTokenError",
+    "ConnectionFailedError",
     "FrameOverflowError",
     "FrameTooOldError",
     "FramelockError",
@@ -25,7 +28,9 @@ __all__ = [
     "LogUnsupportedVersionError",
     "MissingLocalInputError",
     "NativeLog",
+    "NativeNetClient",
     "NativeSession",
+    "NetworkError",
     "NoOpenStepError",
     "NoSuchSnapshotError",
     "ReplayDivergedError",
@@ -124,6 +129,11 @@ class ReplayDivergedError(FramelockError):
 class SimulationError(FramelockError):
     frame: int
     reason: str
+class NetworkError(FramelockError): ...
+class ConnectTokenError(NetworkError):
+    reason: str
+class ConnectionFailedError(NetworkError):
+    state: str
 
 @final
 class NativeSession:
@@ -216,6 +226,60 @@ class NativeLog:
     def arena_params(self) -> _ArenaTuple: ...
     def verify(self) -> tuple[int, int, int, int | None, int | None]: ...
     def seek(self, frame: int) -> _StateTuple: ...
+
+@final
+class NativeNetClient:
+    def __new__(
+        cls,
+        token: bytes,
+        slot: int | None,
+        players: int,
+        tick_rate: int,
+        arena_params: _ArenaTuple,
+        max_prediction: int,
+        input_delay: int,
+        checksum_interval: int,
+        loss: float,
+        latency_ms: int,
+        jitter_ms: int,
+        seed: int,
+        bind: str | None = None,
+    ) -> NativeNetClient: ...
+    def poll(self, max_wait: float) -> None: ...
+    def tick(self, input: bytes | None = None) -> tuple[bool, int] | None: ...
+    def play(
+        self,
+        frames: int,
+        inputs: object | None,
+        rows: int,
+        width: int,
+        callback: Callable[[], bytes] | None,
+        timeout: float | None,
+        leave: bool,
+    ) -> int: ...
+    def disconnect(self) -> None: ...
+    @property
+    def state(self) -> int: ...
+    @property
+    def connected(self) -> bool: ...
+    def check_alive(self) -> None: ...
+    def checksum(self, frame: int) -> int | None: ...
+    @property
+    def current_frame(self) -> int: ...
+    @property
+    def confirmed_until(self) -> int: ...
+    @property
+    def checksummed_until(self) -> int: ...
+    @property
+    def input_delay(self) -> int: ...
+    @property
+    def ticks(self) -> int: ...
+    @property
+    def local_addr(self) -> str: ...
+    @property
+    def server_addr(self) -> str: ...
+    def stats(self) -> list[tuple[str, int]]: ...
+    def arena_state(self) -> _StateTuple: ...
 
 def checksum64(data: bytes) -> int: ...
 def _raise_core_error(kind: str) -> None: ...

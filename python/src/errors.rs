@@ -32,6 +32,9 @@ create_exception!(framelock, LogMismatchError, FramelockError, "An input log doe
 create_exception!(framelock, FramelockIOError, FramelockError, "Reading or writing a log failed in the OS.");
 create_exception!(framelock, ReplayDivergedError, FramelockError, "A replay computed a different checksum.");
 create_exception!(framelock, SimulationError, FramelockError, "The simulation failed while fulfilling a request.");
+create_exception!(framelock, NetworkError, FramelockError, "A network client failed: socket, connection, time limit.");
+create_exception!(framelock, ConnectTokenError, NetworkError, "The bytes are not a usable connect token.");
+create_exception!(framelock, ConnectionFailedError, NetworkError, "The connection to the relay failed or was lost.");
 
 /// Registers every exception class on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -66,6 +69,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         FramelockIOError,
         ReplayDivergedError,
         SimulationError,
+        NetworkError,
+        ConnectTokenError,
+        ConnectionFailedError,
     );
     Ok(())
 }
@@ -90,6 +96,29 @@ fn raise<T: PyTypeInfo>(py: Python<'_>, message: String, fields: &[(&str, Field)
         };
     }
     err
+}
+
+/// A `NetworkError` (socket failures, time limits).
+pub fn network(message: String) -> PyErr {
+    PyErr::new::<NetworkError, _>(message)
+}
+
+/// A `ConnectTokenError` whose `reason` attribute is the token error's text.
+pub fn connect_token(reason: String) -> PyErr {
+    Python::attach(|py| {
+        let err = PyErr::new::<ConnectTokenError, _>(format!("not a usable connect token: {reason}"));
+        let _ = err.value(py).setattr("reason", reason);
+        err
+    })
+}
+
+/// A `ConnectionFailedError` whose `state` attribute is the connection state's name.
+pub fn connection_failed(message: String, state: &'static str) -> PyErr {
+    Python::attach(|py| {
+        let err = PyErr::new::<ConnectionFailedError, _>(message);
+        let _ = err.value(py).setattr("state", state);
+        err
+    })
 }
 
 /// The Python exception for a core error: same message, fields as attributes.

@@ -1,6 +1,7 @@
 //! # framelock-py
 //!
-//! The native module `framelock._framelock` of the Python package `framelock` (see
+//! The native module `framelock._framelock` of the Python package `framelock`: framelock-core's
+//! sessions, logs and reference simulation, and framelock-net's network client (see
 //! `python/framelock/` for the public API and `docs/python.md` for the tour). It is deliberately
 //! thin: every class here is wrapped by a pure-Python class that gives it numpy arrays,
 //! dataclasses and docstrings.
@@ -14,6 +15,7 @@
 mod arena;
 mod errors;
 mod log;
+mod net;
 mod session;
 
 use std::time::Instant;
@@ -81,7 +83,7 @@ fn _raise_core_error(kind: &str) -> PyResult<()> {
         "InvalidDisconnect" => Error::InvalidDisconnect { slot: 1, frame: 2, earliest: 4 },
         "ChecksumUnavailable" => Error::ChecksumUnavailable { frame: 1, slot: 1 },
         "ChecksumQueueFull" => Error::ChecksumQueueFull { capacity: 4 },
-        "ArenaExhausted" => Error::ArenaExhausted { arena: "frame", cap: 64 },
+        "ArenaExhausted" => Error::ArenaExhausted { arena: "scratch", cap: 64 },
         "SnapshotTooLarge" => Error::SnapshotTooLarge { frame: 7, capacity: 16 },
         "NoSuchSnapshot" => Error::NoSuchSnapshot { frame: 7 },
         "NoOpenStep" => Error::NoOpenStep,
@@ -105,6 +107,7 @@ fn _framelock(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<session::NativeSession>()?;
     m.add_class::<log::NativeLog>()?;
+    m.add_class::<net::NativeNetClient>()?;
     m.add_function(wrap_pyfunction!(checksum64, m)?)?;
     m.add_function(wrap_pyfunction!(_bench_native, m)?)?;
     m.add_function(wrap_pyfunction!(_raise_core_error, m)?)?;

@@ -60,7 +60,7 @@ fn mode_of(kind: &str, depth: u32) -> PyResult<Mode> {
     }
 }
 
-fn outcome(o: Outcome) -> (bool, u64) {
+pub(crate) fn outcome(o: Outcome) -> (bool, u64) {
     match o {
         Outcome::Advanced { frame } => (true, u64::from(frame)),
         Outcome::Stalled { waiting_for } => (false, waiting_for),

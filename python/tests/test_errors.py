@@ -21,7 +21,7 @@ KINDS = {
     "InvalidDisconnect": (fl.InvalidDisconnectError, "the earliest possible frame is 4", {"earliest": 4}),
     "ChecksumUnavailable": (fl.ChecksumUnavailableError, "for frame 1 cannot be compared", {"frame": 1}),
     "ChecksumQueueFull": (fl.ChecksumQueueFullError, "is full (4 entries)", {"capacity": 4}),
-    "ArenaExhausted": (fl.ArenaExhaustedError, "the frame frame arena exceeded its cap of 64", {"cap": 64}),
+    "ArenaExhausted": (fl.ArenaExhaustedError, "the scratch frame arena exceeded its cap of 64", {"cap": 64}),
     "SnapshotTooLarge": (fl.SnapshotTooLargeError, "frame 7 exceeds max_snapshot_size (16 bytes)", {"capacity": 16}),
     "NoSuchSnapshot": (fl.NoSuchSnapshotError, "no snapshot of frame 7 is held", {"frame": 7}),
     "NoOpenStep": (fl.NoOpenStepError, "no step is open", {}),
@@ -54,7 +54,9 @@ def test_the_hierarchy() -> None:
     classes = {c for c, _, _ in KINDS.values()}
     assert len(classes) == len(KINDS), "one class per kind"
     exported = {getattr(fl, n) for n in fl.__all__ if n.endswith("Error")}
-    assert exported == classes | {fl.FramelockError}
+    network = {fl.NetworkError, fl.ConnectTokenError, fl.ConnectionFailedError}
+    assert exported == classes | {fl.FramelockError} | network
+    assert all(issubclass(c, fl.NetworkError) and issubclass(c, fl.FramelockError) for c in network)
     assert all(c.__module__ == "framelock" for c in exported)
     with pytest.raises(ValueError):
         _framelock._raise_core_error("NoSuchKind")

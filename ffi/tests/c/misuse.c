@@ -82,6 +82,7 @@ int main(void) {
     framelock_arena_free(NULL);
     framelock_log_writer_free(NULL);
     framelock_log_free(NULL);
+    framelock_net_client_free(NULL);
 
     /* NULL handles and out-parameters. */
     EXPECT(framelock_session_config_init(NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
@@ -266,6 +267,80 @@ int main(void) {
     EXPECT(framelock_log_verify_arena(log, &rep), FRAMELOCK_ERR_LOG_MISMATCH); /* not an arena log */
     framelock_log_free(log);
     remove("misuse.flog");
+
+    /* Network client: bad tokens, struct sizes, settings, NULL handles (no socket is opened). */
+    static uint8_t token[FRAMELOCK_CONNECT_TOKEN_BYTES];
+    memset(token, 0x5a, sizeof token);
+    framelock_net_client_config ncfg;
+    EXPECT(framelock_net_client_config_init(NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_net_client_config_init(&ncfg), FRAMELOCK_OK);
+    if (ncfg.protocol_id != FRAMELOCK_PROTOCOL_ID || ncfg.struct_size != sizeof ncfg) failures++;
+    framelock_net_client *net = NULL;
+    EXPECT(framelock_net_client_new(&ncfg, &net), FRAMELOCK_ERR_INVALID_TOKEN); /* no token */
+    ncfg.token = token;
+    ncfg.token_len = sizeof token;
+    EXPECT(framelock_net_client_new(&ncfg, &net), FRAMELOCK_ERR_INVALID_TOKEN); /* garbage */
+    ncfg.token_len = 100;
+    EXPECT(framelock_net_client_new(&ncfg, &net), FRAMELOCK_ERR_INVALID_TOKEN); /* short */
+    ncfg.token = NULL;
+    EXPECT(framelock_net_client_new(&ncfg, &net), FRAMELOCK_ERR_NULL_ARGUMENT);
+    ncfg.token = token;
+    ncfg.token_len = sizeof token;
+    ncfg.struct_size = 8;
+    EXPECT(framelock_net_client_new(&ncfg, &net), FRAMELOCK_ERR_STRUCT_SIZE);
+    framelock_net_client_config_init(&ncfg);
+    ncfg.token = token;
+    ncfg.token_len = sizeof token;
+    ncfg.arena.struct_size = 0;
+    EXPECT(framelock_net_client_new(&ncfg, &net), FRAMELOCK_ERR_STRUCT_SIZE);
+    framelock_net_client_config_init(&ncfg);
+    ncfg.token = token;
+    ncfg.token_len = sizeof token;
+    ncfg.slot = ncfg.players;
+    EXPECT(framelock_net_client_new(&ncfg, &net), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    ncfg.slot = 0;
+    ncfg.tick_rate = 1000;
+    EXPECT(framelock_net_client_new(&ncfg, &net), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    ncfg.tick_rate = 60;
+    ncfg.loss_per_mille = 2000;
+    EXPECT(framelock_net_client_new(&ncfg, &net), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    ncfg.loss_per_mille = 0;
+    EXPECT(framelock_net_client_new(NULL, &net), FRAMELOCK_ERR_NULL_ARGUMENT);
+    framelock_callbacks ncb;
+    memset(&ncb, 0, sizeof ncb);
+    ncb.struct_size = sizeof ncb;
+    EXPECT(framelock_net_client_new_with_callbacks(&ncfg, NULL, &net), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_net_client_new_with_callbacks(&ncfg, &ncb, &net), FRAMELOCK_ERR_NULL_ARGUMENT); /* NULL fns */
+    ncb.save_state = cb_ok_save;
+    ncb.load_state = cb_ok_load;
+    ncb.advance_frame = cb_ok_advance;
+    EXPECT(framelock_net_client_new_with_callbacks(&ncfg, &ncb, &net), FRAMELOCK_ERR_INVALID_TOKEN);
+    ncfg.max_input_size = 256;
+    EXPECT(framelock_net_client_new_with_callbacks(&ncfg, &ncb, &net), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    ncfg.max_input_size = 8;
+    ncb.struct_size = 4;
+    EXPECT(framelock_net_client_new_with_callbacks(&ncfg, &ncb, &net), FRAMELOCK_ERR_STRUCT_SIZE);
+    EXPECT(framelock_net_client_new_with_callbacks(NULL, &ncb, &net), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_net_client_new(&ncfg, NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    if (net != NULL) failures++;
+    framelock_net_client_stats nstats;
+    memset(&nstats, 0, sizeof nstats);
+    nstats.struct_size = sizeof nstats;
+    bool connected = false;
+    int32_t state = 0;
+    uint32_t due = 0;
+    framelock_arena_player player;
+    EXPECT(framelock_net_client_poll(NULL, 0), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_net_client_ticks_due(NULL, &due), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_net_client_tick(NULL, in, sizeof in, &o), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_net_client_is_connected(NULL, &connected), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_net_client_state(NULL, &state), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_net_client_disconnect(NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_net_client_get_stats(NULL, &nstats), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_net_client_checksum(NULL, 0, &c), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_net_client_current_frame(NULL, &frame), FRAMELOCK_ERR_NULL_ARGUMENT);
+    EXPECT(framelock_net_client_arena_get_player(NULL, 0, &player), FRAMELOCK_ERR_NULL_ARGUMENT);
+    if (strcmp(framelock_status_name(FRAMELOCK_ERR_INVALID_TOKEN), "FRAMELOCK_ERR_INVALID_TOKEN") != 0) failures++;
 
     if (failures != 0) {
         fprintf(stderr, "misuse: %d failures\n", failures);

@@ -7,6 +7,8 @@ use std::ptr;
 
 use framelock::*;
 
+pub mod net;
+
 /// Panics with the library's message unless `st` is FRAMELOCK_OK.
 pub fn ok(st: framelock_status) {
     if st != framelock_status::FRAMELOCK_OK {
