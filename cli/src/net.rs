@@ -166,9 +166,13 @@ pub struct ServeArgs {
     /// Connections at once.
     #[arg(long, default_value_t = 64)]
     pub max_clients: usize,
-    /// Exit once every client that connected has left (for scripts and tests).
+    /// Exit once every client that connected has left (for scripts and tests; one worker only).
     #[arg(long)]
     pub exit_when_empty: bool,
+    /// Worker threads sharing the port (SO_REUSEPORT); each room lives on one worker. Metrics,
+    /// recording and --exit-when-empty need a single worker for now.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub workers: u16,
     /// Serve Prometheus metrics at http://ADDR/metrics (port 0 picks one; the address is printed).
     #[arg(long)]
     pub metrics: Option<SocketAddr>,
@@ -214,6 +218,9 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
             .or_else(|e| fail(format!("cannot handle signals: {e}")))?;
     }
     let key = read_key(&args.key_file)?;
+    if args.workers > 1 {
+        return serve_workers(args, key, &stop);
+    }
     let mut driver =
         UdpDriver::bind(args.listen).or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = driver.local_addr().or_else(|e| fail(format!("socket: {e}")))?;
@@ -246,6 +253,40 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
         relay.server().stats().disconnects,
         relay.server().stats().dropped_total()
     );
+    Ok(())
+}
+
+/// `serve --workers N` (N > 1): a pool of relay loops sharing the port, until SIGINT/SIGTERM.
+fn serve_workers(args: &ServeArgs, key: [u8; 32], stop: &std::sync::atomic::AtomicBool) -> Result<(), NetError> {
+    if args.metrics.is_some() || args.record_dir.is_some() || args.exit_when_empty {
+        return fail("--metrics, --record-dir and --exit-when-empty need --workers 1 (for now)");
+    }
+    let cfg = RelayConfig {
+        netcode: ServerConfig::new(PROTOCOL_ID, key, args.max_clients, args.listen),
+        room: RoomConfig {
+            slots: args.players,
+            tick_rate: args.tick_rate,
+            max_input_size: INPUT_SIZE as u8,
+            default_input: arena::NEUTRAL_INPUT.to_vec(),
+            ..RoomConfig::default()
+        },
+        max_rooms: 64,
+    };
+    let seed = u64::from_le_bytes(os_random_32()[..8].try_into().unwrap_or([0; 8]));
+    let pool = framelock_net::workers::Workers::spawn(cfg, args.listen, usize::from(args.workers), seed)
+        .or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
+    println!("listening on {} ({} workers)", pool.local_addr(), args.workers);
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("shutting down: telling every client");
+    let reports = pool.stop().or_else(|e| fail(format!("relay worker: {e}")))?;
+    for r in reports {
+        println!(
+            "worker {}: rooms {:?}, connects {}, forwarded {} (dropped {})",
+            r.worker, r.rooms, r.connects, r.forwarded, r.inbox_dropped
+        );
+    }
     Ok(())
 }
 

@@ -164,3 +164,40 @@ fn demo_net_plays_over_loopback_and_records_the_room() {
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn serve_runs_several_workers_on_one_port_and_stops_on_sigterm() {
+    let dir = std::env::temp_dir().join(format!("framelock-workers-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let key = dir.join("key.hex");
+    assert!(framelock().arg("key").arg("--out").arg(&key).status().expect("key").success());
+    let mut relay = framelock()
+        .args(["serve", "--listen", "127.0.0.1:0", "--workers", "3", "--key-file"])
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(relay.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    assert!(first.starts_with("listening on ") && first.ends_with("(3 workers)"), "{first}");
+    assert!(Command::new("kill").args(["-TERM", &relay.id().to_string()]).status().expect("kill").success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = relay.try_wait().expect("relay") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the relay did not exit within 5 s of SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(rest.iter().filter(|l| l.starts_with("worker ")).count(), 3, "{rest:?}");
+    let refused = framelock()
+        .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2", "--exit-when-empty", "--key-file"])
+        .arg(&key)
+        .output()
+        .expect("serve");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("need --workers 1"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -73,3 +73,4 @@ pub mod netcode;
 pub mod player;
 pub mod relay;
 pub mod sync;
+pub mod workers;

@@ -1,0 +1,264 @@
+//! A relay on several workers sharing one UDP port: one mio loop per worker, each socket bound to the
+//! port with `SO_REUSEPORT`, and every room living on exactly one worker (`room id % workers`).
+//!
+//! The kernel spreads datagrams over the workers' sockets by address, so a room's players can reach
+//! different workers. Each worker therefore routes what it receives: a connection request is sent to
+//! the worker that owns the room named in its (decrypted) connect token, and the client's address is
+//! remembered; later datagrams from that address follow. Forwarded datagrams go through a bounded,
+//! preallocated inbox per worker (full: dropped and counted — the protocols resend); the owner answers
+//! from its own socket, which has the same port.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::netcode::{packet, PrivateConnectToken, SeededRng, MAX_PACKET_BYTES};
+use crate::relay::{Relay, RelayConfig};
+
+const SOCKET: Token = Token(0);
+const WAKER: Token = Token(1);
+/// Datagrams a worker's inbox holds.
+const INBOX: usize = 4096;
+
+/// What a worker did, returned when the pool stops.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkerReport {
+    /// The worker's index.
+    pub worker: usize,
+    /// The rooms it hosted.
+    pub rooms: Vec<u64>,
+    /// Connections it accepted.
+    pub connects: u64,
+    /// Datagrams it received and passed to another worker.
+    pub forwarded: u64,
+    /// Datagrams it received from other workers.
+    pub received_forwarded: u64,
+    /// Datagrams dropped because an inbox was full.
+    pub inbox_dropped: u64,
+    /// Addresses it could not remember (its routing table was full).
+    pub routes_full: u64,
+}
+
+struct Forwarded {
+    from: SocketAddr,
+    len: usize,
+    bytes: [u8; MAX_PACKET_BYTES],
+}
+
+/// A worker's bounded inbox and the waker of its loop.
+struct Inbox {
+    queue: Mutex<VecDeque<Forwarded>>,
+    waker: Waker,
+}
+
+/// Running workers.
+#[derive(Debug)]
+pub struct Workers {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<io::Result<WorkerReport>>>,
+    wakers: Vec<Arc<InboxHandle>>,
+}
+
+/// The part of an inbox the pool keeps to wake its worker.
+pub struct InboxHandle(Arc<Inbox>);
+
+impl std::fmt::Debug for InboxHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InboxHandle")
+    }
+}
+
+fn bind_shared(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::DGRAM, None)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+impl Workers {
+    /// Binds `workers` sockets to `listen` (port 0 picks one port for all) and starts one relay loop
+    /// per worker. `cfg.netcode.public_addresses` is replaced by the bound address.
+    pub fn spawn(cfg: RelayConfig, listen: SocketAddr, workers: usize, seed: u64) -> io::Result<Workers> {
+        let workers = workers.clamp(1, 64);
+        let first = bind_shared(listen)?;
+        let addr = first.local_addr()?;
+        let mut sockets = vec![first];
+        for _ in 1..workers {
+            sockets.push(bind_shared(addr)?);
+        }
+        let mut polls = Vec::new();
+        let mut inboxes = Vec::new();
+        for _ in 0..workers {
+            let poll = Poll::new()?;
+            let waker = Waker::new(poll.registry(), WAKER)?;
+            inboxes.push(Arc::new(Inbox { queue: Mutex::new(VecDeque::with_capacity(INBOX)), waker }));
+            polls.push(poll);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for (i, (poll, socket)) in polls.into_iter().zip(sockets).enumerate() {
+            let mut cfg = cfg.clone();
+            cfg.netcode.public_addresses = vec![addr];
+            let (stop, inboxes) = (stop.clone(), inboxes.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("relay-worker-{i}"))
+                .spawn(move || run_worker(i, poll, UdpSocket::from_std(socket), cfg, inboxes, &stop, seed))?;
+            threads.push(thread);
+        }
+        let wakers = inboxes.into_iter().map(|i| Arc::new(InboxHandle(i))).collect();
+        Ok(Workers { addr, stop, threads, wakers })
+    }
+
+    /// The port every worker listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops every worker (each tells its clients goodbye) and returns their reports.
+    pub fn stop(self) -> io::Result<Vec<WorkerReport>> {
+        self.stop.store(true, Ordering::Relaxed);
+        for w in &self.wakers {
+            let _ = w.0.waker.wake();
+        }
+        let mut reports = Vec::new();
+        for t in self.threads {
+            reports.push(t.join().map_err(|_| io::Error::other("a relay worker panicked"))??);
+        }
+        Ok(reports)
+    }
+}
+
+fn unix_now(base: Duration, started: Instant) -> Duration {
+    base + started.elapsed()
+}
+
+/// The worker that owns the room a connection request's token names, if it decrypts.
+fn owner_of_request(data: &[u8], cfg: &RelayConfig, now: Duration, workers: usize) -> Option<usize> {
+    let request = packet::decode_request(data, cfg.netcode.protocol_id, now.as_secs()).ok()?;
+    let mut private = *request.private_data;
+    let token = PrivateConnectToken::decrypt(
+        &mut private,
+        cfg.netcode.protocol_id,
+        request.expire_timestamp,
+        request.nonce,
+        &cfg.netcode.private_key,
+    )
+    .ok()?;
+    let (room, _) = token.user_data.room_slot()?;
+    Some((room % workers as u64) as usize)
+}
+
+fn run_worker(
+    me: usize,
+    mut poll: Poll,
+    mut socket: UdpSocket,
+    cfg: RelayConfig,
+    inboxes: Vec<Arc<Inbox>>,
+    stop: &AtomicBool,
+    seed: u64,
+) -> io::Result<WorkerReport> {
+    poll.registry().register(&mut socket, SOCKET, Interest::READABLE)?;
+    let (base, started) = (SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default(), Instant::now());
+    let mut rng = SeededRng::from_u64(seed ^ (me as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let routes_cap = cfg.netcode.max_clients * 4;
+    let mut relay = Relay::new(unix_now(base, started), cfg.clone(), &mut rng)
+        .map_err(|e| io::Error::other(format!("relay: {e:?}")))?;
+    let workers = inboxes.len();
+    let mut routes: HashMap<SocketAddr, (usize, Duration)> = HashMap::with_capacity(routes_cap);
+    let mut events = Events::with_capacity(64);
+    let mut buf = vec![0u8; 2048];
+    let mut report = WorkerReport { worker: me, ..WorkerReport::default() };
+    let mut local: VecDeque<Forwarded> = VecDeque::with_capacity(INBOX);
+    while !stop.load(Ordering::Relaxed) {
+        let now = unix_now(base, started);
+        let wait = relay.poll_timeout().map_or(Duration::from_millis(50), |t| t.saturating_sub(now));
+        match poll.poll(&mut events, Some(wait.min(Duration::from_millis(50)))) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        loop {
+            let (n, from) = match socket.recv_from(&mut buf) {
+                Ok(r) => r,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionRefused) => continue,
+                Err(e) => return Err(e),
+            };
+            let now = unix_now(base, started);
+            let data = &buf[..n];
+            let owner = match routes.get_mut(&from) {
+                Some((w, seen)) => {
+                    *seen = now;
+                    *w
+                }
+                None => {
+                    match (data.first() == Some(&0)).then(|| owner_of_request(data, &cfg, now, workers)).flatten() {
+                        Some(w) => {
+                            if routes.len() >= routes_cap {
+                                routes.retain(|_, (_, seen)| now.saturating_sub(*seen) < Duration::from_secs(30));
+                            }
+                            if routes.len() < routes_cap {
+                                routes.insert(from, (w, now));
+                            } else {
+                                report.routes_full += 1;
+                            }
+                            w
+                        }
+                        None => me,
+                    }
+                }
+            };
+            if owner == me || n > MAX_PACKET_BYTES {
+                relay.handle_datagram(now, from, data);
+                continue;
+            }
+            let inbox = &inboxes[owner];
+            let pushed = match inbox.queue.lock() {
+                Ok(mut q) if q.len() < INBOX => {
+                    let mut f = Forwarded { from, len: n, bytes: [0; MAX_PACKET_BYTES] };
+                    f.bytes[..n].copy_from_slice(data);
+                    q.push_back(f);
+                    true
+                }
+                _ => false,
+            };
+            if pushed {
+                report.forwarded += 1;
+                let _ = inbox.waker.wake();
+            } else {
+                report.inbox_dropped += 1;
+            }
+        }
+        // What other workers passed on: swap it out under the lock, handle it outside.
+        if let Ok(mut q) = inboxes[me].queue.lock() {
+            std::mem::swap(&mut *q, &mut local);
+        }
+        let now = unix_now(base, started);
+        while let Some(f) = local.pop_front() {
+            report.received_forwarded += 1;
+            relay.handle_datagram(now, f.from, &f.bytes[..f.len]);
+        }
+        relay.handle_timeout(now);
+        while let Some(t) = relay.poll_transmit() {
+            // UDP may drop: a full send buffer loses the datagram; the protocols resend.
+            let _ = socket.send_to(t.contents, t.destination);
+        }
+    }
+    let now = unix_now(base, started);
+    relay.disconnect_all(now);
+    while let Some(t) = relay.poll_transmit() {
+        let _ = socket.send_to(t.contents, t.destination);
+    }
+    report.connects = relay.server().stats().connects;
+    report.rooms = relay.rooms().map(|(id, _)| id).collect();
+    Ok(report)
+}
