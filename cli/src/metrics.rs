@@ -90,7 +90,7 @@ fn answer(mut stream: TcpStream, page: &Page) -> std::io::Result<()> {
 pub const TICK_BUCKETS_US: [u64; 8] = [50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
 
 /// What the relay loop measures between renders.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct LoopStats {
     /// Tick (one `run_once`) durations: counts per bucket, plus the overflow bucket.
     pub tick_buckets: [u64; 9],
@@ -113,58 +113,131 @@ impl LoopStats {
     }
 }
 
+/// Everything the metrics page shows, taken from one relay loop; workers' counters add up.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    /// Connected clients.
+    pub connections: u64,
+    /// Open rooms.
+    pub rooms: u64,
+    /// Socket counters.
+    pub io: IoStats,
+    /// Connections made and ended.
+    pub connects: u64,
+    /// Connections ended.
+    pub disconnects: u64,
+    /// Packets dropped, by [`DropReason`] in `DropReason::ALL` order.
+    pub dropped: Vec<u64>,
+    /// Room counters summed over rooms.
+    pub late_inputs: u64,
+    /// Inputs substituted.
+    pub substitutes: u64,
+    /// Desyncs found.
+    pub desyncs: u64,
+    /// Frames closed.
+    pub frames_closed: u64,
+    /// Updates that did not decode.
+    pub malformed: u64,
+    /// Loop timing.
+    pub looped: LoopStats,
+}
+
+impl Counters {
+    /// The counters of one relay loop.
+    pub fn of(relay: &Relay, io: IoStats, looped: &LoopStats) -> Counters {
+        let net = relay.server().stats();
+        let mut c = Counters {
+            connections: relay.server().num_connected() as u64,
+            rooms: relay.rooms().count() as u64,
+            io,
+            connects: net.connects,
+            disconnects: net.disconnects,
+            dropped: DropReason::ALL.iter().map(|&r| net.dropped(r)).collect(),
+            looped: looped.clone(),
+            ..Counters::default()
+        };
+        for (_, room) in relay.rooms() {
+            let s = room.stats();
+            c.late_inputs += s.late_inputs;
+            c.substitutes += s.substitutes;
+            c.desyncs += s.desyncs;
+            c.frames_closed += s.frames_closed;
+            c.malformed += s.malformed;
+        }
+        c
+    }
+
+    /// Adds another worker's counters.
+    pub fn add(&mut self, o: &Counters) {
+        self.connections += o.connections;
+        self.rooms += o.rooms;
+        self.io.datagrams_in += o.io.datagrams_in;
+        self.io.datagrams_out += o.io.datagrams_out;
+        self.io.bytes_in += o.io.bytes_in;
+        self.io.bytes_out += o.io.bytes_out;
+        self.io.send_dropped += o.io.send_dropped;
+        self.connects += o.connects;
+        self.disconnects += o.disconnects;
+        self.dropped.resize(self.dropped.len().max(o.dropped.len()), 0);
+        for (d, x) in self.dropped.iter_mut().zip(&o.dropped) {
+            *d += x;
+        }
+        self.late_inputs += o.late_inputs;
+        self.substitutes += o.substitutes;
+        self.desyncs += o.desyncs;
+        self.frames_closed += o.frames_closed;
+        self.malformed += o.malformed;
+        for (b, x) in self.looped.tick_buckets.iter_mut().zip(o.looped.tick_buckets) {
+            *b += x;
+        }
+        self.looped.tick_sum_us += o.looped.tick_sum_us;
+        self.looped.ticks += o.looped.ticks;
+        self.looped.max_lateness_us = self.looped.max_lateness_us.max(o.looped.max_lateness_us);
+    }
+}
+
 /// Renders every metric.
-pub fn render(relay: &Relay, io: IoStats, looped: &LoopStats, allocations: u64) -> String {
+pub fn render(c: &Counters, allocations: u64) -> String {
     let mut out = String::with_capacity(4096);
-    let net = relay.server().stats();
     let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
     };
-    metric("framelock_connections", "gauge", "Connected clients.", relay.server().num_connected() as u64);
-    metric("framelock_rooms", "gauge", "Open rooms.", relay.rooms().count() as u64);
-    metric("framelock_datagrams_received_total", "counter", "UDP datagrams received.", io.datagrams_in);
-    metric("framelock_datagrams_sent_total", "counter", "UDP datagrams sent.", io.datagrams_out);
-    metric("framelock_bytes_received_total", "counter", "UDP bytes received.", io.bytes_in);
-    metric("framelock_bytes_sent_total", "counter", "UDP bytes sent.", io.bytes_out);
-    metric("framelock_send_dropped_total", "counter", "Datagrams dropped by a full socket buffer.", io.send_dropped);
-    metric("framelock_connects_total", "counter", "Connections made.", net.connects);
-    metric("framelock_disconnects_total", "counter", "Connections ended.", net.disconnects);
-    let rooms = relay.rooms().map(|(_, r)| r.stats());
-    let (mut late, mut subs, mut desyncs, mut closed, mut malformed) = (0, 0, 0, 0, 0);
-    for s in rooms {
-        late += s.late_inputs;
-        subs += s.substitutes;
-        desyncs += s.desyncs;
-        closed += s.frames_closed;
-        malformed += s.malformed;
-    }
-    metric("framelock_late_inputs_total", "counter", "Inputs that arrived after their frame closed.", late);
-    metric("framelock_substitutes_total", "counter", "Inputs the relay substituted.", subs);
-    metric("framelock_desyncs_total", "counter", "Frames whose players' checksums disagreed.", desyncs);
-    metric("framelock_frames_closed_total", "counter", "Frames closed by all rooms.", closed);
-    metric("framelock_malformed_updates_total", "counter", "Frame-sync updates that did not decode.", malformed);
+    metric("framelock_connections", "gauge", "Connected clients.", c.connections);
+    metric("framelock_rooms", "gauge", "Open rooms.", c.rooms);
+    metric("framelock_datagrams_received_total", "counter", "UDP datagrams received.", c.io.datagrams_in);
+    metric("framelock_datagrams_sent_total", "counter", "UDP datagrams sent.", c.io.datagrams_out);
+    metric("framelock_bytes_received_total", "counter", "UDP bytes received.", c.io.bytes_in);
+    metric("framelock_bytes_sent_total", "counter", "UDP bytes sent.", c.io.bytes_out);
+    metric("framelock_send_dropped_total", "counter", "Datagrams dropped by a full socket buffer.", c.io.send_dropped);
+    metric("framelock_connects_total", "counter", "Connections made.", c.connects);
+    metric("framelock_disconnects_total", "counter", "Connections ended.", c.disconnects);
+    metric("framelock_late_inputs_total", "counter", "Inputs that arrived after their frame closed.", c.late_inputs);
+    metric("framelock_substitutes_total", "counter", "Inputs the relay substituted.", c.substitutes);
+    metric("framelock_desyncs_total", "counter", "Frames whose players' checksums disagreed.", c.desyncs);
+    metric("framelock_frames_closed_total", "counter", "Frames closed by all rooms.", c.frames_closed);
+    metric("framelock_malformed_updates_total", "counter", "Frame-sync updates that did not decode.", c.malformed);
     metric("framelock_heap_allocations_total", "counter", "Heap allocations of the process.", allocations);
     metric(
         "framelock_tick_lateness_max_microseconds",
         "gauge",
         "Worst lateness of a room tick.",
-        looped.max_lateness_us,
+        c.looped.max_lateness_us,
     );
     let _ = writeln!(out, "# HELP framelock_dropped_packets_total Packets dropped, by reason.");
     let _ = writeln!(out, "# TYPE framelock_dropped_packets_total counter");
-    for &reason in DropReason::ALL {
-        let _ = writeln!(out, "framelock_dropped_packets_total{{reason=\"{reason:?}\"}} {}", net.dropped(reason));
+    for (reason, n) in DropReason::ALL.iter().zip(c.dropped.iter().chain(std::iter::repeat(&0))) {
+        let _ = writeln!(out, "framelock_dropped_packets_total{{reason=\"{reason:?}\"}} {n}");
     }
     let _ = writeln!(out, "# HELP framelock_tick_duration_microseconds Duration of one relay loop iteration.");
     let _ = writeln!(out, "# TYPE framelock_tick_duration_microseconds histogram");
     let mut cumulative = 0;
     for (i, &b) in TICK_BUCKETS_US.iter().enumerate() {
-        cumulative += looped.tick_buckets[i];
+        cumulative += c.looped.tick_buckets[i];
         let _ = writeln!(out, "framelock_tick_duration_microseconds_bucket{{le=\"{b}\"}} {cumulative}");
     }
-    cumulative += looped.tick_buckets[TICK_BUCKETS_US.len()];
+    cumulative += c.looped.tick_buckets[TICK_BUCKETS_US.len()];
     let _ = writeln!(out, "framelock_tick_duration_microseconds_bucket{{le=\"+Inf\"}} {cumulative}");
-    let _ = writeln!(out, "framelock_tick_duration_microseconds_sum {}", looped.tick_sum_us);
-    let _ = writeln!(out, "framelock_tick_duration_microseconds_count {}", looped.ticks);
+    let _ = writeln!(out, "framelock_tick_duration_microseconds_sum {}", c.looped.tick_sum_us);
+    let _ = writeln!(out, "framelock_tick_duration_microseconds_count {}", c.looped.ticks);
     out
 }

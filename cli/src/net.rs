@@ -166,11 +166,10 @@ pub struct ServeArgs {
     /// Connections at once.
     #[arg(long, default_value_t = 64)]
     pub max_clients: usize,
-    /// Exit once every client that connected has left (for scripts and tests; one worker only).
+    /// Exit once every client that connected has left (for scripts and tests).
     #[arg(long)]
     pub exit_when_empty: bool,
-    /// Worker threads sharing the port (SO_REUSEPORT); each room lives on one worker. Metrics,
-    /// recording and --exit-when-empty need a single worker for now.
+    /// Worker threads sharing the port (SO_REUSEPORT); each room lives on one worker.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub workers: u16,
     /// Serve Prometheus metrics at http://ADDR/metrics (port 0 picks one; the address is printed).
@@ -256,11 +255,63 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
     Ok(())
 }
 
-/// `serve --workers N` (N > 1): a pool of relay loops sharing the port, until SIGINT/SIGTERM.
-fn serve_workers(args: &ServeArgs, key: [u8; 32], stop: &std::sync::atomic::AtomicBool) -> Result<(), NetError> {
-    if args.metrics.is_some() || args.record_dir.is_some() || args.exit_when_empty {
-        return fail("--metrics, --record-dir and --exit-when-empty need --workers 1 (for now)");
+/// Records a worker's rooms and publishes its counters for the metrics page, on the worker's thread.
+struct ServeHook {
+    logs: Option<RoomLogs>,
+    published: std::sync::Arc<std::sync::Mutex<Vec<metrics::Counters>>>,
+    index: usize,
+    looped: metrics::LoopStats,
+    next_publish: std::time::Instant,
+    errors: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ServeHook {
+    fn publish(&mut self, relay: &Relay, io: &framelock_net::io::IoStats) {
+        if let Ok(mut p) = self.published.lock() {
+            p[self.index] = metrics::Counters::of(relay, *io, &self.looped);
+        }
     }
+
+    fn fail(&mut self, e: String) {
+        if let Ok(mut errors) = self.errors.lock() {
+            errors.push(e);
+        }
+        self.logs = None;
+    }
+}
+
+impl framelock_net::workers::WorkerHook for ServeHook {
+    fn after_iteration(&mut self, relay: &Relay, io: &framelock_net::io::IoStats, took: Duration) {
+        self.looped.tick(took);
+        if let Some(Err(e)) = self.logs.as_mut().map(|l| l.record(relay)) {
+            self.fail(e);
+        }
+        if std::time::Instant::now() >= self.next_publish {
+            self.publish(relay, io);
+            self.next_publish += Duration::from_secs(1);
+        }
+    }
+
+    fn finish(&mut self, relay: &Relay) {
+        if let Some(Err(e)) = self.logs.as_mut().map(|l| l.record(relay)) {
+            self.fail(e);
+        }
+        match self.logs.take().map(RoomLogs::finish) {
+            Some(Ok(paths)) => paths.iter().for_each(|p| println!("recorded {}", p.display())),
+            Some(Err(e)) => self.fail(e),
+            None => {}
+        }
+        if let Ok(mut p) = self.published.lock() {
+            p[self.index].connections = 0;
+        }
+    }
+}
+
+/// `serve --workers N` (N > 1): a pool of relay loops sharing the port, each recording its own rooms,
+/// their counters summed on the metrics page, until SIGINT/SIGTERM (or, with `--exit-when-empty`,
+/// until the clients left).
+fn serve_workers(args: &ServeArgs, key: [u8; 32], stop: &std::sync::atomic::AtomicBool) -> Result<(), NetError> {
+    let workers = usize::from(args.workers);
     let cfg = RelayConfig {
         netcode: ServerConfig::new(PROTOCOL_ID, key, args.max_clients, args.listen),
         room: RoomConfig {
@@ -272,20 +323,65 @@ fn serve_workers(args: &ServeArgs, key: [u8; 32], stop: &std::sync::atomic::Atom
         },
         max_rooms: 64,
     };
-    let seed = u64::from_le_bytes(os_random_32()[..8].try_into().unwrap_or([0; 8]));
-    let pool = framelock_net::workers::Workers::spawn(cfg, args.listen, usize::from(args.workers), seed)
-        .or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
-    println!("listening on {} ({} workers)", pool.local_addr(), args.workers);
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(20));
+    let published = std::sync::Arc::new(std::sync::Mutex::new(vec![metrics::Counters::default(); workers]));
+    let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut hooks: Vec<Box<dyn framelock_net::workers::WorkerHook>> = Vec::new();
+    for index in 0..workers {
+        let logs = match &args.record_dir {
+            Some(dir) => Some(RoomLogs::new(dir, args.players, args.tick_rate, args.seed).map_err(NetError)?),
+            None => None,
+        };
+        hooks.push(Box::new(ServeHook {
+            logs,
+            published: published.clone(),
+            index,
+            looped: metrics::LoopStats::default(),
+            next_publish: std::time::Instant::now(),
+            errors: errors.clone(),
+        }));
     }
-    println!("shutting down: telling every client");
+    let seed = u64::from_le_bytes(os_random_32()[..8].try_into().unwrap_or([0; 8]));
+    let pool = framelock_net::workers::Workers::spawn(cfg, args.listen, workers, seed, hooks)
+        .or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
+    println!("listening on {} ({workers} workers)", pool.local_addr());
+    let page = match args.metrics {
+        Some(m) => {
+            let (page, bound) = metrics::serve(m).or_else(|e| fail(format!("cannot serve metrics on {m}: {e}")))?;
+            println!("metrics on http://{bound}/metrics");
+            Some(page)
+        }
+        None => None,
+    };
+    let mut was_busy = false;
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        let total = published.lock().map(|p| {
+            let mut total = metrics::Counters::default();
+            p.iter().for_each(|c| total.add(c));
+            total
+        });
+        let Ok(total) = total else { break };
+        if let Some(page) = &page {
+            page.set(metrics::render(&total, crate::alloc_count::allocations()));
+        }
+        was_busy |= total.connections > 0;
+        if args.exit_when_empty && was_busy && total.connections == 0 {
+            break;
+        }
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            println!("shutting down: telling every client");
+            break;
+        }
+    }
     let reports = pool.stop().or_else(|e| fail(format!("relay worker: {e}")))?;
     for r in reports {
         println!(
             "worker {}: rooms {:?}, connects {}, forwarded {} (dropped {})",
             r.worker, r.rooms, r.connects, r.forwarded, r.inbox_dropped
         );
+    }
+    if let Some(e) = errors.lock().ok().and_then(|e| e.first().cloned()) {
+        return fail(e);
     }
     Ok(())
 }
@@ -314,7 +410,8 @@ pub fn relay_loop(
             looped.max_lateness_us = looped.max_lateness_us.max((now - d).as_micros() as u64);
         }
         if let Some(page) = page.filter(|_| now >= next_render) {
-            page.set(metrics::render(relay, driver.stats(), &looped, crate::alloc_count::allocations()));
+            let counters = metrics::Counters::of(relay, driver.stats(), &looped);
+            page.set(metrics::render(&counters, crate::alloc_count::allocations()));
             next_render = now + Duration::from_secs(1);
         }
         if let Some(logs) = logs.as_deref_mut() {

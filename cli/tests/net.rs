@@ -1,5 +1,6 @@
-//! Real sockets on loopback: a relay (`framelock serve`) and four bots (`framelock bot`) through
-//! the link conditioner, all at the same checksum at frame 1,000; then the relay exits on its own.
+//! Real sockets on loopback: a relay (`framelock serve`, two workers on one port) and four bots
+//! (`framelock bot`) through the link conditioner, all at the same checksum at frame 1,000; then the
+//! relay exits on its own and its recording of the room verifies.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -16,7 +17,8 @@ fn four_bots_through_a_relay_on_loopback_agree_at_frame_1000() {
     assert!(framelock().arg("key").arg("--out").arg(&key).status().expect("key").success());
 
     let mut relay = framelock()
-        .args(["serve", "--listen", "127.0.0.1:0", "--tick-rate", "120", "--exit-when-empty", "--key-file"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2", "--tick-rate", "120", "--exit-when-empty"])
+        .arg("--key-file")
         .arg(&key)
         .arg("--record-dir")
         .arg(&dir)
@@ -25,7 +27,11 @@ fn four_bots_through_a_relay_on_loopback_agree_at_frame_1000() {
         .expect("serve");
     let mut lines = BufReader::new(relay.stdout.take().expect("stdout")).lines();
     let first = lines.next().expect("a line").expect("utf-8");
-    let addr = first.strip_prefix("listening on ").expect("the relay prints its address").to_string();
+    let addr = first
+        .strip_prefix("listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the relay prints its address")
+        .to_string();
 
     let bots: Vec<_> = (0..4u8)
         .map(|slot| {
@@ -75,7 +81,8 @@ fn four_bots_through_a_relay_on_loopback_agree_at_frame_1000() {
     };
     assert!(status.success());
     let report: Vec<String> = lines.map_while(Result::ok).collect();
-    assert!(report.iter().any(|l| l.contains("connects 4, disconnects 4")), "{report:?}");
+    // Room 5 lives on worker 1 (5 % 2), whichever worker each bot's datagrams reached.
+    assert!(report.iter().any(|l| l.starts_with("worker 1: rooms [5], connects 4")), "{report:?}");
     // The relay recorded the room; the recording replays to the checksums the bots agreed on.
     let log = dir.join("room-5.flog");
     assert!(report.iter().any(|l| l.contains("room-5.flog")), "{report:?}");
@@ -192,12 +199,5 @@ fn serve_runs_several_workers_on_one_port_and_stops_on_sigterm() {
     assert!(status.success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert_eq!(rest.iter().filter(|l| l.starts_with("worker ")).count(), 3, "{rest:?}");
-    let refused = framelock()
-        .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2", "--exit-when-empty", "--key-file"])
-        .arg(&key)
-        .output()
-        .expect("serve");
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("need --workers 1"));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use crate::io::IoStats;
 use crate::netcode::{packet, PrivateConnectToken, SeededRng, MAX_PACKET_BYTES};
 use crate::relay::{Relay, RelayConfig};
 
@@ -44,6 +45,15 @@ pub struct WorkerReport {
     pub inbox_dropped: u64,
     /// Addresses it could not remember (its routing table was full).
     pub routes_full: u64,
+}
+
+/// Runs on a worker's thread after every loop iteration and once when it stops: where an
+/// application records its rooms or publishes metrics (a worker's relay is never shared).
+pub trait WorkerHook: Send {
+    /// After an iteration: the worker's relay, its socket counters, how long the iteration took.
+    fn after_iteration(&mut self, relay: &Relay, io: &IoStats, took: Duration);
+    /// When the worker stops, after it told its clients goodbye.
+    fn finish(&mut self, relay: &Relay);
 }
 
 struct Forwarded {
@@ -87,7 +97,14 @@ fn bind_shared(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
 impl Workers {
     /// Binds `workers` sockets to `listen` (port 0 picks one port for all) and starts one relay loop
     /// per worker. `cfg.netcode.public_addresses` is replaced by the bound address.
-    pub fn spawn(cfg: RelayConfig, listen: SocketAddr, workers: usize, seed: u64) -> io::Result<Workers> {
+    /// `hooks[i]`, when given, runs on worker `i`.
+    pub fn spawn(
+        cfg: RelayConfig,
+        listen: SocketAddr,
+        workers: usize,
+        seed: u64,
+        mut hooks: Vec<Box<dyn WorkerHook>>,
+    ) -> io::Result<Workers> {
         let workers = workers.clamp(1, 64);
         let first = bind_shared(listen)?;
         let addr = first.local_addr()?;
@@ -105,13 +122,15 @@ impl Workers {
         }
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
+        hooks.truncate(workers);
+        let mut hooks = hooks.into_iter();
         for (i, (poll, socket)) in polls.into_iter().zip(sockets).enumerate() {
             let mut cfg = cfg.clone();
             cfg.netcode.public_addresses = vec![addr];
-            let (stop, inboxes) = (stop.clone(), inboxes.clone());
+            let (stop, inboxes, hook) = (stop.clone(), inboxes.clone(), hooks.next());
             let thread = std::thread::Builder::new()
                 .name(format!("relay-worker-{i}"))
-                .spawn(move || run_worker(i, poll, UdpSocket::from_std(socket), cfg, inboxes, &stop, seed))?;
+                .spawn(move || run_worker(i, poll, UdpSocket::from_std(socket), cfg, inboxes, &stop, seed, hook))?;
             threads.push(thread);
         }
         let wakers = inboxes.into_iter().map(|i| Arc::new(InboxHandle(i))).collect();
@@ -157,6 +176,7 @@ fn owner_of_request(data: &[u8], cfg: &RelayConfig, now: Duration, workers: usiz
     Some((room % workers as u64) as usize)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_worker(
     me: usize,
     mut poll: Poll,
@@ -165,6 +185,7 @@ fn run_worker(
     inboxes: Vec<Arc<Inbox>>,
     stop: &AtomicBool,
     seed: u64,
+    mut hook: Option<Box<dyn WorkerHook>>,
 ) -> io::Result<WorkerReport> {
     poll.registry().register(&mut socket, SOCKET, Interest::READABLE)?;
     let (base, started) = (SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default(), Instant::now());
@@ -178,7 +199,9 @@ fn run_worker(
     let mut buf = vec![0u8; 2048];
     let mut report = WorkerReport { worker: me, ..WorkerReport::default() };
     let mut local: VecDeque<Forwarded> = VecDeque::with_capacity(INBOX);
+    let mut io = IoStats::default();
     while !stop.load(Ordering::Relaxed) {
+        let iteration = Instant::now();
         let now = unix_now(base, started);
         let wait = relay.poll_timeout().map_or(Duration::from_millis(50), |t| t.saturating_sub(now));
         match poll.poll(&mut events, Some(wait.min(Duration::from_millis(50)))) {
@@ -193,6 +216,8 @@ fn run_worker(
                 Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionRefused) => continue,
                 Err(e) => return Err(e),
             };
+            io.datagrams_in += 1;
+            io.bytes_in += n as u64;
             let now = unix_now(base, started);
             let data = &buf[..n];
             let owner = match routes.get_mut(&from) {
@@ -249,14 +274,26 @@ fn run_worker(
         }
         relay.handle_timeout(now);
         while let Some(t) = relay.poll_transmit() {
-            // UDP may drop: a full send buffer loses the datagram; the protocols resend.
-            let _ = socket.send_to(t.contents, t.destination);
+            // UDP may drop: a full send buffer loses the datagram (counted); the protocols resend.
+            match socket.send_to(t.contents, t.destination) {
+                Ok(n) => {
+                    io.datagrams_out += 1;
+                    io.bytes_out += n as u64;
+                }
+                Err(_) => io.send_dropped += 1,
+            }
+        }
+        if let Some(h) = hook.as_mut() {
+            h.after_iteration(&relay, &io, iteration.elapsed());
         }
     }
     let now = unix_now(base, started);
     relay.disconnect_all(now);
     while let Some(t) = relay.poll_transmit() {
         let _ = socket.send_to(t.contents, t.destination);
+    }
+    if let Some(h) = hook.as_mut() {
+        h.finish(&relay);
     }
     report.connects = relay.server().stats().connects;
     report.rooms = relay.rooms().map(|(id, _)| id).collect();

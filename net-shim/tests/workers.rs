@@ -25,7 +25,7 @@ fn rooms_live_on_their_worker_and_players_agree() {
         room: RoomConfig { slots: 2, tick_rate: TICK_RATE, max_input_size: INPUT_SIZE as u8, ..RoomConfig::default() },
         max_rooms: 8,
     };
-    let workers = Workers::spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0)), 2, 1).expect("workers");
+    let workers = Workers::spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0)), 2, 1, Vec::new()).expect("workers");
     let relay = workers.local_addr();
     let mut rng = SeededRng::from_u64(8);
     let params = ArenaParams { players: 2, seed: 4, ..ArenaParams::default() };
