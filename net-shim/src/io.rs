@@ -1,6 +1,7 @@
 //! The mio driver: moves datagrams and time between a UDP socket and a sans-IO [`Endpoint`] (a
 //! [`Relay`] or a [`NetClient`]); nothing else. One token, the socket; every readiness event is
-//! drained until `WouldBlock`; the poll timeout is the endpoint's next deadline.
+//! drained until `WouldBlock`, a batch of datagrams per syscall (`recvmmsg`/`sendmmsg` on Linux,
+//! see [`crate::mmsg`]); the poll timeout is the endpoint's next deadline.
 //!
 //! A seeded [`Conditioner`] can sit on the send path (latency, jitter, loss, duplication,
 //! reordering) to test over loopback as over a bad network.
@@ -14,6 +15,7 @@ use framelock_core::Simulation;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::mmsg::{RecvBatch, SendBatch, Sent};
 use crate::netcode::Transmit;
 use crate::player::NetClient;
 use crate::relay::Relay;
@@ -103,7 +105,8 @@ pub struct UdpDriver {
     poll: Poll,
     events: Events,
     socket: UdpSocket,
-    buf: Vec<u8>,
+    recv: RecvBatch,
+    send: SendBatch,
     started: Instant,
     unix_at_start: Duration,
     conditioner: Option<(Conditioner, u64, BinaryHeap<Delayed>, u64)>,
@@ -122,7 +125,8 @@ impl UdpDriver {
             poll,
             events: Events::with_capacity(64),
             socket,
-            buf: vec![0; 2048],
+            recv: RecvBatch::default(),
+            send: SendBatch::default(),
             started: Instant::now(),
             unix_at_start: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default(),
             conditioner: None,
@@ -172,19 +176,24 @@ impl UdpDriver {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
-        // One socket: readiness means "read until WouldBlock", whatever the events say.
+        // One socket: readiness means "read until WouldBlock", whatever the events say; a batch of
+        // datagrams per syscall.
         loop {
-            match self.socket.recv_from(&mut self.buf) {
-                Ok((n, from)) => {
-                    self.stats.datagrams_in += 1;
-                    self.stats.bytes_in += n as u64;
-                    ep.handle_datagram(self.now(), from, &self.buf[..n]);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            let n = match self.recv.recv(&self.socket) {
+                Ok(0) => break,
+                Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // ICMP errors (a peer's port closed) surface here on some systems: not fatal.
                 Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
                 Err(e) => return Err(e),
+            };
+            let now = self.now();
+            for i in 0..n {
+                if let Some((from, bytes)) = self.recv.get(i) {
+                    self.stats.datagrams_in += 1;
+                    self.stats.bytes_in += bytes.len() as u64;
+                    ep.handle_datagram(now, from, bytes);
+                }
             }
         }
         let now = self.now();
@@ -193,11 +202,13 @@ impl UdpDriver {
         Ok(())
     }
 
-    /// Sends everything the endpoint has to send (and what the conditioner holds that is due).
+    /// Sends everything the endpoint has to send (and what the conditioner holds that is due), in
+    /// batches.
     pub fn flush<E: Endpoint>(&mut self, ep: &mut E, now: Duration) {
+        let mut sent = Sent::default();
         while let Some(t) = ep.poll_transmit() {
             match self.conditioner.as_mut() {
-                None => send(&self.socket, &mut self.stats, t.destination, t.contents),
+                None => self.send.push(&self.socket, t.destination, t.contents, &mut sent),
                 Some((c, state, queue, seq)) => {
                     let mut roll = |n: u64| {
                         *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -228,20 +239,14 @@ impl UdpDriver {
         if let Some((_, _, queue, _)) = self.conditioner.as_mut() {
             while queue.peek().is_some_and(|d| (d.0).0 .0 <= now) {
                 if let Some(Delayed(_, to, bytes)) = queue.pop() {
-                    send(&self.socket, &mut self.stats, to, &bytes);
+                    self.send.push(&self.socket, to, &bytes, &mut sent);
                 }
             }
         }
-    }
-}
-
-fn send(socket: &UdpSocket, stats: &mut IoStats, to: SocketAddr, bytes: &[u8]) {
-    match socket.send_to(bytes, to) {
-        Ok(n) => {
-            stats.datagrams_out += 1;
-            stats.bytes_out += n as u64;
-        }
+        self.send.flush(&self.socket, &mut sent);
         // UDP may drop: a full send buffer drops the datagram (the protocols resend), counted.
-        Err(_) => stats.send_dropped += 1,
+        self.stats.datagrams_out += sent.datagrams;
+        self.stats.bytes_out += sent.bytes;
+        self.stats.send_dropped += sent.dropped;
     }
 }

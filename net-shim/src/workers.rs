@@ -20,6 +20,7 @@ use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::io::IoStats;
+use crate::mmsg::{RecvBatch, SendBatch, Sent};
 use crate::netcode::{packet, PrivateConnectToken, SeededRng, MAX_PACKET_BYTES};
 use crate::relay::{Relay, RelayConfig};
 
@@ -196,7 +197,7 @@ fn run_worker(
     let workers = inboxes.len();
     let mut routes: HashMap<SocketAddr, (usize, Duration)> = HashMap::with_capacity(routes_cap);
     let mut events = Events::with_capacity(64);
-    let mut buf = vec![0u8; 2048];
+    let (mut recv, mut send) = (RecvBatch::default(), SendBatch::default());
     let mut report = WorkerReport { worker: me, ..WorkerReport::default() };
     let mut local: VecDeque<Forwarded> = VecDeque::with_capacity(INBOX);
     let mut io = IoStats::default();
@@ -210,57 +211,60 @@ fn run_worker(
             Err(e) => return Err(e),
         }
         loop {
-            let (n, from) = match socket.recv_from(&mut buf) {
-                Ok(r) => r,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            let got = match recv.recv(&socket) {
+                Ok(0) => break,
+                Ok(n) => n,
                 Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionRefused) => continue,
                 Err(e) => return Err(e),
             };
-            io.datagrams_in += 1;
-            io.bytes_in += n as u64;
             let now = unix_now(base, started);
-            let data = &buf[..n];
-            let owner = match routes.get_mut(&from) {
-                Some((w, seen)) => {
-                    *seen = now;
-                    *w
-                }
-                None => {
-                    match (data.first() == Some(&0)).then(|| owner_of_request(data, &cfg, now, workers)).flatten() {
-                        Some(w) => {
-                            if routes.len() >= routes_cap {
-                                routes.retain(|_, (_, seen)| now.saturating_sub(*seen) < Duration::from_secs(30));
-                            }
-                            if routes.len() < routes_cap {
-                                routes.insert(from, (w, now));
-                            } else {
-                                report.routes_full += 1;
-                            }
-                            w
-                        }
-                        None => me,
+            for i in 0..got {
+                let Some((from, data)) = recv.get(i) else { continue };
+                let n = data.len();
+                io.datagrams_in += 1;
+                io.bytes_in += n as u64;
+                let owner = match routes.get_mut(&from) {
+                    Some((w, seen)) => {
+                        *seen = now;
+                        *w
                     }
+                    None => {
+                        match (data.first() == Some(&0)).then(|| owner_of_request(data, &cfg, now, workers)).flatten() {
+                            Some(w) => {
+                                if routes.len() >= routes_cap {
+                                    routes.retain(|_, (_, seen)| now.saturating_sub(*seen) < Duration::from_secs(30));
+                                }
+                                if routes.len() < routes_cap {
+                                    routes.insert(from, (w, now));
+                                } else {
+                                    report.routes_full += 1;
+                                }
+                                w
+                            }
+                            None => me,
+                        }
+                    }
+                };
+                if owner == me || n > MAX_PACKET_BYTES {
+                    relay.handle_datagram(now, from, data);
+                    continue;
                 }
-            };
-            if owner == me || n > MAX_PACKET_BYTES {
-                relay.handle_datagram(now, from, data);
-                continue;
-            }
-            let inbox = &inboxes[owner];
-            let pushed = match inbox.queue.lock() {
-                Ok(mut q) if q.len() < INBOX => {
-                    let mut f = Forwarded { from, len: n, bytes: [0; MAX_PACKET_BYTES] };
-                    f.bytes[..n].copy_from_slice(data);
-                    q.push_back(f);
-                    true
+                let inbox = &inboxes[owner];
+                let pushed = match inbox.queue.lock() {
+                    Ok(mut q) if q.len() < INBOX => {
+                        let mut f = Forwarded { from, len: n, bytes: [0; MAX_PACKET_BYTES] };
+                        f.bytes[..n].copy_from_slice(data);
+                        q.push_back(f);
+                        true
+                    }
+                    _ => false,
+                };
+                if pushed {
+                    report.forwarded += 1;
+                    let _ = inbox.waker.wake();
+                } else {
+                    report.inbox_dropped += 1;
                 }
-                _ => false,
-            };
-            if pushed {
-                report.forwarded += 1;
-                let _ = inbox.waker.wake();
-            } else {
-                report.inbox_dropped += 1;
             }
         }
         // What other workers passed on: swap it out under the lock, handle it outside.
@@ -273,25 +277,26 @@ fn run_worker(
             relay.handle_datagram(now, f.from, &f.bytes[..f.len]);
         }
         relay.handle_timeout(now);
+        let mut sent = Sent::default();
         while let Some(t) = relay.poll_transmit() {
-            // UDP may drop: a full send buffer loses the datagram (counted); the protocols resend.
-            match socket.send_to(t.contents, t.destination) {
-                Ok(n) => {
-                    io.datagrams_out += 1;
-                    io.bytes_out += n as u64;
-                }
-                Err(_) => io.send_dropped += 1,
-            }
+            send.push(&socket, t.destination, t.contents, &mut sent);
         }
+        // UDP may drop: a full send buffer loses the datagram (counted); the protocols resend.
+        send.flush(&socket, &mut sent);
+        io.datagrams_out += sent.datagrams;
+        io.bytes_out += sent.bytes;
+        io.send_dropped += sent.dropped;
         if let Some(h) = hook.as_mut() {
             h.after_iteration(&relay, &io, iteration.elapsed());
         }
     }
     let now = unix_now(base, started);
     relay.disconnect_all(now);
+    let mut sent = Sent::default();
     while let Some(t) = relay.poll_transmit() {
-        let _ = socket.send_to(t.contents, t.destination);
+        send.push(&socket, t.destination, t.contents, &mut sent);
     }
+    send.flush(&socket, &mut sent);
     if let Some(h) = hook.as_mut() {
         h.finish(&relay);
     }
