@@ -169,6 +169,9 @@ pub struct ServeArgs {
     /// Exit once every client that connected has left (for scripts and tests).
     #[arg(long)]
     pub exit_when_empty: bool,
+    /// The link conditioner on the relay's socket (one worker only).
+    #[command(flatten)]
+    pub link: LinkArgs,
     /// Worker threads sharing the port (SO_REUSEPORT); each room lives on one worker.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub workers: u16,
@@ -217,11 +220,18 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
             .or_else(|e| fail(format!("cannot handle signals: {e}")))?;
     }
     let key = read_key(&args.key_file)?;
+    let conditioner = args.link.conditioner(u64::from_le_bytes(os_random_32()[..8].try_into().unwrap_or([0; 8])))?;
     if args.workers > 1 {
+        if conditioner.is_some() {
+            return fail("the link conditioner on the relay needs --workers 1");
+        }
         return serve_workers(args, key, &stop);
     }
     let mut driver =
         UdpDriver::bind(args.listen).or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
+    if let Some(c) = conditioner {
+        driver.condition(c);
+    }
     let addr = driver.local_addr().or_else(|e| fail(format!("socket: {e}")))?;
     let mut relay = new_relay(&driver, key, args.max_clients, args.players, args.tick_rate)?;
     let mut logs = match &args.record_dir {
@@ -453,7 +463,15 @@ pub struct BotArgs {
     /// Seed of the arena and of the bot's inputs (the same for every bot of a room).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Link conditioner: fraction of sent datagrams lost.
+    /// The link conditioner on the bot's socket.
+    #[command(flatten)]
+    pub link: LinkArgs,
+}
+
+/// A seeded link conditioner on a socket's send path (bots and the relay).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LinkArgs {
+    /// Link conditioner: fraction of sent datagrams lost (0..=1).
     #[arg(long, default_value_t = 0.0)]
     pub loss: f64,
     /// Link conditioner: added one-way latency in milliseconds.
@@ -462,6 +480,35 @@ pub struct BotArgs {
     /// Link conditioner: latency varies by up to this many milliseconds.
     #[arg(long, default_value_t = 0)]
     pub jitter: u64,
+    /// Link conditioner: fraction of sent datagrams sent twice (0..=1).
+    #[arg(long, default_value_t = 0.0)]
+    pub duplicate: f64,
+    /// Link conditioner: fraction of sent datagrams held back by one more jitter (reordering, 0..=1).
+    #[arg(long, default_value_t = 0.0)]
+    pub reorder: f64,
+}
+
+impl LinkArgs {
+    /// The conditioner these options describe (`None`: a plain socket), seeded with `seed`.
+    pub fn conditioner(&self, seed: u64) -> Result<Option<Conditioner>, NetError> {
+        for (name, v) in [("--loss", self.loss), ("--duplicate", self.duplicate), ("--reorder", self.reorder)] {
+            if !(0.0..=1.0).contains(&v) {
+                return fail(format!("{name} must be between 0 and 1"));
+            }
+        }
+        let idle = self.loss == 0.0 && self.duplicate == 0.0 && self.reorder == 0.0;
+        if idle && self.latency == 0 && self.jitter == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Conditioner {
+            latency: Duration::from_millis(self.latency),
+            jitter: Duration::from_millis(self.jitter),
+            loss_per_mille: (self.loss * 1000.0) as u32,
+            duplicate_per_mille: (self.duplicate * 1000.0) as u32,
+            reorder_per_mille: (self.reorder * 1000.0) as u32,
+            seed,
+        }))
+    }
 }
 
 /// Plays until `--frames` is final and prints its checksum.
@@ -478,9 +525,7 @@ pub fn bot(args: &BotArgs) -> Result<(), NetError> {
 /// Plays `args.slot` with `token` until frame `args.frames` is final, leaves, and returns that
 /// frame's checksum (`args.token` is not read).
 pub fn play(token: ConnectToken, args: &BotArgs) -> Result<u64, NetError> {
-    if !(0.0..=1.0).contains(&args.loss) {
-        return fail("--loss must be between 0 and 1");
-    }
+    let conditioner = args.link.conditioner(args.seed ^ u64::from(args.slot) << 32)?;
     let params = ArenaParams { players: args.players, seed: args.seed, ..ArenaParams::default() };
     let slot = usize::from(args.slot);
     if slot >= usize::from(args.players) {
@@ -504,15 +549,8 @@ pub fn play(token: ConnectToken, args: &BotArgs) -> Result<u64, NetError> {
         SocketAddr::from(([0, 0, 0, 0], 0))
     };
     let mut driver = UdpDriver::bind(bind).or_else(|e| fail(format!("socket: {e}")))?;
-    if args.loss > 0.0 || args.latency > 0 || args.jitter > 0 {
-        driver.condition(Conditioner {
-            latency: Duration::from_millis(args.latency),
-            jitter: Duration::from_millis(args.jitter),
-            loss_per_mille: (args.loss * 1000.0) as u32,
-            duplicate_per_mille: 0,
-            reorder_per_mille: 0,
-            seed: args.seed ^ u64::from(args.slot) << 32,
-        });
+    if let Some(c) = conditioner {
+        driver.condition(c);
     }
     let mut client = NetClient::new(driver.now(), token, RoomClient::new(Driver::new(session, sim), slot, 30));
     let period = Duration::from_micros(1_000_000 / u64::from(args.tick_rate));
@@ -550,7 +588,7 @@ pub fn play(token: ConnectToken, args: &BotArgs) -> Result<u64, NetError> {
             let checksum = session.checksum(args.frames).unwrap_or(0);
             client.disconnect(now);
             // Let the conditioner deliver what it still holds (the disconnect among it).
-            let drain_until = driver.now() + Duration::from_millis(args.latency + args.jitter + 100);
+            let drain_until = driver.now() + Duration::from_millis(args.link.latency + 2 * args.link.jitter + 100);
             while driver.delayed() > 0 && driver.now() < drain_until {
                 driver.run_once(&mut client, Duration::from_millis(5)).or_else(|e| fail(format!("socket: {e}")))?;
                 driver.flush(&mut client, driver.now());

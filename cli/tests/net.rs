@@ -47,7 +47,19 @@ fn four_bots_through_a_relay_on_loopback_agree_at_frame_1000() {
             assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
             framelock()
                 .args(["bot", "--slot", &slot.to_string(), "--tick-rate", "120", "--frames", "1000"])
-                .args(["--loss", "0.05", "--latency", "20", "--jitter", "10", "--token"])
+                .args([
+                    "--loss",
+                    "0.05",
+                    "--latency",
+                    "20",
+                    "--jitter",
+                    "10",
+                    "--duplicate",
+                    "0.05",
+                    "--reorder",
+                    "0.02",
+                ])
+                .arg("--token")
                 .arg(&token)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -103,7 +115,8 @@ fn the_relay_shuts_down_gracefully_on_sigterm() {
     let key = dir.join("key.hex");
     assert!(framelock().arg("key").arg("--out").arg(&key).status().expect("key").success());
     let mut relay = framelock()
-        .args(["serve", "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--key-file"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--loss", "0.01", "--latency", "5"])
+        .arg("--key-file")
         .arg(&key)
         .stdout(Stdio::piped())
         .spawn()

@@ -56,9 +56,12 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), DemoError> {
                     tick_rate: args.tick_rate,
                     frames: args.frames,
                     seed: args.seed,
-                    loss: args.loss,
-                    latency: u64::from(args.latency_ms),
-                    jitter: u64::from(args.jitter_ms),
+                    link: net::LinkArgs {
+                        loss: args.loss,
+                        latency: u64::from(args.latency_ms),
+                        jitter: u64::from(args.jitter_ms),
+                        ..net::LinkArgs::default()
+                    },
                 };
                 let token = net::make_token(&key, addr, ROOM, slot, 1_000 + u64::from(slot), 3_600, 5);
                 scope.spawn(move || net::play(token?, &bot))
