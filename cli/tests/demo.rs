@@ -24,7 +24,7 @@ fn assert_agrees(args: &[&str], peers: usize, frame: u32) -> String {
 
 #[test]
 fn rollback_peers_agree_under_heavy_loss() {
-    let args = ["demo", "--players", "4", "--frames", "600", "--loss", "0.2"];
+    let args = ["demo", "--in-process", "--players", "4", "--frames", "600", "--loss", "0.2"];
     let stdout = assert_agrees(&args, 4, 599);
     assert!(stdout.starts_with("framelock demo: 4 peers x 600 frames, rollback"), "{stdout}");
     assert!(stdout.contains("frame     600 | rollbacks"), "a progress line: {stdout}");
@@ -34,15 +34,18 @@ fn rollback_peers_agree_under_heavy_loss() {
 
 #[test]
 fn lockstep_peers_agree() {
-    let stdout =
-        assert_agrees(&["demo", "--mode", "lockstep", "--players", "3", "--frames", "300", "--loss", "0.1"], 3, 299);
+    let stdout = assert_agrees(
+        &["demo", "--in-process", "--mode", "lockstep", "--players", "3", "--frames", "300", "--loss", "0.1"],
+        3,
+        299,
+    );
     assert!(stdout.contains("lockstep"), "{stdout}");
 }
 
 #[test]
 fn lockstep_and_rollback_reach_the_same_state() {
     let checksum = |mode: &str| {
-        let stdout = assert_agrees(&["demo", "--mode", mode, "--frames", "240", "--seed", "9"], 4, 239);
+        let stdout = assert_agrees(&["demo", "--in-process", "--mode", mode, "--frames", "240", "--seed", "9"], 4, 239);
         stdout.lines().find(|l| l.starts_with("checksums agree")).map(|l| l.rsplit(' ').next().map(str::to_string))
     };
     assert_eq!(checksum("rollback"), checksum("lockstep"));
@@ -51,14 +54,14 @@ fn lockstep_and_rollback_reach_the_same_state() {
 #[test]
 fn invalid_options_fail_cleanly() {
     for args in [
-        &["demo", "--players", "0"][..],
-        &["demo", "--players", "65"],
-        &["demo", "--loss", "1.5"],
-        &["demo", "--mode", "warp"],
-        &["demo", "--max-prediction", "0"],
-        &["demo", "--input-delay", "33"],
-        &["demo", "--frames", "many"],
-        &["demo", "--no-such-option"],
+        &["demo", "--in-process", "--players", "0"][..],
+        &["demo", "--in-process", "--players", "65"],
+        &["demo", "--in-process", "--loss", "1.5"],
+        &["demo", "--in-process", "--mode", "warp"],
+        &["demo", "--in-process", "--max-prediction", "0"],
+        &["demo", "--in-process", "--input-delay", "33"],
+        &["demo", "--in-process", "--frames", "many"],
+        &["demo", "--in-process", "--no-such-option"],
         &["no-such-command"],
     ] {
         let out = framelock(args);
@@ -80,7 +83,7 @@ fn no_command_prints_usage() {
 
 #[test]
 fn a_run_that_cannot_finish_is_an_error() {
-    let out = framelock(&["demo", "--players", "2", "--frames", "30", "--loss", "1"]);
+    let out = framelock(&["demo", "--in-process", "--players", "2", "--frames", "30", "--loss", "1"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.starts_with("error: ") && stderr.contains("did not finish"), "{stderr}");

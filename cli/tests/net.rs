@@ -167,16 +167,16 @@ fn the_relay_shuts_down_gracefully_on_sigterm() {
 }
 
 #[test]
-fn demo_net_plays_over_loopback_and_records_the_room() {
+fn demo_plays_over_loopback_and_records_the_room() {
     let dir = std::env::temp_dir().join(format!("framelock-demo-net-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let log = dir.join("match.flog");
     let out = framelock()
-        .args(["demo", "--net", "--players", "3", "--frames", "240", "--latency-ms", "20", "--jitter-ms", "5"])
+        .args(["demo", "--players", "3", "--frames", "240", "--latency-ms", "20", "--jitter-ms", "5"])
         .arg("--record")
         .arg(&log)
         .output()
-        .expect("demo --net");
+        .expect("demo");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("checksums agree: 3/3 bots at frame 240"), "{stdout}");

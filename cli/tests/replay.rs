@@ -47,7 +47,7 @@ fn recorded() -> &'static (PathBuf, String) {
         let path = scratch("demo.flog");
         let (players, frames) = (PLAYERS.to_string(), FRAMES.to_string());
         let p = path.to_str().expect("utf-8 path");
-        let args = ["demo", "--players", &players, "--frames", &frames, "--loss", "0.1", "--record", p];
+        let args = ["demo", "--in-process", "--players", &players, "--frames", &frames, "--loss", "0.1", "--record", p];
         let (stdout, stderr) = run(&args, 0);
         assert!(stderr.is_empty(), "{stderr}");
         (path, stdout)
@@ -80,7 +80,8 @@ fn demo_records_a_log_that_verifies() {
 fn lockstep_recordings_verify_too() {
     let path = scratch("lockstep.flog");
     let p = path.to_str().expect("utf-8 path");
-    let (demo, _) = run(&["demo", "--mode", "lockstep", "--players", "2", "--frames", "130", "--record", p], 0);
+    let (demo, _) =
+        run(&["demo", "--in-process", "--mode", "lockstep", "--players", "2", "--frames", "130", "--record", p], 0);
     assert!(demo.contains("130 frames"), "{demo}");
     let (stdout, _) = run(&["replay", "verify", p], 0);
     assert!(stdout.contains("3 verified"), "{stdout}");
@@ -328,6 +329,7 @@ fn garbage_and_missing_files_exit_2() {
 #[test]
 fn recording_into_a_missing_folder_fails_cleanly() {
     let path = scratch("no-such-folder/x.flog");
-    let (_, stderr) = run(&["demo", "--frames", "10", "--record", path.to_str().expect("utf-8 path")], 1);
+    let (_, stderr) =
+        run(&["demo", "--in-process", "--frames", "10", "--record", path.to_str().expect("utf-8 path")], 1);
     assert!(stderr.contains("cannot create the input log"), "{stderr}");
 }

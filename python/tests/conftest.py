@@ -32,7 +32,7 @@ def cli_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3-player, 300-frame rollback match over a lossy link, recorded by the Rust CLI."""
     path = tmp_path_factory.mktemp("cli") / "demo.flog"
     subprocess.run(
-        [str(cli_binary()), "demo", "--players", "3", "--frames", "300", "--record", str(path)],
+        [str(cli_binary()), "demo", "--in-process", "--players", "3", "--frames", "300", "--record", str(path)],
         check=True,
         capture_output=True,
     )

@@ -59,13 +59,14 @@ pub struct DemoArgs {
     /// Number of peers, one player slot each.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=64))]
     pub players: u8,
-    /// Frames every peer simulates (60 frames = 1 s of game time).
-    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
-    pub frames: u32,
-    /// How sessions advance.
+    /// Frames every peer simulates (default: 1,200 over the network — 10 s at 120 Hz — and 3,600
+    /// in process).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub frames: Option<u32>,
+    /// How sessions advance (in process; the network bots play rollback).
     #[arg(long, value_enum, default_value_t = ModeArg::Rollback)]
     pub mode: ModeArg,
-    /// Rollback: frames a peer may run ahead of its confirmed inputs.
+    /// Rollback, in process: frames a peer may run ahead of its confirmed inputs.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_ROLLBACK)))]
     pub max_prediction: u32,
     /// Mean one-way delay of a packet, in milliseconds.
@@ -80,21 +81,30 @@ pub struct DemoArgs {
     /// Seed of the bots' inputs, the arena and the link.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Frames between reading a local input and the frame it is for.
+    /// In process: frames between reading a local input and the frame it is for (the network bots
+    /// adjust theirs to the relay's time sync).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_INPUT_DELAY)))]
     pub input_delay: u32,
     /// Record peer 0's confirmed inputs (with a checksum every 60 frames and a keyframe every 600)
     /// to this input log; check it with `framelock replay verify FILE`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// Play over real UDP sockets on loopback instead: a relay (`framelock serve`) and one bot
-    /// (`framelock bot`) per player in this process, in real time, with the link conditioner set by
-    /// --latency-ms, --jitter-ms and --loss; --record records the relay's room.
+    /// Run every peer in this process on a virtual clock over a simulated lossy link (fast and
+    /// deterministic) instead of the default: a relay (`framelock serve`) and one bot (`framelock
+    /// bot`) per player over real UDP sockets on loopback, in real time, through the link conditioner
+    /// (--latency-ms, --jitter-ms, --loss), the relay recording the room.
     #[arg(long)]
-    pub net: bool,
-    /// With --net: the room's frames per second (the match takes frames / tick rate seconds).
+    pub in_process: bool,
+    /// Over the network: the room's frames per second (the match takes frames / tick rate seconds).
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u16).range(1..=120))]
     pub tick_rate: u16,
+}
+
+impl DemoArgs {
+    /// The frames to play: `--frames`, or the mode's default.
+    pub fn frames(&self) -> u32 {
+        self.frames.unwrap_or(if self.in_process { 3_600 } else { 1_200 })
+    }
 }
 
 /// The arena every peer plays.
@@ -186,11 +196,11 @@ fn tick_time(tick: u64) -> Micros {
 /// Runs the demo, writing the report to `out`. Returns an error when the peers disagree, a
 /// session reported a desync, or the run did not finish within its tick limit.
 pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), DemoError> {
-    if args.net {
+    if !args.in_process {
         return net::run(args, out);
     }
     let players = usize::from(args.players);
-    let frames = args.frames;
+    let frames = args.frames();
     let latency = u64::from(args.latency_ms) * 1000;
     let jitter = u64::from(args.jitter_ms) * 1000;
     let worst_delay_ticks = ((latency + jitter) * TICK_HZ).div_ceil(1_000_000);
@@ -284,7 +294,7 @@ mod tests {
     fn args(players: u8, frames: u32, mode: ModeArg, loss: f64) -> DemoArgs {
         DemoArgs {
             players,
-            frames,
+            frames: Some(frames),
             mode,
             max_prediction: 8,
             latency_ms: 80,
@@ -293,7 +303,7 @@ mod tests {
             seed: 3,
             input_delay: 2,
             record: None,
-            net: false,
+            in_process: true,
             tick_rate: 120,
         }
     }

@@ -1,4 +1,4 @@
-//! `framelock demo --net`: the same match over real sockets on loopback — a relay and one bot per
+//! `framelock demo` (unless `--in-process`): the match over real sockets on loopback — a relay and one bot per
 //! player, each on its own UDP socket and thread, in real time, through the link conditioner —
 //! with the relay recording the room.
 
@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+use framelock_core::arena::{scratch_size_bound, snapshot_size_bound, Arena, ArenaParams};
+use framelock_core::replay::{LogReader, Replay, VerifyReport};
 use framelock_net::io::UdpDriver;
 
 use super::{DemoArgs, DemoError};
@@ -24,21 +26,17 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), DemoError> {
     let addr = driver.local_addr().map_err(DemoError::Io)?;
     let players = args.players;
     let mut relay = net::new_relay(&driver, key, usize::from(players) + 4, players, args.tick_rate).map_err(failed)?;
-    // The relay records into the --record file's folder; the file is renamed at the end.
-    let record_dir = args
-        .record
-        .as_ref()
-        .map(|f| f.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(".".as_ref()).to_path_buf());
-    let mut logs = match &record_dir {
-        Some(dir) => Some(RoomLogs::new(dir, players, args.tick_rate, args.seed).map_err(DemoError::Failed)?),
-        None => None,
-    };
+    // The relay records the room into the --record file's folder (default: the temp folder); the
+    // file is renamed at the end and then verified by replaying it.
+    let record = args.record.clone().unwrap_or_else(|| std::env::temp_dir().join("framelock-demo.flog"));
+    let record_dir = record.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(".".as_ref()).to_path_buf();
+    let mut logs = Some(RoomLogs::new(&record_dir, players, args.tick_rate, args.seed).map_err(DemoError::Failed)?);
     writeln!(
         out,
-        "framelock demo --net: relay on {addr}, {players} bots over loopback, {} frames at {} Hz (~{} s), latency {}±{} ms, loss {}%",
-        args.frames,
+        "framelock demo: relay on {addr}, {players} bots over loopback, {} frames at {} Hz (~{} s), latency {}±{} ms, loss {}%",
+        args.frames(),
         args.tick_rate,
-        args.frames / u32::from(args.tick_rate) + 1,
+        args.frames() / u32::from(args.tick_rate) + 1,
         args.latency_ms,
         args.jitter_ms,
         args.loss * 100.0
@@ -54,7 +52,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), DemoError> {
                     slot,
                     players,
                     tick_rate: args.tick_rate,
-                    frames: args.frames,
+                    frames: args.frames(),
                     seed: args.seed,
                     link: net::LinkArgs {
                         loss: args.loss,
@@ -81,7 +79,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), DemoError> {
     let mut checksums = Vec::new();
     for (slot, r) in results.into_iter().enumerate() {
         let checksum = r.map_err(failed)?;
-        writeln!(out, "bot {slot}: frame {} checksum {checksum:#018x}", args.frames)?;
+        writeln!(out, "bot {slot}: frame {} checksum {checksum:#018x}", args.frames())?;
         checksums.push(checksum);
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -96,11 +94,19 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), DemoError> {
         relay.room(ROOM).map_or(0, |r| r.stats().desyncs),
         seconds
     )?;
-    if let (Some(logs), Some(file)) = (logs, &args.record) {
+    if let Some(logs) = logs {
         for path in logs.finish().map_err(DemoError::Failed)? {
-            std::fs::rename(&path, file)
-                .map_err(|e| DemoError::Failed(format!("cannot move {} to {}: {e}", path.display(), file.display())))?;
-            writeln!(out, "recorded {} (check it with `framelock replay verify`)", file.display())?;
+            std::fs::rename(&path, &record).map_err(|e| {
+                DemoError::Failed(format!("cannot move {} to {}: {e}", path.display(), record.display()))
+            })?;
+            let report = verify(&record, players, args.seed)?;
+            writeln!(
+                out,
+                "recorded {}: {} frames; replayed, {} recorded checksums match (`framelock replay verify` checks it again)",
+                record.display(),
+                report.frames,
+                report.checksums_verified
+            )?;
         }
     }
     if checksums.iter().all(|&c| c == checksums[0]) {
@@ -109,11 +115,25 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), DemoError> {
             "checksums agree: {}/{} bots at frame {} = {:#018x}",
             checksums.len(),
             players,
-            args.frames,
+            args.frames(),
             checksums[0]
         )?;
         Ok(())
     } else {
-        Err(DemoError::Failed(format!("the bots disagree at frame {}: {checksums:x?}", args.frames)))
+        Err(DemoError::Failed(format!("the bots disagree at frame {}: {checksums:x?}", args.frames())))
     }
+}
+
+/// Replays the relay's recording of the room with the reference simulation.
+fn verify(path: &std::path::Path, players: u8, seed: u64) -> Result<VerifyReport, DemoError> {
+    let bytes = std::fs::read(path).map_err(DemoError::Io)?;
+    let failed = |e: framelock_core::Error| DemoError::Failed(format!("{}: {e}", path.display()));
+    let log = LogReader::parse(&bytes).map_err(failed)?;
+    let params = ArenaParams { players, seed, ..ArenaParams::default() };
+    let mut arena = Arena::new(params).map_err(DemoError::Sim)?;
+    Replay::new(&log)
+        .max_snapshot_size(snapshot_size_bound(&params))
+        .frame_arena_size(scratch_size_bound(&params))
+        .verify(&mut arena, &mut |_| {})
+        .map_err(failed)
 }

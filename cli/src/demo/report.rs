@@ -102,7 +102,7 @@ pub(super) fn report(
 
     let mut failures = Vec::new();
     let n = peers.len();
-    let common = peers.iter().map(|p| p.driver.session().checksummed_until()).min().unwrap_or(0).min(args.frames);
+    let common = peers.iter().map(|p| p.driver.session().checksummed_until()).min().unwrap_or(0).min(args.frames());
     match common.checked_sub(1) {
         None => {
             writeln!(out, "checksums: no frame is final on every peer")?;
