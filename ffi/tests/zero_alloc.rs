@@ -3,62 +3,26 @@
 //! its message — counted by a global allocator, after a warm-up; and so do a network client's
 //! polls (receiving datagrams) and ticks (with rollbacks) against a loopback relay.
 //!
-//! Its own test binary, so that its global allocator sees only this file's work; counting is per
+//! Its own test binary with `framelock_testkit::Counting` as global allocator: counting is per
 //! thread and only while a test switched it on.
-#![allow(unsafe_code)] // a GlobalAlloc impl, and calls of the exported functions
+#![allow(unsafe_code)] // calls of the exported functions
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::ptr;
 
 use common::net::{config, start_relay, stats, token, SEED};
 use common::{ok, Rig, LAG};
 use framelock::*;
 
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn bump() {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to `System` with the same arguments; counting does not touch the
-// memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: framelock_testkit::Counting = framelock_testkit::Counting;
 
+/// Allocations and reallocations `f` makes on this thread.
 fn count(f: impl FnOnce()) -> u64 {
-    let before = ALLOCS.with(Cell::get);
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCS.with(Cell::get) - before
+    framelock_testkit::assert_counting();
+    let (allocs, reallocs, ()) = framelock_testkit::count(f);
+    allocs + reallocs
 }
 
 #[test]
