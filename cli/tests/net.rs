@@ -9,12 +9,49 @@ fn framelock() -> Command {
     Command::new(env!("CARGO_BIN_EXE_framelock"))
 }
 
-#[test]
-fn four_bots_through_a_relay_on_loopback_agree_at_frame_1000() {
-    let dir = std::env::temp_dir().join(format!("framelock-net-test-{}", std::process::id()));
+/// A scratch folder for one test, with a fresh relay key in it.
+fn scratch_with_key(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("framelock-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let key = dir.join("key.hex");
     assert!(framelock().arg("key").arg("--out").arg(&key).status().expect("key").success());
+    (dir, key)
+}
+
+/// Waits up to `secs` for `child` to exit (killing it and failing the test after that).
+fn wait_exit(child: &mut std::process::Child, secs: u64, what: &str) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().expect("child") {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not exit within {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// `framelock replay verify` succeeds on `log`.
+fn assert_verifies(log: &std::path::Path) {
+    let verify = framelock().args(["replay", "verify"]).arg(log).output().expect("verify");
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+/// Sends SIGTERM to `child`.
+fn sigterm(child: &std::process::Child) {
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill").success());
+}
+
+#[test]
+fn four_bots_through_a_relay_on_loopback_agree_at_frame_1000() {
+    let (dir, key) = scratch_with_key("net-test");
 
     let mut relay = framelock()
         .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2", "--tick-rate", "120", "--exit-when-empty"])
@@ -80,40 +117,20 @@ fn four_bots_through_a_relay_on_loopback_agree_at_frame_1000() {
     }
     assert!(checksums.iter().all(|c| *c == checksums[0]), "{checksums:?}");
     // Every bot left: the relay exits by itself (`--exit-when-empty`) and reports.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = relay.try_wait().expect("relay") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = relay.kill();
-            panic!("the relay did not exit after its clients left");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    assert!(status.success());
+    assert!(wait_exit(&mut relay, 30, "the relay (after its clients left)").success());
     let report: Vec<String> = lines.map_while(Result::ok).collect();
     // Room 5 lives on worker 1 (5 % 2), whichever worker each bot's datagrams reached.
     assert!(report.iter().any(|l| l.starts_with("worker 1: rooms [5], connects 4")), "{report:?}");
     // The relay recorded the room; the recording replays to the checksums the bots agreed on.
     let log = dir.join("room-5.flog");
     assert!(report.iter().any(|l| l.contains("room-5.flog")), "{report:?}");
-    let verify = framelock().args(["replay", "verify"]).arg(&log).output().expect("verify");
-    assert!(
-        verify.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&verify.stdout),
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    assert_verifies(&log);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn the_relay_shuts_down_gracefully_on_sigterm() {
-    let dir = std::env::temp_dir().join(format!("framelock-sigterm-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let key = dir.join("key.hex");
-    assert!(framelock().arg("key").arg("--out").arg(&key).status().expect("key").success());
+    let (dir, key) = scratch_with_key("sigterm-test");
     let mut relay = framelock()
         .args(["serve", "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--loss", "0.01", "--latency", "5"])
         .arg("--key-file")
@@ -150,17 +167,8 @@ fn the_relay_shuts_down_gracefully_on_sigterm() {
     ] {
         assert!(page.contains(m), "{m} missing from\n{page}");
     }
-    let killed = Command::new("kill").args(["-TERM", &relay.id().to_string()]).status().expect("kill");
-    assert!(killed.success());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let status = loop {
-        if let Some(status) = relay.try_wait().expect("relay") {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "the relay did not exit within 5 s of SIGTERM");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    assert!(status.success());
+    sigterm(&relay);
+    assert!(wait_exit(&mut relay, 5, "the relay (after SIGTERM)").success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.starts_with("shutting down")), "{rest:?}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -168,8 +176,7 @@ fn the_relay_shuts_down_gracefully_on_sigterm() {
 
 #[test]
 fn demo_plays_over_loopback_and_records_the_room() {
-    let dir = std::env::temp_dir().join(format!("framelock-demo-net-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (dir, _) = scratch_with_key("demo-net");
     let log = dir.join("match.flog");
     let out = framelock()
         .args(["demo", "--players", "3", "--frames", "240", "--latency-ms", "20", "--jitter-ms", "5"])
@@ -180,17 +187,13 @@ fn demo_plays_over_loopback_and_records_the_room() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("checksums agree: 3/3 bots at frame 240"), "{stdout}");
-    let verify = framelock().args(["replay", "verify"]).arg(&log).output().expect("verify");
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    assert_verifies(&log);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn serve_runs_several_workers_on_one_port_and_stops_on_sigterm() {
-    let dir = std::env::temp_dir().join(format!("framelock-workers-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let key = dir.join("key.hex");
-    assert!(framelock().arg("key").arg("--out").arg(&key).status().expect("key").success());
+    let (dir, key) = scratch_with_key("workers-test");
     let mut relay = framelock()
         .args(["serve", "--listen", "127.0.0.1:0", "--workers", "3", "--key-file"])
         .arg(&key)
@@ -200,16 +203,8 @@ fn serve_runs_several_workers_on_one_port_and_stops_on_sigterm() {
     let mut lines = BufReader::new(relay.stdout.take().expect("stdout")).lines();
     let first = lines.next().expect("a line").expect("utf-8");
     assert!(first.starts_with("listening on ") && first.ends_with("(3 workers)"), "{first}");
-    assert!(Command::new("kill").args(["-TERM", &relay.id().to_string()]).status().expect("kill").success());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let status = loop {
-        if let Some(status) = relay.try_wait().expect("relay") {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "the relay did not exit within 5 s of SIGTERM");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    assert!(status.success());
+    sigterm(&relay);
+    assert!(wait_exit(&mut relay, 5, "the relay (after SIGTERM)").success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert_eq!(rest.iter().filter(|l| l.starts_with("worker ")).count(), 3, "{rest:?}");
     let _ = std::fs::remove_dir_all(&dir);
