@@ -2,8 +2,9 @@
 //! frames far ahead, acknowledgements from the future and lying checksums are dropped, bounded or
 //! outvoted, while the room's clock keeps closing frames and the honest clients agree.
 
-use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
-use framelock_core::{Authority, Driver, Mode, SessionBuilder};
+mod common;
+
+use framelock_core::arena::{scripted_input, Arena, ArenaParams, INPUT_SIZE};
 use framelock_net::sync::msg::{self, Writer, MAX_MESSAGE};
 use framelock_net::sync::{Room, RoomClient, RoomConfig};
 
@@ -12,17 +13,7 @@ const HOSTILE: usize = 3;
 const TICK_US: u64 = 1_000_000 / 30;
 
 fn client(slot: usize, params: ArenaParams) -> RoomClient<Arena> {
-    let session = SessionBuilder::new(usize::from(PLAYERS))
-        .local_slot(slot)
-        .authority(Authority::Relay)
-        .mode(Mode::Rollback { max_prediction: 12 })
-        .max_input_size(INPUT_SIZE)
-        .input_delay(2)
-        .max_snapshot_size(snapshot_size_bound(&params))
-        .frame_arena_size(scratch_size_bound(&params))
-        .build()
-        .expect("session");
-    RoomClient::new(Driver::new(session, Arena::new(params).expect("params")), slot, 30)
+    common::arena_player(params, slot, 12, 2)
 }
 
 /// A hostile update: `kind` picks the attack.

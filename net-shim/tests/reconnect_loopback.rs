@@ -2,16 +2,17 @@
 //! process just stops), its connection times out, and it comes back with a new token and a fresh
 //! session, catches up from the room's history, and ends on the same checksum as the others.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
-use framelock_core::{Authority, Driver, Mode, SessionBuilder};
+use framelock_core::arena::{scripted_input, Arena, ArenaParams, INPUT_SIZE};
 use framelock_net::io::UdpDriver;
 use framelock_net::netcode::{ConnectToken, SeededRng, ServerConfig, TokenParams, UserData};
 use framelock_net::player::NetClient;
 use framelock_net::relay::RelayConfig;
-use framelock_net::sync::{RoomClient, RoomConfig};
+use framelock_net::sync::RoomConfig;
 use framelock_net::workers::Workers;
 
 const PROTOCOL: u64 = 0x4455;
@@ -37,17 +38,7 @@ fn player(relay: SocketAddr, rng: &mut SeededRng, slot: usize, client_id: u64) -
     )
     .expect("token");
     let params = ArenaParams { players: PLAYERS, seed: 12, ..ArenaParams::default() };
-    let session = SessionBuilder::new(usize::from(PLAYERS))
-        .local_slot(slot)
-        .authority(Authority::Relay)
-        .mode(Mode::Rollback { max_prediction: 16 })
-        .max_input_size(INPUT_SIZE)
-        .input_delay(2)
-        .max_snapshot_size(snapshot_size_bound(&params))
-        .frame_arena_size(scratch_size_bound(&params))
-        .build()
-        .expect("session");
-    let room = RoomClient::new(Driver::new(session, Arena::new(params).expect("params")), slot, 30);
+    let room = common::arena_player(params, slot, 16, 2);
     let client = NetClient::new(now, token, room);
     (driver, client)
 }

@@ -3,15 +3,16 @@
 //! sessions of the reference simulation) on a virtual clock, datagrams through a preallocated lossy
 //! delay line, counted by a per-thread counting allocator after the connections are up and warm.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
-use framelock_core::{Authority, Driver, Mode, SessionBuilder};
+use framelock_core::arena::{scripted_input, Arena, ArenaParams, INPUT_SIZE};
 use framelock_net::netcode::{ConnectToken, SeededRng, ServerConfig, TokenParams, UserData};
 use framelock_net::player::NetClient;
 use framelock_net::relay::{Relay, RelayConfig};
-use framelock_net::sync::{RoomClient, RoomConfig};
+use framelock_net::sync::RoomConfig;
 
 #[global_allocator]
 static GLOBAL: framelock_testkit::Counting = framelock_testkit::Counting;
@@ -82,17 +83,7 @@ fn relay_and_net_clients_allocate_nothing_per_tick_or_packet() {
                 &mut rng,
             )
             .expect("token");
-            let session = SessionBuilder::new(usize::from(PLAYERS))
-                .local_slot(s)
-                .authority(Authority::Relay)
-                .mode(Mode::Rollback { max_prediction: 12 })
-                .max_input_size(INPUT_SIZE)
-                .input_delay(3)
-                .max_snapshot_size(snapshot_size_bound(&params))
-                .frame_arena_size(scratch_size_bound(&params))
-                .build()
-                .expect("session");
-            let room = RoomClient::new(Driver::new(session, Arena::new(params).expect("params")), s, 30);
+            let room = common::arena_player(params, s, 12, 3);
             NetClient::new(start, token, room)
         })
         .collect();

@@ -1,13 +1,15 @@
 //! Whole rooms on a virtual clock: a relay and its clients over a seeded lossy link (latency,
 //! jitter, loss, duplication, reordering). Every client must reach the same checksum.
 
+mod common;
+
 use std::collections::BinaryHeap;
 
 use framelock_core::arena::{
     self, scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE,
 };
 use framelock_core::replay::{LogHeader, LogReader, LogWriter, LoggedInput, Replay, SessionKind};
-use framelock_core::{Authority, Driver, Mode, SessionBuilder};
+use framelock_core::{Authority, Driver, SessionBuilder};
 use framelock_net::sync::msg::MAX_MESSAGE;
 use framelock_net::sync::{Room, RoomClient, RoomConfig};
 
@@ -94,20 +96,7 @@ fn run_room(players: u8, frames: u32, link: LinkConfig, seed: u64) -> Outcome {
         history: 16_384,
         ..RoomConfig::default()
     });
-    let make_client = |s: usize| {
-        let session = SessionBuilder::new(usize::from(players))
-            .local_slot(s)
-            .authority(Authority::Relay)
-            .mode(Mode::Rollback { max_prediction: 12 })
-            .max_input_size(INPUT_SIZE)
-            .default_input(&[0, 0])
-            .input_delay(2)
-            .max_snapshot_size(snapshot_size_bound(&params))
-            .frame_arena_size(scratch_size_bound(&params))
-            .build()
-            .expect("client session");
-        RoomClient::new(Driver::new(session, Arena::new(params).expect("params")), s, 30)
-    };
+    let make_client = |s: usize| common::arena_player(params, s, 12, 2);
     let mut clients: Vec<RoomClient<Arena>> = (0..usize::from(players))
         .map(|s| {
             room.connect(s);

@@ -2,8 +2,9 @@
 //! virtual clock, packets through a preallocated lossy delay line, counted by a per-thread counting
 //! global allocator after a warm-up.
 
-use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
-use framelock_core::{Authority, Driver, Mode, SessionBuilder};
+mod common;
+
+use framelock_core::arena::{scripted_input, Arena, ArenaParams, INPUT_SIZE};
 use framelock_net::sync::msg::MAX_MESSAGE;
 use framelock_net::sync::{Room, RoomClient, RoomConfig};
 
@@ -51,17 +52,7 @@ fn a_room_and_its_clients_allocate_nothing_per_tick_or_packet() {
     let mut clients: Vec<RoomClient<Arena>> = (0..usize::from(PLAYERS))
         .map(|s| {
             room.connect(s);
-            let session = SessionBuilder::new(usize::from(PLAYERS))
-                .local_slot(s)
-                .authority(Authority::Relay)
-                .mode(Mode::Rollback { max_prediction: 12 })
-                .max_input_size(INPUT_SIZE)
-                .input_delay(3)
-                .max_snapshot_size(snapshot_size_bound(&params))
-                .frame_arena_size(scratch_size_bound(&params))
-                .build()
-                .expect("session");
-            RoomClient::new(Driver::new(session, Arena::new(params).expect("params")), s, 30)
+            common::arena_player(params, s, 12, 3)
         })
         .collect();
     let mut line = DelayLine { slots: vec![(0, false, 0, 0, [0; MAX_MESSAGE]); 512], used: vec![false; 512], state: 7 };

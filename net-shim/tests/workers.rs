@@ -2,16 +2,17 @@
 //! (the kernel spreads them over the workers by address), every room lives on the worker it belongs
 //! to, and each room's players agree.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
-use framelock_core::{Authority, Driver, Mode, SessionBuilder};
+use framelock_core::arena::{scripted_input, Arena, ArenaParams, INPUT_SIZE};
 use framelock_net::io::UdpDriver;
 use framelock_net::netcode::{ConnectToken, SeededRng, ServerConfig, TokenParams, UserData};
 use framelock_net::player::NetClient;
 use framelock_net::relay::RelayConfig;
-use framelock_net::sync::{RoomClient, RoomConfig};
+use framelock_net::sync::RoomConfig;
 use framelock_net::workers::Workers;
 
 const PROTOCOL: u64 = 0x2233;
@@ -49,21 +50,8 @@ fn rooms_live_on_their_worker_and_players_agree() {
                 &mut rng,
             )
             .expect("token");
-            let session = SessionBuilder::new(2)
-                .local_slot(slot)
-                .authority(Authority::Relay)
-                .mode(Mode::Rollback { max_prediction: 16 })
-                .max_input_size(INPUT_SIZE)
-                .input_delay(2)
-                .max_snapshot_size(snapshot_size_bound(&params))
-                .frame_arena_size(scratch_size_bound(&params))
-                .build()
-                .expect("session");
-            let client = NetClient::new(
-                now,
-                token,
-                RoomClient::new(Driver::new(session, Arena::new(params).expect("params")), slot, 30),
-            );
+            let player = common::arena_player(params, slot, 16, 2);
+            let client = NetClient::new(now, token, player);
             players.push((room, slot, driver, client));
         }
     }
