@@ -292,7 +292,7 @@ impl SessionBuilder {
             return bad("checksum_history", "must be 1..=1048576");
         }
         if l.start_frame > Frame::MAX / 2 {
-            return bad("start_frame", "must leave room for the frame counter (at most 2^31)");
+            return bad("start_frame", "must leave room for the frame counter (at most 2^31 - 1 = 2147483647)");
         }
         if l.checksum_interval == 0 {
             return bad("checksum_interval", "must be at least 1");

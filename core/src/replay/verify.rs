@@ -3,6 +3,9 @@
 use super::{LogReader, LoggedInput, FLAG_DISCONNECTED, FLAG_SUBSTITUTED};
 use crate::{fulfil, Error, Frame, Session, SessionBuilder, Simulation};
 
+/// Checksums a replaying session keeps (see [`Replay::session`]).
+const REPLAY_CHECKSUM_HISTORY: u32 = 256;
+
 /// What a verification found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -49,6 +52,9 @@ impl<'l> Replay<'l> {
 
     fn session(&self, start: Frame) -> Result<Session, Error> {
         let h = self.log.header();
+        // The replay compares each recorded checksum right after the advance that made it final, so
+        // the session only needs the newest few: a fixed history works for every interval the
+        // format allows (1..=u32::MAX), where one scaled by the interval overflowed or was refused.
         let interval = h.checksum_interval.max(1);
         SessionBuilder::new(usize::from(h.slots))
             .max_input_size(usize::from(h.max_input_size))
@@ -56,7 +62,7 @@ impl<'l> Replay<'l> {
             .max_snapshot_size(self.max_snapshot_size)
             .frame_arena_size(self.frame_arena_size)
             .checksum_interval(interval)
-            .checksum_history(4 * interval.max(64))
+            .checksum_history(REPLAY_CHECKSUM_HISTORY)
             .start_frame(start)
             .build()
     }
