@@ -297,8 +297,11 @@ impl SessionBuilder {
         if l.checksum_interval == 0 {
             return bad("checksum_interval", "must be at least 1");
         }
-        if l.early_checksums > 1 << 20 || l.event_queue == 0 || l.event_queue > 1 << 20 {
-            return bad("event_capacity", "queues must hold 1..=1048576 entries");
+        if l.early_checksums > 1 << 20 {
+            return bad("early_checksum_capacity", "must be at most 1048576");
+        }
+        if l.event_queue == 0 || l.event_queue > 1 << 20 {
+            return bad("event_capacity", "must be 1..=1048576");
         }
         Ok(())
     }
@@ -316,5 +319,76 @@ impl SessionBuilder {
         self.check()?;
         let predictor = self.predictor.unwrap_or_else(|| Box::new(RepeatLast));
         Ok(Session::new(self.limits, predictor))
+    }
+}
+
+#[cfg(test)]
+mod frame_end_tests {
+    //! The frame counter at its end, run directly: a session built (past the builder's start-frame
+    //! limit, which only this test may do) a few frames before `u32::MAX`.
+
+    use super::*;
+    use crate::testing::HashSim;
+    use crate::{Driver, Error};
+
+    fn near_the_end(builder: SessionBuilder, start: Frame) -> Session {
+        builder.check().expect("valid settings");
+        let mut limits = builder.limits;
+        limits.start_frame = start;
+        Session::new(limits, Box::new(RepeatLast))
+    }
+
+    #[test]
+    fn the_frame_counter_ends_with_a_typed_error_and_nothing_wraps() {
+        let modes = [Mode::Lockstep, Mode::Rollback { max_prediction: 8 }, Mode::SyncTest { check_distance: 3 }];
+        for mode in modes {
+            let builder = SessionBuilder::new(2).local_slot(0).max_input_size(1).input_delay(2).mode(mode);
+            let mut d = Driver::new(near_the_end(builder, Frame::MAX - 40), HashSim::new(0));
+            let end = loop {
+                let cur = d.session().current_frame();
+                match d.session_mut().add_local_input(0, &[1]) {
+                    Ok(_) | Err(Error::FrameOverflow) => {}
+                    Err(e) => panic!("{mode:?}: local input at {cur}: {e}"),
+                }
+                match d.session_mut().add_remote_input(1, cur, &[2]) {
+                    Ok(()) | Err(Error::AlreadyConfirmed { .. } | Error::FrameOverflow) => {}
+                    Err(e) => panic!("{mode:?}: remote input at {cur}: {e}"),
+                }
+                match d.advance() {
+                    Ok(_) => {}
+                    Err(Error::FrameOverflow) => break cur,
+                    Err(e) => panic!("{mode:?}: advance at {cur}: {e}"),
+                }
+            };
+            assert_eq!(end, crate::input::LAST_FRAME + 1, "{mode:?}");
+            assert_eq!(d.session().current_frame(), end);
+            // Frames past the last one the session can simulate are refused, typed.
+            for frame in [Frame::MAX - 1, Frame::MAX] {
+                assert_eq!(d.session_mut().add_remote_input(1, frame, &[3]), Err(Error::FrameOverflow), "{mode:?}");
+                assert_eq!(d.session_mut().add_substituted_input(1, frame, &[3]), Err(Error::FrameOverflow));
+            }
+            assert_eq!(d.session_mut().add_local_input(0, &[1]), Err(Error::FrameOverflow));
+            assert_eq!(d.advance().err(), Some(Error::FrameOverflow), "stays at the end");
+            let until = d.session().confirmed_until();
+            assert!(until >= Frame::MAX - 40 && until <= end, "{mode:?}: confirmed_until {until} wrapped");
+            // Sync test checksums the state after its last frame too (`end`'s starting state).
+            let checked = d.session().checksummed_until();
+            assert!(checked > Frame::MAX - 40 && checked <= end + 1, "{mode:?}: checksummed_until {checked}");
+            // A disconnect at the very end does not walk past it either.
+            assert!(d.session_mut().disconnect_slot(1, Frame::MAX).is_ok());
+            assert!(d.session().confirmed_until() <= end + 1);
+        }
+    }
+
+    #[test]
+    fn the_input_store_never_counts_past_the_last_frame() {
+        // The store alone, its window reaching `u32::MAX`: confirming every frame up to the end
+        // must not wrap `next_unconfirmed` (it used to become 0 and `confirmed_until` with it).
+        let mut store = crate::input::InputStore::new(1, 1, 8, &[], Frame::MAX - 7);
+        for f in Frame::MAX - 7..=Frame::MAX {
+            store.put(0, f, &[1], crate::input::CellState::Confirmed, crate::InputStatus::Confirmed);
+        }
+        assert_eq!(store.confirmed_until(), Frame::MAX);
+        assert_eq!(store.disconnect(0, Frame::MAX - 1, Frame::MAX - 7), None);
     }
 }

@@ -87,6 +87,12 @@ impl<'a> FrameInputs<'a> {
     }
 }
 
+/// The last frame a session simulates: `advance` from the frame after it is
+/// [`Error::FrameOverflow`](crate::Error::FrameOverflow), and inputs for later frames are refused
+/// with it, so every frame counter (`next_unconfirmed`, `base`, a window's top) stays at or below
+/// `LAST_FRAME + 1` and never wraps.
+pub(crate) const LAST_FRAME: Frame = Frame::MAX - 2;
+
 /// What a cell of the ring holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CellState {
@@ -236,7 +242,9 @@ impl InputStore {
         let mut last = None;
         while self.in_window(f) && self.cells[self.idx(slot, f)].state == CellState::Confirmed {
             last = Some(f);
-            f += 1;
+            // At `Frame::MAX` the slot is confirmed to the end of time; stop instead of wrapping.
+            let Some(next) = f.checked_add(1) else { break };
+            f = next;
         }
         if let Some(l) = last {
             self.next_unconfirmed[slot] = f;
@@ -296,7 +304,8 @@ impl InputStore {
         while self.in_window(f) {
             let i = self.idx(slot, f);
             self.cells[i] = EMPTY;
-            f += 1;
+            let Some(next) = f.checked_add(1) else { break };
+            f = next;
         }
         self.disconnected_from[slot] = Some(frame);
         (frame < current).then_some(frame)

@@ -177,6 +177,11 @@ impl Session {
         if !self.inputs.in_window(frame) {
             return Err(Error::BeyondWindow { slot, frame, newest: self.inputs.newest() });
         }
+        // `advance` stops at `LAST_FRAME` with `FrameOverflow`: an input for a later frame could
+        // never be simulated, and counting past it would wrap the input store's frame counters.
+        if frame > crate::input::LAST_FRAME {
+            return Err(Error::FrameOverflow);
+        }
         Ok(())
     }
 
@@ -338,13 +343,14 @@ impl Session {
     fn plan(&mut self) -> Result<Outcome, Error> {
         self.release();
         let cur = self.current;
+        // First: at the end no local input can be added, so "missing local input" would mislead.
+        if cur > crate::input::LAST_FRAME {
+            return Err(Error::FrameOverflow);
+        }
         for s in 0..self.lim.slots {
             if self.is_local(s) && self.inputs.state(s, cur) == CellState::Empty {
                 return Err(Error::MissingLocalInput { slot: s, frame: cur });
             }
-        }
-        if cur == Frame::MAX - 1 {
-            return Err(Error::FrameOverflow);
         }
         self.ledger.ops.clear();
         self.ledger.fresh_from = self.ledger.primary_top.map_or(0, |t| t + 1);

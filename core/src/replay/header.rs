@@ -108,6 +108,10 @@ impl LogHeader {
         if self.checksum_interval == 0 {
             return Err("checksum interval must be at least 1");
         }
+        if self.first_frame == Frame::MAX {
+            // The frame after the last one must be a frame number too (frames end before u32::MAX).
+            return Err("first frame must be below 4294967295");
+        }
         if self.frames_per_chunk == 0 || self.frames_per_chunk > 4096 {
             return Err("frames per chunk must be 1..=4096");
         }

@@ -112,6 +112,8 @@ impl<W: Write> LogWriter<W> {
         if frame != self.next_frame {
             return Err(Error::LogFramesOutOfOrder { expected: self.next_frame, found: frame });
         }
+        // A log's frames end before `u32::MAX`: the frame after the last must be a frame number.
+        let Some(after) = frame.checked_add(1) else { return Err(Error::FrameOverflow) };
         let mask_at = self.body.len();
         self.body.resize(mask_at + self.mask_len, 0);
         for (slot, input) in inputs.enumerate().take(self.slots) {
@@ -136,7 +138,7 @@ impl<W: Write> LogWriter<W> {
             self.prev_flags[slot] = flags;
         }
         self.frames_in_chunk += 1;
-        self.next_frame += 1;
+        self.next_frame = after;
         if self.frames_in_chunk >= self.frames_per_chunk || self.body.len() >= CHUNK_BYTES {
             self.flush_chunk()?;
         }
