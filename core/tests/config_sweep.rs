@@ -67,7 +67,7 @@ fn the_input_delay_setter_validates_like_the_builder() {
 #[test]
 fn the_start_frame_message_states_the_enforced_limit() {
     assert!(SessionBuilder::new(1).start_frame((1 << 31) - 1).build().is_ok());
-    let e = SessionBuilder::new(1).start_frame(1 << 31).build().err().expect("refused");
+    let e = SessionBuilder::new(1).start_frame(1 << 31).build().expect_err("refused");
     assert!(e.to_string().contains("2147483647"), "{e}");
 }
 
