@@ -160,6 +160,15 @@ pub enum Error {
         /// The frame that came.
         found: Frame,
     },
+    /// An input log's parts contradict each other at a frame: two different checksums for it, a
+    /// checksum or keyframe for a frame the log does not hold, or a keyframe that is not the state
+    /// at its frame.
+    LogInconsistent {
+        /// What contradicts what.
+        what: &'static str,
+        /// The frame.
+        frame: Frame,
+    },
     /// An input log does not fit what it is used with (another simulation, other slots).
     LogMismatch {
         /// What does not fit.
@@ -247,6 +256,7 @@ impl fmt::Display for Error {
             Error::LogFramesOutOfOrder { expected, found } => {
                 write!(f, "input log frames out of order: expected frame {expected}, found {found}")
             }
+            Error::LogInconsistent { what, frame } => write!(f, "input log is corrupt: {what} (frame {frame})"),
             Error::LogMismatch { what } => write!(f, "input log does not fit: {what}"),
             Error::Io { kind } => write!(f, "I/O error: {kind}"),
             Error::ReplayDiverged { frame, expected, actual } => write!(

@@ -44,7 +44,8 @@ fn verify(bytes: &[u8]) -> Result<framelock_core::replay::VerifyReport, Error> {
 
 /// Issue 14's reproducer: a header-only log with a checksum interval of 3,355,443,230 made the
 /// replay's checksum history `4 * interval` overflow (a panic with overflow checks, a 4-frame
-/// history without). It now replays its zero frames.
+/// history without). Its header also has two bytes after its last field: that is now corruption.
+/// Without them (CRC fixed) it parses, and verifying it fails before replaying: no checksum.
 #[test]
 fn a_huge_checksum_interval_does_not_overflow() {
     let bytes = hex(concat!(
@@ -52,10 +53,21 @@ fn a_huge_checksum_interval_does_not_overflow() {
         "000000000000000f2524a501030000000000d1d049dd"
     ));
     log_reader::run(&bytes);
-    let log = LogReader::parse(&bytes).expect("parses");
+    assert_eq!(
+        LogReader::parse(&bytes).err(),
+        Some(Error::LogCorrupt { what: "bytes after the header's last field", byte: 59, chunk: None })
+    );
+    let mut exact = bytes[..59].to_vec();
+    exact[12..16].copy_from_slice(&43u32.to_le_bytes());
+    let crc = framelock_core::replay::crc32(0, &exact);
+    exact.extend_from_slice(&crc.to_le_bytes());
+    log_reader::run(&exact);
+    let log = LogReader::parse(&exact).expect("parses");
     assert_eq!(log.header().checksum_interval, 3_355_443_230);
-    let report = Replay::new(&log).verify(&mut HashSim::new(0), &mut |_| {}).expect("replays its zero frames");
-    assert_eq!(report.frames, 0);
+    assert!(matches!(
+        Replay::new(&log).verify(&mut HashSim::new(0), &mut |_| {}),
+        Err(Error::LogMismatch { what: "the log records no checksum, so there is nothing to verify" })
+    ));
 }
 
 /// Every checksum interval the format allows replays, from 1 to `u32::MAX` (the old code refused

@@ -1,7 +1,9 @@
 //! Input logs: round trips, damage of every kind, recording from sessions, verifying and seeking.
 
 use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
-use framelock_core::replay::{LogHeader, LogReader, LogWriter, LoggedInput, Replay, SessionKind, FLAG_DISCONNECTED};
+use framelock_core::replay::{
+    Completeness, LogHeader, LogReader, LogWriter, LoggedInput, Replay, SessionKind, FLAG_DISCONNECTED,
+};
 use framelock_core::{Driver, Error, Frame, Mode, SessionBuilder};
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
@@ -35,7 +37,8 @@ impl Arbitrary for Recording {
         }
         let first_frame = if bool::arbitrary(g) { 0 } else { u32::arbitrary(g) % 100_000 };
         let mut checksums: Vec<(Frame, u64)> =
-            (0..usize::arbitrary(g) % 50).map(|_| (first_frame + u32::arbitrary(g) % 800, u64::arbitrary(g))).collect();
+            // A checksum names a frame of the log, or the state after its last frame.
+            (0..usize::arbitrary(g) % 50).map(|_| (first_frame + u32::arbitrary(g) % (n as u32 + 1), u64::arbitrary(g))).collect();
         checksums.sort_unstable_by_key(|c| c.0);
         checksums.dedup_by_key(|c| c.0);
         Recording { slots, max_input, frames_per_chunk: 1 + u16::arbitrary(g) % 300, first_frame, frames, checksums }
@@ -280,26 +283,24 @@ fn garbage_is_rejected_with_where() {
     future[10..12].copy_from_slice(&9u16.to_le_bytes()); // needs a reader of version 9
     assert_eq!(
         LogReader::parse(&future).err(),
-        Some(Error::LogUnsupportedVersion { version: 1, min_reader: 9, supported: 1 })
+        Some(Error::LogUnsupportedVersion { version: 2, min_reader: 9, supported: 2 })
     );
     let e = Error::LogChunkCrc { chunk: 3, byte: 4096 };
     assert_eq!(e.to_string(), "input log is corrupt: chunk 3 (at byte 4096) fails its CRC");
 }
 
-/// A log committed to the repository: a change to the format or to the reference simulation that
-/// breaks old logs fails here. `FRAMELOCK_BLESS=1` rewrites it (a deliberate act: say why).
-#[test]
-fn the_committed_golden_log_still_verifies() {
+/// Verifies a committed log against its committed summary.
+fn check_golden(log_name: &str, expected_name: &str, bless: bool) -> LogReader<'static> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data");
-    let (log_path, expected_path) = (format!("{dir}/golden-arena.flog"), format!("{dir}/golden-arena.expected"));
-    let bless = std::env::var_os("FRAMELOCK_BLESS").is_some();
+    let (log_path, expected_path) = (format!("{dir}/{log_name}"), format!("{dir}/{expected_name}"));
     if bless {
         std::fs::write(&log_path, recorded_match(600)).expect("write golden log");
     }
-    let bytes = std::fs::read(&log_path).expect("golden log");
-    let log = LogReader::parse(&bytes).expect("the golden log parses");
+    let bytes: &'static [u8] = std::fs::read(&log_path).expect("golden log").leak();
+    let log = LogReader::parse(bytes).expect("the golden log parses");
     let (replay, mut arena) = arena_replay(&log);
     let report = replay.verify(&mut arena, &mut |_| {}).expect("the golden log verifies");
+    assert_eq!(report.keyframes_verified as usize, log.keyframes().len(), "every keyframe is checked");
     let (last_frame, last) = report.last_checksum.expect("checksums");
     let summary = format!(
         "frames={}\nchecksums_verified={}\nlast_checksum={last_frame}:{last:#018x}\nsize={}\n",
@@ -311,4 +312,18 @@ fn the_committed_golden_log_still_verifies() {
         std::fs::write(&expected_path, &summary).expect("write expectations");
     }
     assert_eq!(summary, std::fs::read_to_string(&expected_path).expect("expectations"));
+    log
+}
+
+/// Logs committed to the repository: a change to the format or to the reference simulation that
+/// breaks old logs fails here. The format-1 log was written by the format-1 writer and can never be
+/// rewritten; `FRAMELOCK_BLESS=1` rewrites the current-format one (a deliberate act: say why).
+#[test]
+fn the_committed_golden_logs_still_verify() {
+    let v1 = check_golden("golden-arena.flog", "golden-arena.expected", false);
+    assert_eq!((v1.format_version(), v1.completeness()), (1, Completeness::NoTrailer));
+    let bless = std::env::var_os("FRAMELOCK_BLESS").is_some();
+    let v2 = check_golden("golden-arena-v2.flog", "golden-arena-v2.expected", bless);
+    assert_eq!((v2.format_version(), v2.completeness()), (2, Completeness::Complete));
+    assert_eq!(v2.trailer().map(|t| (t.frames, t.end_frame)), Some((v2.frames(), v2.end_frame())));
 }

@@ -5,8 +5,10 @@ use crate::{Error, Frame, Mode, MAX_INPUT_SIZE, MAX_SLOTS};
 
 /// The first eight bytes of every input log. The `\r\n` and `\x1a` catch text-mode mangling.
 pub const MAGIC: [u8; 8] = *b"FLOG\r\n\x1a\n";
-/// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version this crate writes (and the newest it reads). Version 2 added the end chunk.
+pub const FORMAT_VERSION: u16 = 2;
+/// The `min_reader` this crate writes: a version-1 reader cannot skip the end chunk.
+pub const MIN_READER_WRITTEN: u16 = 2;
 /// The oldest format version this reader reads.
 pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// Magic, version, oldest reader version and header length.
@@ -156,7 +158,7 @@ impl LogHeader {
         let mut out = Vec::with_capacity(PREFIX_LEN + body.len() + 4);
         out.extend_from_slice(&MAGIC);
         out.put_u16(FORMAT_VERSION);
-        out.put_u16(OLDEST_READABLE_VERSION);
+        out.put_u16(MIN_READER_WRITTEN);
         out.put_u32(body.len() as u32);
         out.extend_from_slice(&body);
         let crc = crc32(0, &out);
@@ -164,8 +166,9 @@ impl LogHeader {
         Ok(out)
     }
 
-    /// Parses the header at the start of `bytes`; returns it and the offset of the first chunk.
-    pub(crate) fn decode(bytes: &[u8]) -> Result<(LogHeader, usize), Error> {
+    /// Parses the header at the start of `bytes`; returns it, the offset of the first chunk and the
+    /// file's format version.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<(LogHeader, usize, u16), Error> {
         let truncated = Error::LogTruncated { byte: bytes.len() as u64, chunk: None };
         if bytes.len() < MAGIC.len() {
             return Err(if MAGIC.starts_with(bytes) { truncated } else { bad_magic() });
@@ -221,6 +224,11 @@ impl LogHeader {
         let created_unix = b.u64("creation time")?;
         let n = b.u8("creator length")?;
         let creator = text(&mut b, n.into(), "creator")?;
+        // A newer writer may append fields an older reader skips (that is what `min_reader` allows);
+        // in the versions this reader knows, anything after the last field is corruption.
+        if version <= FORMAT_VERSION && b.remaining() != 0 {
+            return Err(b.corrupt("bytes after the header's last field"));
+        }
         let h = LogHeader {
             slots,
             max_input_size,
@@ -237,7 +245,7 @@ impl LogHeader {
             creator,
         };
         h.validate().map_err(|what| Error::LogCorrupt { what, byte: PREFIX_LEN as u64, chunk: None })?;
-        Ok((h, end))
+        Ok((h, end, version))
     }
 }
 

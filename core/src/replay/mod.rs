@@ -43,8 +43,8 @@ mod verify;
 mod writer;
 
 pub use codec::crc32;
-pub use header::{LogHeader, SessionKind, FORMAT_VERSION, MAGIC, OLDEST_READABLE_VERSION};
-pub use reader::{FrameCursor, LogReader, LoggedFrame};
+pub use header::{LogHeader, SessionKind, FORMAT_VERSION, MAGIC, MIN_READER_WRITTEN, OLDEST_READABLE_VERSION};
+pub use reader::{Completeness, FrameCursor, LogReader, LoggedFrame, Trailer};
 pub use verify::{Replay, VerifyReport};
 pub use writer::LogWriter;
 
@@ -59,6 +59,8 @@ pub const FLAG_SUBSTITUTED: u8 = 2;
 pub(crate) const CHUNK_FRAMES: u8 = 1;
 /// Chunk kind: a keyframe snapshot.
 pub(crate) const CHUNK_KEYFRAME: u8 = 2;
+/// Chunk kind (format 2): the end chunk, last in the file, proving it whole.
+pub(crate) const CHUNK_END: u8 = 3;
 /// The largest chunk body a reader accepts (a keyframe snapshot can be large, frames chunks are small).
 pub const MAX_CHUNK_BODY: u32 = 1 << 30;
 

@@ -2,7 +2,7 @@
 //! indexed, and then decoded on demand by cursors.
 
 use super::codec::Cursor;
-use super::{Keyframe, LogHeader, LoggedInput, CHUNK_FRAMES, CHUNK_KEYFRAME, MAX_CHUNK_BODY};
+use super::{Keyframe, LogHeader, LoggedInput, CHUNK_END, CHUNK_FRAMES, CHUNK_KEYFRAME, MAX_CHUNK_BODY};
 use crate::{Error, Frame};
 
 /// Where one frames chunk is and what it holds.
@@ -16,43 +16,89 @@ struct FramesChunk {
     count: u16,
 }
 
+/// Whether a log proves that it is whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completeness {
+    /// Format 2 or later, ending with its end chunk: every frame the writer wrote is there, and
+    /// nothing else.
+    Complete,
+    /// Format 1 has no end chunk: the log reads as whole chunks, but a cut between two chunks
+    /// cannot be told from the end.
+    NoTrailer,
+    /// The file ends inside a chunk, or (format 2) before its end chunk: the whole chunks before
+    /// the cut are readable. Holds [`Error::LogTruncated`].
+    Truncated(Error),
+}
+
+/// What a format-2 log's end chunk says about the whole file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trailer {
+    /// The number of frames in the log.
+    pub frames: u32,
+    /// The frame after the last one.
+    pub end_frame: Frame,
+    /// The number of chunks before the end chunk.
+    pub chunks: u32,
+    /// CRC-32 of the CRCs (little-endian) of the header and of every chunk before the end chunk.
+    pub digest: u32,
+}
+
 /// A validated, indexed input log over the bytes of a file.
 ///
 /// Parsing never trusts a length field: every length is checked against the bytes that are there
 /// before it is used, nothing is allocated because a field says so, and no input can make it panic.
-/// A file cut short in the middle of a chunk parses up to its last whole chunk, and says where it
-/// was cut in [`LogReader::truncation`].
+/// A file cut short parses up to its last whole chunk, and says where it was cut in
+/// [`LogReader::truncation`]; a format-2 file proves it is whole with its end chunk
+/// ([`LogReader::completeness`]).
+///
+/// Besides each chunk's encoding, parsing checks that the parts agree: no two different checksums
+/// for one frame, no checksum or keyframe for a frame outside the log, nothing after the end chunk.
 #[derive(Debug)]
 pub struct LogReader<'a> {
     bytes: &'a [u8],
     header: LogHeader,
+    version: u16,
     chunks: Vec<FramesChunk>,
     checksums: Vec<(Frame, u64)>,
     keyframes: Vec<Keyframe>,
     end_frame: Frame,
     truncation: Option<Error>,
+    trailer: Option<Trailer>,
 }
 
 impl<'a> LogReader<'a> {
     /// Validates and indexes a whole log.
     ///
-    /// Errors: [`Error::LogCorrupt`] (bad magic, bad field, frames out of order: with byte offset
-    /// and chunk), [`Error::LogChunkCrc`], [`Error::LogUnsupportedVersion`], [`Error::LogTruncated`]
-    /// when even the header is incomplete.
+    /// Errors: [`Error::LogCorrupt`] (bad magic, bad field, frames out of order, bytes after the end
+    /// chunk, an end chunk that does not match the file: with byte offset and chunk),
+    /// [`Error::LogChunkCrc`], [`Error::LogInconsistent`] (conflicting checksums, a checksum or
+    /// keyframe outside the log: with the frame), [`Error::LogUnsupportedVersion`],
+    /// [`Error::LogTruncated`] when even the header is incomplete.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
-        let (header, mut off) = LogHeader::decode(bytes)?;
+        let (header, mut off, version) = LogHeader::decode(bytes)?;
         let mut log = LogReader {
             bytes,
             end_frame: header.first_frame,
             header,
+            version,
             chunks: Vec::new(),
             checksums: Vec::new(),
             keyframes: Vec::new(),
             truncation: None,
+            trailer: None,
         };
+        // The digest the end chunk must carry: CRC-32 over the header's and every chunk's CRC.
+        let mut digest = super::crc32(0, &bytes[off - 4..off]);
         let mut number = 0u32;
         while off < bytes.len() {
             let at = off as u64;
+            if log.trailer.is_some() {
+                return Err(Error::LogCorrupt {
+                    what: "bytes after the end chunk (two logs concatenated?)",
+                    byte: at,
+                    chunk: Some(number),
+                });
+            }
             let left = bytes.len() - off;
             let body_len = if left >= 5 {
                 u32::from_le_bytes([bytes[off + 1], bytes[off + 2], bytes[off + 3], bytes[off + 4]])
@@ -67,8 +113,8 @@ impl<'a> LogReader<'a> {
                 break;
             }
             let end = off + 5 + body_len as usize;
-            let crc = u32::from_le_bytes([bytes[end], bytes[end + 1], bytes[end + 2], bytes[end + 3]]);
-            if super::crc32(0, &bytes[off..end]) != crc {
+            let crc_bytes = [bytes[end], bytes[end + 1], bytes[end + 2], bytes[end + 3]];
+            if super::crc32(0, &bytes[off..end]) != u32::from_le_bytes(crc_bytes) {
                 return Err(Error::LogChunkCrc { chunk: number, byte: at });
             }
             let mut body = Cursor::new(&bytes[off + 5..end], at + 5, Some(number));
@@ -79,15 +125,73 @@ impl<'a> LogReader<'a> {
                     let len = body.remaining() as u32;
                     log.keyframes.push(Keyframe { frame, offset: body.offset(), len });
                 }
+                CHUNK_END if version >= 2 => log.trailer = Some(log.read_trailer(&mut body, number, digest)?),
                 _ => return Err(Error::LogCorrupt { what: "unknown chunk kind", byte: at, chunk: Some(number) }),
             }
+            digest = super::crc32(digest, &crc_bytes);
             off = end + 4;
             number += 1;
         }
-        log.checksums.sort_unstable_by_key(|&(f, _)| f);
-        log.checksums.dedup_by_key(|&mut (f, _)| f);
-        log.keyframes.sort_unstable_by_key(|k| k.frame);
+        if version >= 2 && log.trailer.is_none() && log.truncation.is_none() {
+            // Cut between two chunks: without its end chunk a format-2 log is not whole.
+            log.truncation = Some(Error::LogTruncated { byte: bytes.len() as u64, chunk: Some(number) });
+        }
+        log.check_consistency()?;
         Ok(log)
+    }
+
+    /// The end chunk: it must describe exactly the file before it.
+    fn read_trailer(&self, body: &mut Cursor<'_>, number: u32, digest: u32) -> Result<Trailer, Error> {
+        let at = body.clone();
+        let t = Trailer {
+            frames: body.u32("end chunk frame count")?,
+            end_frame: body.u32("end chunk end frame")?,
+            chunks: body.u32("end chunk chunk count")?,
+            digest: body.u32("end chunk digest")?,
+        };
+        if body.remaining() != 0 {
+            return Err(body.corrupt("bytes after the end chunk's last field"));
+        }
+        if t.frames != self.frames() || t.end_frame != self.end_frame {
+            return Err(at.corrupt("the end chunk's frame count does not match the frames in the file"));
+        }
+        if t.chunks != number {
+            return Err(at.corrupt("the end chunk's chunk count does not match the chunks in the file"));
+        }
+        if t.digest != digest {
+            return Err(at.corrupt("the end chunk's digest does not match the chunks in the file"));
+        }
+        Ok(t)
+    }
+
+    /// Checksums and keyframes must name frames of the log, and one frame has one checksum.
+    fn check_consistency(&mut self) -> Result<(), Error> {
+        let (first, end) = (self.header.first_frame, self.end_frame);
+        // A stable sort keeps each frame's checksums in file order (the first one is reported).
+        self.checksums.sort_by_key(|&(f, _)| f);
+        for w in self.checksums.windows(2) {
+            if w[0].0 == w[1].0 && w[0].1 != w[1].1 {
+                return Err(Error::LogInconsistent {
+                    what: "two different checksums recorded for one frame",
+                    frame: w[0].0,
+                });
+            }
+        }
+        self.checksums.dedup();
+        if let Some(&(f, _)) = self.checksums.iter().find(|&&(f, _)| f < first || f > end) {
+            return Err(Error::LogInconsistent {
+                what: "a checksum recorded for a frame the log does not hold",
+                frame: f,
+            });
+        }
+        self.keyframes.sort_by_key(|k| k.frame);
+        if let Some(k) = self.keyframes.iter().find(|k| k.frame < first || k.frame > end) {
+            return Err(Error::LogInconsistent {
+                what: "a keyframe for a frame the log does not hold",
+                frame: k.frame,
+            });
+        }
+        Ok(())
     }
 
     /// Decodes a frames chunk once to validate it, and indexes it.
@@ -155,9 +259,30 @@ impl<'a> LogReader<'a> {
         self.keyframes.iter().rev().find(|k| k.frame <= frame).copied()
     }
 
-    /// `Some(Error::LogTruncated { .. })` when the file ends inside a chunk.
+    /// `Some(Error::LogTruncated { .. })` when the file ends inside a chunk or, in format 2 and
+    /// later, before its end chunk (even exactly between two chunks).
     pub fn truncation(&self) -> Option<Error> {
         self.truncation
+    }
+
+    /// Whether the log proves it is whole: [`Completeness::Complete`] (format 2 with its end
+    /// chunk), [`Completeness::NoTrailer`] (format 1, whole chunks) or [`Completeness::Truncated`].
+    pub fn completeness(&self) -> Completeness {
+        match (self.truncation, self.trailer) {
+            (Some(e), _) => Completeness::Truncated(e),
+            (None, Some(_)) => Completeness::Complete,
+            (None, None) => Completeness::NoTrailer,
+        }
+    }
+
+    /// The end chunk of a whole format-2 log.
+    pub fn trailer(&self) -> Option<Trailer> {
+        self.trailer
+    }
+
+    /// The format version the file was written with.
+    pub fn format_version(&self) -> u16 {
+        self.version
     }
 
     /// The size of the file in bytes.

@@ -1,7 +1,7 @@
 //! Replaying a log through a lockstep session: verifying its checksums, and seeking.
 
 use super::{LogReader, LoggedInput, FLAG_DISCONNECTED, FLAG_SUBSTITUTED};
-use crate::{fulfil, Error, Frame, Session, SessionBuilder, Simulation};
+use crate::{fulfil, Error, Frame, Session, SessionBuilder, Simulation, SnapshotWriter};
 
 /// Checksums a replaying session keeps (see [`Replay::session`]).
 const REPLAY_CHECKSUM_HISTORY: u32 = 256;
@@ -13,9 +13,11 @@ pub struct VerifyReport {
     pub frames: u32,
     /// Recorded checksums that matched the replay.
     pub checksums_verified: u32,
-    /// Recorded checksums the replay could not compare (beyond the last frame, or off the log's
-    /// checksum interval).
+    /// Recorded checksums the replay could not compare (of the state after the last frame, or off
+    /// the log's checksum interval).
     pub checksums_unchecked: u32,
+    /// Keyframes found equal to the replay's state at their frame.
+    pub keyframes_verified: u32,
     /// The checksum of the last frame's starting state, when the replay computed one.
     pub last_checksum: Option<(Frame, u64)>,
 }
@@ -68,17 +70,32 @@ impl<'l> Replay<'l> {
     }
 
     /// Replays every frame into `sim`, which must be in the state of the log's first frame (a new
-    /// simulation with the log's parameters), and compares every recorded checksum. `progress` is
-    /// called with the number of frames replayed every 4,096 frames.
+    /// simulation with the log's parameters), compares every recorded checksum, and checks every
+    /// keyframe against the replay's state at its frame (byte for byte, as `sim` saves it).
+    /// `progress` is called with the number of frames replayed every 4,096 frames.
     ///
-    /// Errors: [`Error::ReplayDiverged`] at the first recorded checksum that differs; errors of the
-    /// simulation; [`Error::LogMismatch`] if the log's frames do not fit a session.
+    /// Errors, before replaying: [`Error::LogMismatch`] when the log records no checksum (there
+    /// would be nothing to verify) or its frames do not fit a session. While replaying:
+    /// [`Error::ReplayDiverged`] at the first recorded checksum that differs;
+    /// [`Error::LogInconsistent`] naming the frame of a keyframe that is not the replay's state;
+    /// errors of the simulation.
     pub fn verify<S: Simulation>(&self, sim: &mut S, progress: &mut dyn FnMut(u32)) -> Result<VerifyReport, Error> {
+        if self.log.checksums().len() == 0 {
+            return Err(Error::LogMismatch { what: "the log records no checksum, so there is nothing to verify" });
+        }
         let first = self.log.header().first_frame;
         let mut session = self.session(first)?;
         let recorded: Vec<(Frame, u64)> = self.log.checksums().collect();
         let mut next_check = 0;
-        let mut report = VerifyReport { frames: 0, checksums_verified: 0, checksums_unchecked: 0, last_checksum: None };
+        let mut report = VerifyReport {
+            frames: 0,
+            checksums_verified: 0,
+            checksums_unchecked: 0,
+            keyframes_verified: 0,
+            last_checksum: None,
+        };
+        let mut keyframes = KeyframeCheck::new(self.log, self.max_snapshot_size);
+        keyframes.check(sim, first, &mut report)?;
         let mut cursor = self.log.cursor();
         while let Some(frame) = cursor.next_frame()? {
             for (slot, input) in frame.inputs().enumerate() {
@@ -88,6 +105,7 @@ impl<'l> Replay<'l> {
             fulfil(&mut step, sim)?;
             drop(step);
             report.frames += 1;
+            keyframes.check(sim, frame.frame() + 1, &mut report)?;
             if report.frames % 4096 == 0 {
                 progress(report.frames);
             }
@@ -147,6 +165,44 @@ impl<'l> Replay<'l> {
             fulfil(&mut step, sim)?;
         }
         Ok(start)
+    }
+}
+
+/// Compares the log's keyframes with the replay's state as it reaches their frames.
+struct KeyframeCheck<'l> {
+    log: &'l LogReader<'l>,
+    next: usize,
+    buf: Vec<u8>,
+    capacity: usize,
+}
+
+impl<'l> KeyframeCheck<'l> {
+    fn new(log: &'l LogReader<'l>, capacity: usize) -> Self {
+        // The buffer is only allocated when there is a keyframe to compare.
+        let buf = if log.keyframes().is_empty() { Vec::new() } else { Vec::with_capacity(capacity) };
+        KeyframeCheck { log, next: 0, buf, capacity }
+    }
+
+    /// `sim` holds the state at the start of `frame`: check the keyframes of that frame.
+    fn check<S: Simulation>(&mut self, sim: &S, frame: Frame, report: &mut VerifyReport) -> Result<(), Error> {
+        let keyframes = self.log.keyframes();
+        while let Some(k) = keyframes.get(self.next).filter(|k| k.frame <= frame) {
+            self.next += 1;
+            if k.frame < frame {
+                continue; // unreachable: the reader keeps keyframes within the log's frames
+            }
+            let mut own = None;
+            let mut w = SnapshotWriter::new(&mut self.buf, self.capacity, &mut own);
+            sim.save(&mut w).map_err(|e| Error::Simulation { frame, reason: e.reason })?;
+            if self.buf[..] != *self.log.keyframe_bytes(k) {
+                return Err(Error::LogInconsistent {
+                    what: "the keyframe is not the replay's state at its frame",
+                    frame,
+                });
+            }
+            report.keyframes_verified += 1;
+        }
+        Ok(())
     }
 }
 

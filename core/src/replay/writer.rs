@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::codec::{crc32, Put};
-use super::{LogHeader, LoggedInput, CHUNK_FRAMES, CHUNK_KEYFRAME, FLAG_DISCONNECTED, FLAG_SUBSTITUTED};
+use super::{LogHeader, LoggedInput, CHUNK_END, CHUNK_FRAMES, CHUNK_KEYFRAME, FLAG_DISCONNECTED, FLAG_SUBSTITUTED};
 use crate::{Error, Frame, FrameInputs, InputStatus, Session};
 
 /// A frames chunk is closed when its body reaches this many bytes (or `frames_per_chunk` frames).
@@ -15,8 +15,9 @@ const CHUNK_CHECKSUMS: usize = 512;
 ///
 /// Memory is bounded by one chunk (64 KiB plus one frame), allocated up front: recording a frame
 /// allocates nothing. Chunks are written whole with a CRC, so a process killed mid-recording
-/// leaves a file that reads back up to its last complete chunk. Call [`LogWriter::finish`] to
-/// write the last, partial chunk.
+/// leaves a file that reads back up to its last complete chunk, and that readers report as
+/// truncated: only [`LogWriter::finish`] writes the last, partial chunk and then the end chunk
+/// (frame count, end frame, chunk count and a digest of every chunk's CRC) that proves the log whole.
 #[derive(Debug)]
 pub struct LogWriter<W: Write> {
     out: W,
@@ -39,6 +40,9 @@ pub struct LogWriter<W: Write> {
     next_final: Frame,
     bytes_written: u64,
     chunks_written: u32,
+    first_frame: Frame,
+    /// CRC-32 over the CRCs of the header and of every chunk written (the end chunk's digest).
+    digest: u32,
 }
 
 impl<W: Write> LogWriter<W> {
@@ -69,6 +73,8 @@ impl<W: Write> LogWriter<W> {
             next_final: header.first_frame,
             bytes_written: head.len() as u64,
             chunks_written: 0,
+            first_frame: header.first_frame,
+            digest: crc32(0, &head[head.len() - 4..]),
         };
         w.default_input = header.default_input;
         w.start_chunk();
@@ -171,6 +177,7 @@ impl<W: Write> LogWriter<W> {
         self.out.write_all(&crc.to_le_bytes())?;
         self.bytes_written += head.len() as u64 + snapshot.len() as u64 + 4;
         self.chunks_written += 1;
+        self.digest = crc32(self.digest, &crc.to_le_bytes());
         Ok(())
     }
 
@@ -199,9 +206,20 @@ impl<W: Write> LogWriter<W> {
         Ok(())
     }
 
-    /// Writes the last chunk, flushes and returns the output.
+    /// Writes the last chunk and the end chunk, flushes and returns the output. A log whose
+    /// writer was never finished reads back as truncated.
     pub fn finish(mut self) -> Result<W, Error> {
         self.flush_chunk()?;
+        let mut end = [0u8; 5 + 16 + 4];
+        end[0] = CHUNK_END;
+        end[1..5].copy_from_slice(&16u32.to_le_bytes());
+        end[5..9].copy_from_slice(&(self.next_frame - self.first_frame).to_le_bytes());
+        end[9..13].copy_from_slice(&self.next_frame.to_le_bytes());
+        end[13..17].copy_from_slice(&self.chunks_written.to_le_bytes());
+        end[17..21].copy_from_slice(&self.digest.to_le_bytes());
+        let crc = crc32(0, &end[..21]);
+        end[21..].copy_from_slice(&crc.to_le_bytes());
+        self.out.write_all(&end)?;
         self.out.flush()?;
         Ok(self.out)
     }
@@ -250,6 +268,7 @@ impl<W: Write> LogWriter<W> {
         self.out.write_all(&crc.to_le_bytes())?;
         self.bytes_written += 5 + self.body.len() as u64 + 4;
         self.chunks_written += 1;
+        self.digest = crc32(self.digest, &crc.to_le_bytes());
         self.start_chunk();
         Ok(())
     }
