@@ -25,7 +25,8 @@ pub struct ClientStats {
     pub malformed: u64,
     /// Bundles ignored because they did not continue the frames already received (a resend fixes it).
     pub out_of_order: u64,
-    /// Desyncs the relay reported that involve this client's slot.
+    /// Frames the relay reported this client's slot disagreeing on (each frame once, although the
+    /// relay repeats its recent reports in every bundle).
     pub desyncs_reported: u64,
     /// Input-delay changes made for time sync.
     pub delay_changes: u64,
@@ -50,6 +51,9 @@ pub struct RoomClient<S> {
     lead: i16,
     ticks_since_adjust: u32,
     checksum_interval: u32,
+    /// The frames of the latest desync reports counted (the relay repeats its 4 most recent).
+    desyncs_seen: [Option<Frame>; 8],
+    desyncs_seen_next: usize,
     stats: ClientStats,
 }
 
@@ -79,6 +83,8 @@ impl<S: Simulation> RoomClient<S> {
             lead: 0,
             ticks_since_adjust: 0,
             checksum_interval: checksum_interval.max(1),
+            desyncs_seen: [None; 8],
+            desyncs_seen_next: 0,
             stats: ClientStats::default(),
             driver,
         };
@@ -130,8 +136,10 @@ impl<S: Simulation> RoomClient<S> {
         };
         self.relay_has = self.relay_has.max(b.next_input);
         self.lead = b.lead;
-        for (_, mask, _) in b.desyncs() {
-            if self.slot.is_some_and(|s| mask >> s & 1 == 1) {
+        for (frame, mask, _) in b.desyncs() {
+            if self.slot.is_some_and(|s| mask >> s & 1 == 1) && !self.desyncs_seen.contains(&Some(frame)) {
+                self.desyncs_seen[self.desyncs_seen_next] = Some(frame);
+                self.desyncs_seen_next = (self.desyncs_seen_next + 1) % self.desyncs_seen.len();
                 self.stats.desyncs_reported += 1;
             }
         }

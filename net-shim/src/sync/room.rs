@@ -53,7 +53,7 @@ pub struct RoomStats {
     pub malformed: u64,
     /// Bundles sent.
     pub bundles_sent: u64,
-    /// Frames in which connected clients' checksums disagreed.
+    /// Frames in which clients' checksums disagreed (each frame once, however often it is reported).
     pub desyncs: u64,
 }
 
@@ -96,6 +96,10 @@ pub struct Room {
     last_len: Vec<u8>,
     /// Reported checksums per closed-history row and slot (`None`: not reported).
     checksums: Vec<Option<u64>>,
+    /// Per closed-history row: the verdict once every connected player reported `(majority,
+    /// disagreeing slots)`, so a frame is judged (and a disagreement counted and reported) once,
+    /// however often clients repeat their checksums.
+    verdicts: Vec<Option<(u64, u64)>>,
     /// The most recent desync findings `(frame, disagreeing slots, majority)`, repeated in bundles.
     desyncs: [(Frame, u64, u64); 4],
     desync_count: usize,
@@ -144,6 +148,7 @@ impl Room {
             last,
             last_len: vec![d as u8; slots],
             checksums: vec![None; history as usize * slots],
+            verdicts: vec![None; history as usize],
             desyncs: [(0, 0, 0); 4],
             desync_count: 0,
             next_member: 0,
@@ -170,6 +175,12 @@ impl Room {
     }
 
     fn admit(&mut self, id: usize) {
+        if id < self.slots {
+            // A new client in the slot: its reports start afresh.
+            for row in 0..self.cfg.history as usize {
+                self.checksums[row * self.slots + id] = None;
+            }
+        }
         if let Some(m) = self.members.get_mut(id) {
             let oldest = self.next_close.saturating_sub(self.cfg.history);
             *m = Member {
@@ -217,6 +228,9 @@ impl Room {
             return None;
         }
         let row = self.closed_row(frame);
+        if let Some((c, mask)) = self.verdicts[row / self.slots] {
+            return (mask == 0).then_some(c);
+        }
         let mut agreed = None;
         for s in (0..self.slots).filter(|&s| self.members[s].connected) {
             let c = self.checksums[row + s]?;
@@ -292,16 +306,29 @@ impl Room {
         for (frame, checksum) in u.checksums() {
             if frame < self.next_close && self.next_close - frame <= self.cfg.history {
                 let i = self.closed_row(frame) + slot;
-                self.checksums[i] = Some(checksum);
-                self.arbitrate(frame);
+                if self.checksums[i].is_none() {
+                    self.checksums[i] = Some(checksum);
+                    self.arbitrate(frame, slot);
+                }
             }
         }
         Ok(())
     }
 
-    /// Compares the checksums reported for `frame` once every connected slot reported one.
-    fn arbitrate(&mut self, frame: Frame) {
+    /// Compares the checksums reported for `frame` once every connected slot reported one, once: a
+    /// frame gets one verdict, and a disagreement is counted and reported once. A report that comes
+    /// after the verdict (a client that joined since) is held against the verdict's majority: it
+    /// joins the frame's disagreeing slots without counting the frame again.
+    fn arbitrate(&mut self, frame: Frame, slot: usize) {
         let row = self.closed_row(frame);
+        let vrow = row / self.slots;
+        if let Some((majority, mask)) = self.verdicts[vrow] {
+            if self.checksums[row + slot].is_some_and(|c| c != majority) && mask >> slot & 1 == 0 {
+                self.verdicts[vrow] = Some((majority, mask | 1 << slot));
+                self.report(frame, majority, mask | 1 << slot, mask == 0);
+            }
+            return;
+        }
         let mut reported = [0u64; 64];
         let mut n = 0;
         for s in 0..self.slots {
@@ -315,7 +342,7 @@ impl Room {
                 }
             }
         }
-        if n < 2 || reported[..n].iter().all(|&c| c == reported[0]) {
+        if n == 0 {
             return;
         }
         // The majority value (ties: the smallest slot's value wins; deterministic).
@@ -326,12 +353,27 @@ impl Room {
         for s in 0..self.slots {
             if self.checksums[row + s].is_some_and(|c| c != majority) {
                 mask |= 1 << s;
-                self.checksums[row + s] = None; // report once
             }
         }
-        self.stats.desyncs += 1;
-        self.desyncs[self.desync_count % 4] = (frame, mask, majority);
-        self.desync_count += 1;
+        self.verdicts[vrow] = Some((majority, mask));
+        if mask != 0 {
+            self.report(frame, majority, mask, true);
+        }
+    }
+
+    /// Records a disagreement on `frame` for the bundles (updating the frame's report when it is
+    /// still among the recent ones); `new` counts it.
+    fn report(&mut self, frame: Frame, majority: u64, mask: u64, new: bool) {
+        if new {
+            self.stats.desyncs += 1;
+        }
+        let recent = self.desync_count.min(self.desyncs.len());
+        if let Some(d) = self.desyncs[..recent].iter_mut().find(|d| d.0 == frame) {
+            *d = (frame, mask, majority);
+        } else {
+            self.desyncs[self.desync_count % self.desyncs.len()] = (frame, mask, majority);
+            self.desync_count += 1;
+        }
     }
 
     /// When `handle_timeout` must be called next (microseconds, the caller's clock).
@@ -371,6 +413,7 @@ impl Room {
             self.pending_len[pi] = NONE;
             self.checksums[ci] = None;
         }
+        self.verdicts[crow / self.slots] = None;
         self.next_close += 1;
         self.stats.frames_closed += 1;
         for m in self.members.iter_mut().filter(|m| m.connected) {

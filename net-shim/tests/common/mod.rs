@@ -52,7 +52,12 @@ impl Mix {
 /// every `interval` frames): its state hashes every input's length, bytes and status, so any
 /// difference in what two clients were given shows in their checksums.
 pub fn hash_player(slots: u8, slot: usize, input_delay: u32, default: &[u8], interval: u32) -> RoomClient<HashSim> {
-    let session = SessionBuilder::new(usize::from(slots))
+    RoomClient::new(Driver::new(hash_session(slots, slot, input_delay, default), HashSim::new(0)), slot, interval)
+}
+
+/// The session of [`hash_player`].
+pub fn hash_session(slots: u8, slot: usize, input_delay: u32, default: &[u8]) -> framelock_core::Session {
+    SessionBuilder::new(usize::from(slots))
         .local_slot(slot)
         .authority(Authority::Relay)
         .mode(Mode::Rollback { max_prediction: 16 })
@@ -61,8 +66,7 @@ pub fn hash_player(slots: u8, slot: usize, input_delay: u32, default: &[u8], int
         .input_delay(input_delay)
         .max_snapshot_size(64)
         .build()
-        .expect("player session");
-    RoomClient::new(Driver::new(session, HashSim::new(0)), slot, interval)
+        .expect("player session")
 }
 
 /// A spectator of a [`HashSim`] room.
@@ -127,6 +131,7 @@ pub struct World {
     /// Per member id: its client (players at their slot, spectators at their member id).
     pub clients: Vec<Option<RoomClient<HashSim>>>,
     pub ticks: Vec<u32>,
+    next_tick: Vec<u64>,
     pub link: Link,
     pub now: u64,
     pub period: u64,
@@ -142,6 +147,7 @@ impl World {
             room: Room::new(cfg),
             clients: (0..members).map(|_| None).collect(),
             ticks: vec![0; members],
+            next_tick: (0..members as u64).map(|m| m * 997 % period).collect(),
             link,
             now: 0,
             period,
@@ -188,7 +194,8 @@ impl World {
         for (m, c) in self.clients.iter_mut().enumerate() {
             let Some(c) = c else { continue };
             c.catch_up(256).expect("catch up");
-            if now % self.period == (m as u64 * 997) % self.period {
+            if now >= self.next_tick[m] {
+                self.next_tick[m] = self.next_tick[m].max(now.saturating_sub(self.period)) + self.period;
                 self.ticks[m] += 1;
                 let (input, len) = scripted(self.seed, m, self.ticks[m]);
                 c.tick(&input[..len]).expect("tick");
