@@ -60,7 +60,7 @@ fn update(next_bundle: u32, checksums: &[(u32, u64)]) -> Vec<u8> {
 
 #[test]
 fn one_disagreement_on_one_frame_is_one_desync_and_one_report() {
-    let mut room = Room::new(room_config(3));
+    let mut room = Room::new(room_config(3)).expect("room config");
     for s in 0..3 {
         room.connect(s);
     }

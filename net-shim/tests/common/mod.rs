@@ -144,7 +144,7 @@ impl World {
         let period = 1_000_000 / u64::from(cfg.tick_rate);
         let members = usize::from(cfg.slots) + usize::from(cfg.max_spectators);
         World {
-            room: Room::new(cfg),
+            room: Room::new(cfg).expect("room config"),
             clients: (0..members).map(|_| None).collect(),
             ticks: vec![0; members],
             next_tick: (0..members as u64).map(|m| m * 997 % period).collect(),
