@@ -100,11 +100,17 @@ impl Session {
         let requests_cap = max_ops * core::mem::size_of::<crate::Request<'static>>() + 256;
         let start = lim.start_frame;
         let mut inputs = InputStore::new(lim.slots, lim.max_input_size, lim.input_window, &lim.default_input, start);
-        // Frames before the first local input can arrive (the input delay) hold the default input.
+        // Frames before the first local input can arrive (the input delay) hold the default input:
+        // confirmed peer to peer; behind a relay a proposal like any local input (the client sends
+        // it, and the relay's bundle confirms or substitutes it, as for every member).
+        let delay_state = match lim.authority {
+            Authority::PeerToPeer => CellState::Confirmed,
+            Authority::Relay => CellState::Proposed,
+        };
         let mut local_next = vec![start; lim.slots];
         for s in (0..lim.slots).filter(|&s| lim.local >> s & 1 == 1) {
             for f in start..start + lim.input_delay {
-                inputs.put(s, f, &lim.default_input, CellState::Confirmed, InputStatus::Confirmed);
+                inputs.put(s, f, &lim.default_input, delay_state, InputStatus::Confirmed);
             }
             local_next[s] = start + lim.input_delay;
         }
@@ -583,6 +589,12 @@ impl Session {
     /// The current input delay.
     pub fn input_delay(&self) -> u32 {
         self.lim.input_delay
+    }
+
+    /// The default input: a disconnected slot's input, and what local slots propose for the frames
+    /// before their first input (the input delay).
+    pub fn default_input(&self) -> &[u8] {
+        &self.lim.default_input
     }
 
     /// The number of slots.

@@ -177,7 +177,9 @@ impl Relay {
             Some(r) => r,
             None if rooms.len() < cfg.max_rooms => {
                 let members = usize::from(cfg.room.slots) + usize::from(cfg.room.max_spectators);
-                rooms.push(RoomEntry { id, room: Room::new(cfg.room.clone()), members: vec![None; members] });
+                // A room setting out of range refuses the connection (RelayConfig validation reports it).
+                let room = Room::new(cfg.room.clone()).ok()?;
+                rooms.push(RoomEntry { id, room, members: vec![None; members] });
                 rooms.len() - 1
             }
             None => return None,

@@ -69,7 +69,8 @@ fn a_hostile_client_cannot_stall_the_room_or_break_the_others() {
         max_input_size: INPUT_SIZE as u8,
         default_input: vec![0, 0],
         ..RoomConfig::default()
-    });
+    })
+    .expect("room config");
     let mut honest: Vec<RoomClient<Arena>> = (0..HOSTILE).map(|s| client(s, params)).collect();
     for s in 0..usize::from(PLAYERS) {
         room.connect(s);

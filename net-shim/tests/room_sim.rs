@@ -95,7 +95,8 @@ fn run_room(players: u8, frames: u32, link: LinkConfig, seed: u64) -> Outcome {
         default_input: vec![0, 0],
         history: 16_384,
         ..RoomConfig::default()
-    });
+    })
+    .expect("room config");
     let make_client = |s: usize| common::arena_player(params, s, 12, 2);
     let mut clients: Vec<RoomClient<Arena>> = (0..usize::from(players))
         .map(|s| {

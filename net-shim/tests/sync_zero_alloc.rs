@@ -48,7 +48,8 @@ fn a_room_and_its_clients_allocate_nothing_per_tick_or_packet() {
         max_input_size: INPUT_SIZE as u8,
         default_input: vec![0, 0],
         ..RoomConfig::default()
-    });
+    })
+    .expect("room config");
     let mut clients: Vec<RoomClient<Arena>> = (0..usize::from(PLAYERS))
         .map(|s| {
             room.connect(s);

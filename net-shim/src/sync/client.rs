@@ -25,7 +25,8 @@ pub struct ClientStats {
     pub malformed: u64,
     /// Bundles ignored because they did not continue the frames already received (a resend fixes it).
     pub out_of_order: u64,
-    /// Desyncs the relay reported that involve this client's slot.
+    /// Frames the relay reported this client's slot disagreeing on (each frame once, although the
+    /// relay repeats its recent reports in every bundle).
     pub desyncs_reported: u64,
     /// Input-delay changes made for time sync.
     pub delay_changes: u64,
@@ -50,6 +51,9 @@ pub struct RoomClient<S> {
     lead: i16,
     ticks_since_adjust: u32,
     checksum_interval: u32,
+    /// The frames of the latest desync reports counted (the relay repeats its 4 most recent).
+    desyncs_seen: [Option<Frame>; 8],
+    desyncs_seen_next: usize,
     stats: ClientStats,
 }
 
@@ -68,19 +72,46 @@ impl<S: Simulation> RoomClient<S> {
 
     fn with_slot(driver: Driver<S>, slot: Option<usize>, checksum_interval: u32) -> Self {
         let max_input = driver.session().max_input_size().min(255);
-        RoomClient {
+        let mut client = RoomClient {
             slot,
             max_input,
             next_bundle: 0,
             relay_has: 0,
             sent: vec![0; SENT_RING as usize * max_input],
             sent_len: vec![0; SENT_RING as usize],
-            local_end: driver.session().current_frame(),
+            local_end: 0,
             lead: 0,
             ticks_since_adjust: 0,
             checksum_interval: checksum_interval.max(1),
+            desyncs_seen: [None; 8],
+            desyncs_seen_next: 0,
             stats: ClientStats::default(),
             driver,
+        };
+        client.restart_local();
+        client
+    }
+
+    /// Local inputs start at the session's current frame: the frames of its input delay hold the
+    /// session's default input, which is what the session proposed for them, so the relay closes
+    /// them with exactly that (not with empty inputs that a simulation could tell apart).
+    fn restart_local(&mut self) {
+        let session = self.driver.session();
+        let start = session.current_frame();
+        self.local_end = start;
+        if self.slot.is_none() {
+            return;
+        }
+        let mut default = [0u8; 255];
+        let d = session.default_input().len().min(self.max_input);
+        default[..d].copy_from_slice(&session.default_input()[..d]);
+        // The delay is at most 32 frames, well inside the resend ring.
+        let delay = session.input_delay().min(SENT_RING - 1);
+        for f in start..start.saturating_add(delay) {
+            let i = (f % SENT_RING) as usize;
+            self.sent[i * self.max_input..i * self.max_input + d].copy_from_slice(&default[..d]);
+            self.sent_len[i] = d as u8;
+            self.local_end = f + 1;
         }
     }
 
@@ -105,8 +136,10 @@ impl<S: Simulation> RoomClient<S> {
         };
         self.relay_has = self.relay_has.max(b.next_input);
         self.lead = b.lead;
-        for (_, mask, _) in b.desyncs() {
-            if self.slot.is_some_and(|s| mask >> s & 1 == 1) {
+        for (frame, mask, _) in b.desyncs() {
+            if self.slot.is_some_and(|s| mask >> s & 1 == 1) && !self.desyncs_seen.contains(&Some(frame)) {
+                self.desyncs_seen[self.desyncs_seen_next] = Some(frame);
+                self.desyncs_seen_next = (self.desyncs_seen_next + 1) % self.desyncs_seen.len();
                 self.stats.desyncs_reported += 1;
             }
         }

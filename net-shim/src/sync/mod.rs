@@ -8,8 +8,10 @@
 //! disagreements.
 
 pub mod client;
+pub mod config;
 pub mod msg;
 pub mod room;
 
 pub use client::{ClientStats, RoomClient};
-pub use room::{Room, RoomConfig, RoomStats};
+pub use config::{RoomConfig, RoomConfigError};
+pub use room::{Room, RoomStats};

@@ -5,40 +5,8 @@
 
 use framelock_core::Frame;
 
+pub use super::config::{RoomConfig, RoomConfigError, LAST_FRAME};
 use super::msg::{self, BundledInput, MsgError, Update, Writer, FLAG_DISCONNECTED, FLAG_SUBSTITUTED};
-
-/// A room's settings.
-#[derive(Debug, Clone)]
-pub struct RoomConfig {
-    /// Player slots (1..=64).
-    pub slots: u8,
-    /// Frames per second (1..=120).
-    pub tick_rate: u16,
-    /// The largest input in bytes (at most 255 on the wire).
-    pub max_input_size: u8,
-    /// A disconnected slot's input.
-    pub default_input: Vec<u8>,
-    /// Closed frames kept for resending and for clients that join late or come back (a power of two).
-    pub history: u32,
-    /// How far past the frame being closed an input may be (frames).
-    pub input_window: u32,
-    /// Spectators the room admits besides its players.
-    pub max_spectators: u16,
-}
-
-impl Default for RoomConfig {
-    fn default() -> Self {
-        RoomConfig {
-            slots: 2,
-            tick_rate: 30,
-            max_input_size: 8,
-            default_input: Vec::new(),
-            history: 4096,
-            input_window: 64,
-            max_spectators: 8,
-        }
-    }
-}
 
 /// What a room counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -53,7 +21,7 @@ pub struct RoomStats {
     pub malformed: u64,
     /// Bundles sent.
     pub bundles_sent: u64,
-    /// Frames in which connected clients' checksums disagreed.
+    /// Frames in which clients' checksums disagreed (each frame once, however often it is reported).
     pub desyncs: u64,
 }
 
@@ -83,6 +51,8 @@ pub struct Room {
     max_input: usize,
     period_us: u64,
     start_us: Option<u64>,
+    /// The frame the clock started at (0 unless [`Room::start_at`]).
+    clock_base: Frame,
     next_close: Frame,
     members: Vec<Member>,
     /// Inputs received for frames `[next_close, next_close + input_window)`: per row, per slot.
@@ -96,6 +66,10 @@ pub struct Room {
     last_len: Vec<u8>,
     /// Reported checksums per closed-history row and slot (`None`: not reported).
     checksums: Vec<Option<u64>>,
+    /// Per closed-history row: the verdict once every connected player reported `(majority,
+    /// disagreeing slots)`, so a frame is judged (and a disagreement counted and reported) once,
+    /// however often clients repeat their checksums.
+    verdicts: Vec<Option<(u64, u64)>>,
     /// The most recent desync findings `(frame, disagreeing slots, majority)`, repeated in bundles.
     desyncs: [(Frame, u64, u64); 4],
     desync_count: usize,
@@ -107,22 +81,26 @@ const NONE: u16 = u16::MAX;
 
 impl Room {
     /// A room with every slot disconnected; its clock starts at the first `handle_timeout`.
-    pub fn new(cfg: RoomConfig) -> Self {
-        let slots = usize::from(cfg.slots.clamp(1, 64));
+    ///
+    /// Errors: a [`RoomConfigError`] naming the setting that is out of range.
+    pub fn new(cfg: RoomConfig) -> Result<Self, RoomConfigError> {
+        cfg.validate()?;
+        let slots = usize::from(cfg.slots);
         let max_input = usize::from(cfg.max_input_size);
         let history = cfg.history.max(16).next_power_of_two();
-        let window = cfg.input_window.max(4);
-        let cfg = RoomConfig { history, input_window: window, tick_rate: cfg.tick_rate.clamp(1, 120), ..cfg };
+        let window = cfg.input_window;
+        let cfg = RoomConfig { history, ..cfg };
         let mut last = vec![0u8; slots * max_input];
         let d = cfg.default_input.len().min(max_input);
         for s in 0..slots {
             last[s * max_input..s * max_input + d].copy_from_slice(&cfg.default_input[..d]);
         }
-        Room {
+        Ok(Room {
             period_us: 1_000_000 / u64::from(cfg.tick_rate),
             slots,
             max_input,
             start_us: None,
+            clock_base: 0,
             next_close: 0,
             members: vec![
                 Member {
@@ -144,12 +122,34 @@ impl Room {
             last,
             last_len: vec![d as u8; slots],
             checksums: vec![None; history as usize * slots],
+            verdicts: vec![None; history as usize],
             desyncs: [(0, 0, 0); 4],
             desync_count: 0,
             next_member: 0,
             stats: RoomStats::default(),
             cfg,
+        })
+    }
+
+    /// Starts the frame clock at `frame` instead of 0 (before the first `handle_timeout`; later it
+    /// does nothing): for tests of the clock's end, which no one waits 414 days for at 120 Hz. The
+    /// frames below it count as closed and are not in the history.
+    pub fn start_at(&mut self, frame: Frame) {
+        if self.start_us.is_none() && self.stats.frames_closed == 0 {
+            self.next_close = frame.min(LAST_FRAME + 1);
+            self.clock_base = self.next_close;
+            for m in &mut self.members {
+                m.next_bundle = self.next_close;
+                m.next_input = self.next_close;
+                m.burst_from = self.next_close;
+            }
         }
+    }
+
+    /// True once the room closed [`LAST_FRAME`]: its clock has ended and the match is over (it keeps
+    /// resending what clients have not acknowledged, but closes no frame and sets no deadline).
+    pub fn is_over(&self) -> bool {
+        self.next_close > LAST_FRAME
     }
 
     /// A client took `slot`: it receives the room's history from frame 0 (or the oldest kept) on,
@@ -170,12 +170,18 @@ impl Room {
     }
 
     fn admit(&mut self, id: usize) {
+        if id < self.slots {
+            // A new client in the slot: its reports start afresh.
+            for row in 0..self.cfg.history as usize {
+                self.checksums[row * self.slots + id] = None;
+            }
+        }
+        let (oldest, next_close) = (self.oldest(), self.next_close);
         if let Some(m) = self.members.get_mut(id) {
-            let oldest = self.next_close.saturating_sub(self.cfg.history);
             *m = Member {
                 connected: true,
                 next_bundle: oldest,
-                next_input: self.next_close,
+                next_input: next_close,
                 lead: 0,
                 dirty: true,
                 burst_from: oldest,
@@ -200,7 +206,7 @@ impl Room {
     /// Every slot's input of a closed frame still in the history (for recording the room as an input
     /// log: `LogWriter::record_inputs` with flags 1 = disconnected, 2 = substituted, as in the log format).
     pub fn closed_frame(&self, frame: Frame) -> Option<impl ExactSizeIterator<Item = BundledInput<'_>> + '_> {
-        if frame >= self.next_close || self.next_close - frame > self.cfg.history {
+        if frame >= self.next_close || frame < self.oldest() {
             return None;
         }
         let row = self.closed_row(frame);
@@ -213,10 +219,13 @@ impl Room {
 
     /// The checksum every connected client reported for `frame`, once they all did and agree.
     pub fn agreed_checksum(&self, frame: Frame) -> Option<u64> {
-        if frame >= self.next_close || self.next_close - frame > self.cfg.history {
+        if frame >= self.next_close || frame < self.oldest() {
             return None;
         }
         let row = self.closed_row(frame);
+        if let Some((c, mask)) = self.verdicts[row / self.slots] {
+            return (mask == 0).then_some(c);
+        }
         let mut agreed = None;
         for s in (0..self.slots).filter(|&s| self.members[s].connected) {
             let c = self.checksums[row + s]?;
@@ -231,6 +240,11 @@ impl Room {
     /// What the room counted.
     pub fn stats(&self) -> RoomStats {
         self.stats
+    }
+
+    /// The oldest closed frame the history holds.
+    fn oldest(&self) -> Frame {
+        self.next_close.saturating_sub(self.cfg.history).max(self.clock_base)
     }
 
     fn pending_row(&self, frame: Frame) -> usize {
@@ -265,7 +279,7 @@ impl Room {
                 }
                 continue;
             }
-            if frame - self.next_close >= self.cfg.input_window {
+            if frame - self.next_close >= self.cfg.input_window || frame > LAST_FRAME {
                 break;
             }
             newest = Some(frame);
@@ -284,24 +298,40 @@ impl Room {
             member.lead = (i64::from(newest) - i64::from(self.next_close)).clamp(-1000, 1000) as i16;
         }
         let mut n = member.next_input.max(self.next_close);
-        while n - self.next_close < self.cfg.input_window && self.pending_len[self.pending_row(n) + slot] != NONE {
+        while n <= LAST_FRAME
+            && n - self.next_close < self.cfg.input_window
+            && self.pending_len[self.pending_row(n) + slot] != NONE
+        {
             n += 1;
         }
         member.next_input = n;
         self.members[slot] = member;
         for (frame, checksum) in u.checksums() {
-            if frame < self.next_close && self.next_close - frame <= self.cfg.history {
+            if frame < self.next_close && frame >= self.oldest() {
                 let i = self.closed_row(frame) + slot;
-                self.checksums[i] = Some(checksum);
-                self.arbitrate(frame);
+                if self.checksums[i].is_none() {
+                    self.checksums[i] = Some(checksum);
+                    self.arbitrate(frame, slot);
+                }
             }
         }
         Ok(())
     }
 
-    /// Compares the checksums reported for `frame` once every connected slot reported one.
-    fn arbitrate(&mut self, frame: Frame) {
+    /// Compares the checksums reported for `frame` once every connected slot reported one, once: a
+    /// frame gets one verdict, and a disagreement is counted and reported once. A report that comes
+    /// after the verdict (a client that joined since) is held against the verdict's majority: it
+    /// joins the frame's disagreeing slots without counting the frame again.
+    fn arbitrate(&mut self, frame: Frame, slot: usize) {
         let row = self.closed_row(frame);
+        let vrow = row / self.slots;
+        if let Some((majority, mask)) = self.verdicts[vrow] {
+            if self.checksums[row + slot].is_some_and(|c| c != majority) && mask >> slot & 1 == 0 {
+                self.verdicts[vrow] = Some((majority, mask | 1 << slot));
+                self.report(frame, majority, mask | 1 << slot, mask == 0);
+            }
+            return;
+        }
         let mut reported = [0u64; 64];
         let mut n = 0;
         for s in 0..self.slots {
@@ -315,7 +345,7 @@ impl Room {
                 }
             }
         }
-        if n < 2 || reported[..n].iter().all(|&c| c == reported[0]) {
+        if n == 0 {
             return;
         }
         // The majority value (ties: the smallest slot's value wins; deterministic).
@@ -326,23 +356,49 @@ impl Room {
         for s in 0..self.slots {
             if self.checksums[row + s].is_some_and(|c| c != majority) {
                 mask |= 1 << s;
-                self.checksums[row + s] = None; // report once
             }
         }
-        self.stats.desyncs += 1;
-        self.desyncs[self.desync_count % 4] = (frame, mask, majority);
-        self.desync_count += 1;
+        self.verdicts[vrow] = Some((majority, mask));
+        if mask != 0 {
+            self.report(frame, majority, mask, true);
+        }
     }
 
-    /// When `handle_timeout` must be called next (microseconds, the caller's clock).
+    /// Records a disagreement on `frame` for the bundles (updating the frame's report when it is
+    /// still among the recent ones); `new` counts it.
+    fn report(&mut self, frame: Frame, majority: u64, mask: u64, new: bool) {
+        if new {
+            self.stats.desyncs += 1;
+        }
+        let recent = self.desync_count.min(self.desyncs.len());
+        if let Some(d) = self.desyncs[..recent].iter_mut().find(|d| d.0 == frame) {
+            *d = (frame, mask, majority);
+        } else {
+            self.desyncs[self.desync_count % self.desyncs.len()] = (frame, mask, majority);
+            self.desync_count += 1;
+        }
+    }
+
+    /// When `handle_timeout` must be called next (microseconds, the caller's clock); `None` before
+    /// the clock started and once the match is over ([`Room::is_over`]).
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.start_us.map(|s| s + (u64::from(self.next_close) + 1) * self.period_us)
+        if self.is_over() {
+            return None;
+        }
+        self.start_us.map(|s| self.close_time(s, self.next_close))
     }
 
-    /// Closes every frame whose time has come.
+    /// When frame `frame` closes, for a clock started at `start` (in u64 microseconds: 2^32 frames
+    /// at 1 s each is far inside it, so no overflow).
+    fn close_time(&self, start: u64, frame: Frame) -> u64 {
+        start.saturating_add((u64::from(frame - self.clock_base) + 1) * self.period_us)
+    }
+
+    /// Closes every frame whose time has come, up to [`LAST_FRAME`]: there the clock ends and the
+    /// match is over ([`Room::is_over`]); later calls close nothing.
     pub fn handle_timeout(&mut self, now_us: u64) {
         let start = *self.start_us.get_or_insert(now_us);
-        while now_us >= start + (u64::from(self.next_close) + 1) * self.period_us {
+        while !self.is_over() && now_us >= self.close_time(start, self.next_close) {
             self.close_frame();
         }
     }
@@ -371,6 +427,7 @@ impl Room {
             self.pending_len[pi] = NONE;
             self.checksums[ci] = None;
         }
+        self.verdicts[crow / self.slots] = None;
         self.next_close += 1;
         self.stats.frames_closed += 1;
         for m in self.members.iter_mut().filter(|m| m.connected) {
@@ -411,7 +468,7 @@ impl Room {
         let m = self.members[slot];
         let cap = buf.len().min(msg::MAX_MESSAGE);
         let mut w = Writer::new(&mut buf[..cap]);
-        let oldest = self.next_close.saturating_sub(self.cfg.history);
+        let oldest = self.oldest();
         let first = m.burst_from.max(m.next_bundle).max(oldest);
         let count_at = msg::begin_bundle(&mut w, m.next_input, m.lead, self.slots as u8, first);
         let desyncs = &self.desyncs[..self.desync_count.min(4)];
