@@ -72,6 +72,7 @@
 pub mod io;
 pub mod mmsg;
 pub mod netcode;
+pub mod p2p;
 pub mod player;
 pub mod relay;
 pub mod sync;
