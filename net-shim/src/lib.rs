@@ -74,5 +74,6 @@ pub mod mmsg;
 pub mod netcode;
 pub mod player;
 pub mod relay;
+mod relay_config;
 pub mod sync;
 pub mod workers;
