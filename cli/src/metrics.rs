@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use framelock_net::io::IoStats;
 use framelock_net::netcode::DropReason;
-use framelock_net::relay::Relay;
+use framelock_net::relay::{Refusal, Relay};
 
 const MAX_CONNECTIONS: usize = 16;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -140,6 +140,14 @@ pub struct Counters {
     pub malformed: u64,
     /// Loop timing.
     pub looped: LoopStats,
+    /// Refused connections by [`Refusal`] in `Refusal::ALL` order.
+    pub refused: [u64; 7],
+    /// Connections refused because the connection layer was full (`--max-clients`).
+    pub refused_server_full: u64,
+    /// Rooms opened.
+    pub rooms_opened: u64,
+    /// Rooms freed.
+    pub rooms_closed: u64,
 }
 
 impl Counters {
@@ -148,7 +156,7 @@ impl Counters {
         let net = relay.server().stats();
         let mut c = Counters {
             connections: relay.server().num_connected() as u64,
-            rooms: relay.rooms().count() as u64,
+            rooms: relay.room_count() as u64,
             io,
             connects: net.connects,
             disconnects: net.disconnects,
@@ -156,14 +164,18 @@ impl Counters {
             looped: looped.clone(),
             ..Counters::default()
         };
-        for (_, room) in relay.rooms() {
-            let s = room.stats();
-            c.late_inputs += s.late_inputs;
-            c.substitutes += s.substitutes;
-            c.desyncs += s.desyncs;
-            c.frames_closed += s.frames_closed;
-            c.malformed += s.malformed;
-        }
+        // Freed rooms' counters included: these never go down.
+        let s = relay.room_totals();
+        c.late_inputs = s.late_inputs;
+        c.substitutes = s.substitutes;
+        c.desyncs = s.desyncs;
+        c.frames_closed = s.frames_closed;
+        c.malformed = s.malformed;
+        let r = relay.stats();
+        c.refused = r.refused;
+        c.refused_server_full = net.denied_sent.saturating_sub(r.refused_total());
+        c.rooms_opened = r.rooms_opened;
+        c.rooms_closed = r.rooms_closed;
         c
     }
 
@@ -187,6 +199,12 @@ impl Counters {
         self.desyncs += o.desyncs;
         self.frames_closed += o.frames_closed;
         self.malformed += o.malformed;
+        for (r, x) in self.refused.iter_mut().zip(o.refused) {
+            *r += x;
+        }
+        self.refused_server_full += o.refused_server_full;
+        self.rooms_opened += o.rooms_opened;
+        self.rooms_closed += o.rooms_closed;
         for (b, x) in self.looped.tick_buckets.iter_mut().zip(o.looped.tick_buckets) {
             *b += x;
         }
@@ -223,6 +241,14 @@ pub fn render(c: &Counters, allocations: u64) -> String {
         "Worst lateness of a room tick.",
         c.looped.max_lateness_us,
     );
+    metric("framelock_rooms_opened_total", "counter", "Rooms opened.", c.rooms_opened);
+    metric("framelock_rooms_closed_total", "counter", "Rooms freed (empty, or their match ended).", c.rooms_closed);
+    let _ = writeln!(out, "# HELP framelock_refused_connections_total Connections refused with a denial, by reason.");
+    let _ = writeln!(out, "# TYPE framelock_refused_connections_total counter");
+    for (reason, n) in Refusal::ALL.iter().zip(c.refused) {
+        let _ = writeln!(out, "framelock_refused_connections_total{{reason=\"{}\"}} {n}", reason.name());
+    }
+    let _ = writeln!(out, "framelock_refused_connections_total{{reason=\"server_full\"}} {}", c.refused_server_full);
     let _ = writeln!(out, "# HELP framelock_dropped_packets_total Packets dropped, by reason.");
     let _ = writeln!(out, "# TYPE framelock_dropped_packets_total counter");
     for (reason, n) in DropReason::ALL.iter().zip(c.dropped.iter().chain(std::iter::repeat(&0))) {

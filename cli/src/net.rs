@@ -11,7 +11,7 @@ use clap::Args;
 use framelock_core::arena::{self, scratch_size_bound, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
 use framelock_core::{Authority, Driver, Mode, SessionBuilder};
 use framelock_net::io::{Conditioner, UdpDriver};
-use framelock_net::netcode::{ConnectToken, SeededRng, ServerConfig, TokenParams, UserData};
+use framelock_net::netcode::{ClientState, ConnectToken, SeededRng, ServerConfig, TokenParams, UserData};
 use framelock_net::player::NetClient;
 use framelock_net::relay::{Relay, RelayConfig};
 use framelock_net::sync::{RoomClient, RoomConfig};
@@ -184,6 +184,47 @@ pub struct ServeArgs {
     /// The arena seed the room's bots play with (written into recordings so they replay).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Rooms open at once (per worker). Default: as many as `--room-memory-mib` holds (see
+    /// docs/deploy.md for the per-room arithmetic).
+    #[arg(long)]
+    pub max_rooms: Option<usize>,
+    /// The memory budget that sizes the default `--max-rooms`, in MiB (per worker).
+    #[arg(long, default_value_t = 1024)]
+    pub room_memory_mib: u64,
+    /// A room with nobody connected is freed (its recording closed) after this many seconds.
+    #[arg(long, default_value_t = 30)]
+    pub room_idle_secs: u64,
+    /// A match ends once its room has closed this many frames (0: never by length); the room is
+    /// then freed and its recording ends at that frame.
+    #[arg(long, default_value_t = 0)]
+    pub match_frames: u32,
+}
+
+/// Heap bytes a room's recording takes besides the room (its write buffer and chunk buffer).
+const RECORDING_BYTES: usize = 64 * 1024;
+
+/// The relay settings `args` describe, the connection layer public at `public`.
+fn relay_config(args: &ServeArgs, key: [u8; 32], public: Vec<SocketAddr>) -> Result<RelayConfig, NetError> {
+    let mut netcode = ServerConfig::new(PROTOCOL_ID, key, args.max_clients, SocketAddr::from(([0, 0, 0, 0], 0)));
+    netcode.public_addresses = public;
+    let room = RoomConfig {
+        slots: args.players,
+        tick_rate: args.tick_rate,
+        max_input_size: INPUT_SIZE as u8,
+        default_input: arena::NEUTRAL_INPUT.to_vec(),
+        ..RoomConfig::default()
+    };
+    let per_room = framelock_net::relay::room_bytes(&room) + RECORDING_BYTES;
+    let budget = usize::try_from(args.room_memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    let max_rooms = args.max_rooms.unwrap_or_else(|| (budget / per_room).clamp(1, framelock_net::relay::MAX_ROOMS));
+    let cfg = RelayConfig {
+        max_rooms,
+        room_idle: Duration::from_secs(args.room_idle_secs),
+        match_frames: args.match_frames,
+        ..RelayConfig::new(netcode, room)
+    };
+    cfg.validate().or_else(|e| fail(format!("{e}")))?;
+    Ok(cfg)
 }
 
 /// A relay for arena rooms of `players` slots at `tick_rate` on `driver`'s socket.
@@ -206,8 +247,10 @@ pub fn new_relay(
             ..RoomConfig::default()
         },
         max_rooms: 64,
+        room_idle: Duration::from_secs(30),
+        match_frames: 0,
     };
-    Relay::new(driver.now(), cfg, &mut rng).or_else(|e| fail(format!("relay: {e:?}")))
+    Relay::new(driver.now(), cfg, &mut rng).or_else(|e| fail(format!("relay: {e}")))
 }
 
 /// Runs a relay until SIGINT/SIGTERM (or, with `--exit-when-empty`, until its clients left). On a
@@ -233,7 +276,10 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
         driver.condition(c);
     }
     let addr = driver.local_addr().or_else(|e| fail(format!("socket: {e}")))?;
-    let mut relay = new_relay(&driver, key, args.max_clients, args.players, args.tick_rate)?;
+    let public = framelock_net::workers::public_addresses(&[], addr).or_else(|e| fail(e.to_string()))?;
+    let cfg = relay_config(args, key, public)?;
+    let mut relay = Relay::new(driver.now(), cfg, &mut SeededRng::from_seed(os_random_32()))
+        .or_else(|e| fail(format!("relay: {e}")))?;
     let mut logs = match &args.record_dir {
         Some(dir) => Some(RoomLogs::new(dir, args.players, args.tick_rate, args.seed).map_err(NetError)?),
         None => None,
@@ -296,6 +342,9 @@ impl framelock_net::workers::WorkerHook for ServeHook {
         if let Some(Err(e)) = self.logs.as_mut().map(|l| l.record(relay)) {
             self.fail(e);
         }
+        for path in self.logs.as_mut().map(RoomLogs::take_finished).unwrap_or_default() {
+            println!("recorded {}", path.display());
+        }
         if std::time::Instant::now() >= self.next_publish {
             self.publish(relay, io);
             self.next_publish += Duration::from_secs(1);
@@ -322,17 +371,7 @@ impl framelock_net::workers::WorkerHook for ServeHook {
 /// until the clients left).
 fn serve_workers(args: &ServeArgs, key: [u8; 32], stop: &std::sync::atomic::AtomicBool) -> Result<(), NetError> {
     let workers = usize::from(args.workers);
-    let cfg = RelayConfig {
-        netcode: ServerConfig::new(PROTOCOL_ID, key, args.max_clients, args.listen),
-        room: RoomConfig {
-            slots: args.players,
-            tick_rate: args.tick_rate,
-            max_input_size: INPUT_SIZE as u8,
-            default_input: arena::NEUTRAL_INPUT.to_vec(),
-            ..RoomConfig::default()
-        },
-        max_rooms: 64,
-    };
+    let cfg = relay_config(args, key, Vec::new())?;
     let published = std::sync::Arc::new(std::sync::Mutex::new(vec![metrics::Counters::default(); workers]));
     let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut hooks: Vec<Box<dyn framelock_net::workers::WorkerHook>> = Vec::new();
@@ -426,6 +465,9 @@ pub fn relay_loop(
         }
         if let Some(logs) = logs.as_deref_mut() {
             logs.record(relay).map_err(NetError)?;
+            for path in logs.take_finished() {
+                println!("recorded {}", path.display());
+            }
         }
         let connected = relay.server().num_connected();
         was_busy |= connected > 0;
@@ -558,13 +600,31 @@ pub fn play(token: ConnectToken, args: &BotArgs) -> Result<u64, NetError> {
     let deadline = started + Duration::from_secs(20) + period * (args.frames + 600);
     let mut next_tick = started;
     let mut ticks = 0u32;
+    let mut was_connected = false;
     loop {
         let now = driver.now();
+        let state = client.connection().state();
+        was_connected |= client.is_connected();
         if now > deadline {
+            leave(&mut driver, &mut client, &args.link)?;
             return fail(format!("bot {slot}: frame {} was not final in time", args.frames));
         }
-        if !client.is_connected() && now > started + Duration::from_secs(10) {
-            return fail(format!("bot {slot}: could not connect ({:?})", client.connection().state()));
+        if was_connected && !client.is_connected() {
+            let frame = client.room().driver().session().checksummed_until();
+            return fail(format!(
+                "bot {slot}: the relay ended the connection ({}) with frames below {frame} final, before frame {}",
+                ended(state),
+                args.frames
+            ));
+        }
+        if state == ClientState::ConnectionDenied {
+            return fail(format!(
+                "bot {slot}: the relay refused the connection (the slot is taken, no room is left, the match is \
+                 over or the relay is draining)"
+            ));
+        }
+        if !was_connected && (state.is_error() || now > started + Duration::from_secs(10)) {
+            return fail(format!("bot {slot}: could not connect ({state:?})"));
         }
         driver
             .run_once(&mut client, next_tick.saturating_sub(now).min(Duration::from_millis(10)))
@@ -586,14 +646,35 @@ pub fn play(token: ConnectToken, args: &BotArgs) -> Result<u64, NetError> {
         let session = client.room().driver().session();
         if session.checksummed_until() > args.frames {
             let checksum = session.checksum(args.frames).unwrap_or(0);
-            client.disconnect(now);
-            // Let the conditioner deliver what it still holds (the disconnect among it).
-            let drain_until = driver.now() + Duration::from_millis(args.link.latency + 2 * args.link.jitter + 100);
-            while driver.delayed() > 0 && driver.now() < drain_until {
-                driver.run_once(&mut client, Duration::from_millis(5)).or_else(|e| fail(format!("socket: {e}")))?;
-                driver.flush(&mut client, driver.now());
-            }
+            leave(&mut driver, &mut client, &args.link)?;
             return Ok(checksum);
         }
     }
+}
+
+/// How a connection that was up ended, in words.
+fn ended(state: ClientState) -> &'static str {
+    match state {
+        ClientState::ConnectionTimedOut => "the relay stopped answering",
+        ClientState::Disconnected => "the relay said goodbye: its match ended, it shut down, or it refused the slot",
+        _ => "the connection failed",
+    }
+}
+
+/// Leaves: the connection layer's redundant disconnect packets go out now (through the link
+/// conditioner, if any, which is then given time to deliver what it holds).
+fn leave<S: framelock_core::Simulation>(
+    driver: &mut UdpDriver,
+    client: &mut NetClient<S>,
+    link: &LinkArgs,
+) -> Result<(), NetError> {
+    let now = driver.now();
+    client.disconnect(now);
+    driver.flush(client, now);
+    let drain_until = now + Duration::from_millis(link.latency + 2 * link.jitter + 100);
+    while driver.delayed() > 0 && driver.now() < drain_until {
+        driver.run_once(client, Duration::from_millis(5)).or_else(|e| fail(format!("socket: {e}")))?;
+        driver.flush(client, driver.now());
+    }
+    Ok(())
 }

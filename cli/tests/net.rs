@@ -209,3 +209,104 @@ fn serve_runs_several_workers_on_one_port_and_stops_on_sigterm() {
     assert_eq!(rest.iter().filter(|l| l.starts_with("worker ")).count(), 3, "{rest:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Starts `framelock serve` on loopback with `extra` options; returns it, its address and the rest
+/// of its output.
+fn serve(
+    key: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Child, String, std::io::Lines<BufReader<std::process::ChildStdout>>) {
+    let mut relay =
+        framelock().args(["serve", "--key-file"]).arg(key).args(extra).stdout(Stdio::piped()).spawn().expect("serve");
+    let mut lines = BufReader::new(relay.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    let addr = first
+        .strip_prefix("listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the relay prints its address: {first}"))
+        .to_string();
+    (relay, addr, lines)
+}
+
+/// Writes a token for `slot` of `room` at `server` (connections time out after `timeout` s).
+fn token(
+    dir: &std::path::Path,
+    key: &std::path::Path,
+    server: &str,
+    room: u64,
+    slot: u8,
+    id: u64,
+    timeout: u32,
+) -> std::path::PathBuf {
+    let path = dir.join(format!("token-{room}-{slot}-{id}.bin"));
+    let made = framelock()
+        .args(["token", "--server", server, "--room", &room.to_string(), "--slot", &slot.to_string()])
+        .args(["--client-id", &id.to_string(), "--timeout", &timeout.to_string(), "--key-file"])
+        .arg(key)
+        .arg("--out")
+        .arg(&path)
+        .output()
+        .expect("token");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    path
+}
+
+fn bot(token: &std::path::Path, slot: u8, players: u8, frames: u32) -> std::process::Child {
+    framelock()
+        .args(["bot", "--slot", &slot.to_string(), "--players", &players.to_string(), "--tick-rate", "60"])
+        .args(["--frames", &frames.to_string(), "--token"])
+        .arg(token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bot")
+}
+
+#[test]
+fn a_bot_says_goodbye_without_a_link_conditioner_and_a_taken_slot_is_denied() {
+    let (dir, key) = scratch_with_key("goodbye-test");
+    let (mut relay, addr, lines) =
+        serve(&key, &["--listen", "127.0.0.1:0", "--players", "2", "--tick-rate", "60", "--exit-when-empty"]);
+    // Connections time out after 60 s: the relay sees the bot leave only through its goodbye.
+    let first = bot(&token(&dir, &key, &addr, 3, 0, 1, 60), 0, 2, 240);
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let second = bot(&token(&dir, &key, &addr, 3, 0, 2, 60), 0, 2, 240).wait_with_output().expect("bot");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success());
+    assert!(stderr.contains("the relay refused the connection"), "{stderr}");
+    let out = first.wait_with_output().expect("bot");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(wait_exit(&mut relay, 15, "the relay (after the bot's goodbye)").success());
+    let report: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        report.iter().any(|l| l.starts_with("relay done:") && l.contains("connects 1, disconnects 1")),
+        "{report:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bot_whose_match_ends_first_says_the_relay_ended_it() {
+    let (dir, key) = scratch_with_key("match-end-test");
+    let (mut relay, addr, _lines) = serve(
+        &key,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--players",
+            "1",
+            "--tick-rate",
+            "60",
+            "--match-frames",
+            "60",
+            "--exit-when-empty",
+        ],
+    );
+    let out = bot(&token(&dir, &key, &addr, 4, 0, 1, 5), 0, 1, 6_000).wait_with_output().expect("bot");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("the relay ended the connection (the relay said goodbye"), "{stderr}");
+    assert!(!stderr.contains("could not connect"), "{stderr}");
+    assert!(wait_exit(&mut relay, 15, "the relay").success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -75,5 +75,6 @@ pub mod netcode;
 pub mod p2p;
 pub mod player;
 pub mod relay;
+mod relay_config;
 pub mod sync;
 pub mod workers;

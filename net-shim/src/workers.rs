@@ -89,15 +89,39 @@ impl std::fmt::Debug for InboxHandle {
 
 fn bind_shared(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::DGRAM, None)?;
+    if addr.is_ipv6() {
+        // `[::]:P` serves IPv4 clients too (as mapped addresses), whatever the system default.
+        socket.set_only_v6(false)?;
+    }
     socket.set_reuse_port(true)?;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     Ok(socket.into())
 }
 
+/// The addresses a relay bound to `bound` is public at, from those configured: a configured address
+/// with port 0 takes the bound port; none configured means the bound address, which must then not
+/// be a wildcard (`0.0.0.0`, `::`): clients cannot connect to a wildcard, and connect tokens must
+/// name an address the relay accepts.
+pub fn public_addresses(configured: &[SocketAddr], bound: SocketAddr) -> io::Result<Vec<SocketAddr>> {
+    if configured.is_empty() {
+        if bound.ip().is_unspecified() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{bound} is a wildcard address: name the address clients reach the relay at (--public-address)"
+                ),
+            ));
+        }
+        return Ok(vec![bound]);
+    }
+    Ok(configured.iter().map(|a| if a.port() == 0 { SocketAddr::new(a.ip(), bound.port()) } else { *a }).collect())
+}
+
 impl Workers {
     /// Binds `workers` sockets to `listen` (port 0 picks one port for all) and starts one relay loop
-    /// per worker. `cfg.netcode.public_addresses` is replaced by the bound address.
+    /// per worker. `cfg.netcode.public_addresses` goes through [`public_addresses`] with the bound
+    /// address.
     /// `hooks[i]`, when given, runs on worker `i`.
     pub fn spawn(
         cfg: RelayConfig,
@@ -109,6 +133,7 @@ impl Workers {
         let workers = workers.clamp(1, 64);
         let first = bind_shared(listen)?;
         let addr = first.local_addr()?;
+        let public = public_addresses(&cfg.netcode.public_addresses, addr)?;
         let mut sockets = vec![first];
         for _ in 1..workers {
             sockets.push(bind_shared(addr)?);
@@ -127,7 +152,7 @@ impl Workers {
         let mut hooks = hooks.into_iter();
         for (i, (poll, socket)) in polls.into_iter().zip(sockets).enumerate() {
             let mut cfg = cfg.clone();
-            cfg.netcode.public_addresses = vec![addr];
+            cfg.netcode.public_addresses = public.clone();
             let (stop, inboxes, hook) = (stop.clone(), inboxes.clone(), hooks.next());
             let thread = std::thread::Builder::new()
                 .name(format!("relay-worker-{i}"))

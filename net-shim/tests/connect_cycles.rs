@@ -76,6 +76,8 @@ fn a_thousand_connect_disconnect_cycles_leave_no_trace() {
         netcode: ServerConfig::new(PROTOCOL, KEY, 4, addr),
         room: RoomConfig { slots: 2, max_input_size: INPUT_SIZE as u8, max_spectators: 4, ..RoomConfig::default() },
         max_rooms: 1,
+        room_idle: std::time::Duration::from_secs(30),
+        match_frames: 0,
     };
     let mut relay = Relay::new(driver.now(), cfg, &mut rng).expect("relay");
     let stop = Arc::new(AtomicBool::new(false));

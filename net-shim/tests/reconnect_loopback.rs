@@ -54,6 +54,8 @@ fn a_player_who_crashes_comes_back_catches_up_and_agrees() {
             ..RoomConfig::default()
         },
         max_rooms: 2,
+        room_idle: std::time::Duration::from_secs(30),
+        match_frames: 0,
     };
     let workers = Workers::spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0)), 1, 3, Vec::new()).expect("relay");
     let relay = workers.local_addr();

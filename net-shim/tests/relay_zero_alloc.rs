@@ -63,6 +63,8 @@ fn relay_and_net_clients_allocate_nothing_per_tick_or_packet() {
             netcode: ServerConfig::new(PROTOCOL, KEY, 8, relay_addr()),
             room: RoomConfig { slots: PLAYERS, max_input_size: INPUT_SIZE as u8, ..RoomConfig::default() },
             max_rooms: 2,
+            room_idle: std::time::Duration::from_secs(30),
+            match_frames: 0,
         },
         &mut rng,
     )

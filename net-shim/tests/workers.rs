@@ -25,6 +25,8 @@ fn rooms_live_on_their_worker_and_players_agree() {
         netcode: ServerConfig::new(PROTOCOL, KEY, 16, SocketAddr::from(([127, 0, 0, 1], 0))),
         room: RoomConfig { slots: 2, tick_rate: TICK_RATE, max_input_size: INPUT_SIZE as u8, ..RoomConfig::default() },
         max_rooms: 8,
+        room_idle: std::time::Duration::from_secs(30),
+        match_frames: 0,
     };
     let workers = Workers::spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0)), 2, 1, Vec::new()).expect("workers");
     let relay = workers.local_addr();

@@ -34,6 +34,8 @@ pub fn start_relay(players: u8) -> (SocketAddr, Arc<AtomicBool>, std::thread::Jo
             ..RoomConfig::default()
         },
         max_rooms: 2,
+        room_idle: std::time::Duration::from_secs(30),
+        match_frames: 0,
     };
     let mut relay = Relay::new(driver.now(), cfg, &mut SeededRng::from_u64(3)).expect("relay");
     let stop = Arc::new(AtomicBool::new(false));

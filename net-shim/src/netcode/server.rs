@@ -90,18 +90,32 @@ impl Server {
 
     /// Processes one received datagram. Never panics; invalid packets are dropped and counted in [`Self::stats`].
     pub fn handle_packet(&mut self, now: Duration, from: SocketAddr, data: &[u8]) {
+        self.handle_packet_with(now, from, data, &mut |_, _| true);
+    }
+
+    /// [`Self::handle_packet`] with an admission hook: `admit(client_id, user_data)` decides whether a
+    /// client whose token is otherwise valid may connect; `false` answers with a connection-denied
+    /// packet (counted in `denied_sent`). It is asked when the connection request arrives and again
+    /// when the challenge response does, since what it depends on may have changed in between.
+    pub fn handle_packet_with(
+        &mut self,
+        now: Duration,
+        from: SocketAddr,
+        data: &[u8],
+        admit: &mut dyn FnMut(u64, &UserData) -> bool,
+    ) {
         self.stats.packets_received += 1;
         self.stats.bytes_received += data.len() as u64;
         let result = match data.first() {
             None => Err(DropReason::TooSmall),
-            Some(0) => self.handle_request(now, from, data),
+            Some(0) => self.handle_request(now, from, data, admit),
             Some(_) => match packet::peek_header(data, Receiver::Server) {
                 Err(r) => Err(r),
                 Ok(h) => {
                     if let Some(i) = self.slot_by_address(from) {
                         self.handle_connected(now, i, &h, data)
                     } else if let Some(p) = self.pending_by_address(from) {
-                        self.handle_pending(now, p, &h, data)
+                        self.handle_pending(now, p, &h, data, admit)
                     } else {
                         Err(DropReason::UnknownAddress)
                     }
@@ -113,7 +127,13 @@ impl Server {
         }
     }
 
-    fn handle_request(&mut self, now: Duration, from: SocketAddr, data: &[u8]) -> Result<(), DropReason> {
+    fn handle_request(
+        &mut self,
+        now: Duration,
+        from: SocketAddr,
+        data: &[u8],
+        admit: &mut dyn FnMut(u64, &UserData) -> bool,
+    ) -> Result<(), DropReason> {
         let req = packet::decode_request(data, self.protocol_id, secs(now))?;
         let mut private = *req.private_data;
         let token = PrivateConnectToken::decrypt(
@@ -139,7 +159,7 @@ impl Server {
         let mut mac = [0u8; MAC_BYTES];
         mac.copy_from_slice(&req.private_data[CONNECT_TOKEN_PRIVATE_BYTES - MAC_BYTES..]);
         self.find_or_add_token(mac, from, req.expire_timestamp, now)?;
-        if self.num_connected() >= self.slots.len() {
+        if self.num_connected() >= self.slots.len() || !admit(token.client_id, &token.user_data) {
             let seq = self.next_global();
             queue_packet(
                 &mut self.tx,
@@ -185,7 +205,14 @@ impl Server {
         Ok(())
     }
 
-    fn handle_pending(&mut self, now: Duration, p: usize, h: &Header, data: &[u8]) -> Result<(), DropReason> {
+    fn handle_pending(
+        &mut self,
+        now: Duration,
+        p: usize,
+        h: &Header,
+        data: &[u8],
+        admit: &mut dyn FnMut(u64, &UserData) -> bool,
+    ) -> Result<(), DropReason> {
         if h.packet_type != packet::PacketType::Response {
             return Err(DropReason::WrongState);
         }
@@ -204,7 +231,8 @@ impl Server {
             return Err(DropReason::ClientIdAlreadyConnected);
         }
         self.pending[p].active = false;
-        let Some(index) = self.slots.iter().position(|s| !s.connected) else {
+        let free = self.slots.iter().position(|s| !s.connected);
+        let Some(index) = free.filter(|_| admit(client_id, &UserData(user_data))) else {
             let seq = self.next_global();
             queue_packet(
                 &mut self.tx,
