@@ -28,7 +28,10 @@ fn player(slot: usize) -> RoomClient<HashSim> {
 }
 
 pub fn run(data: &[u8]) {
-    let mut room = Room::new(RoomConfig { slots: 2, max_input_size: INPUT as u8, ..RoomConfig::default() });
+    let mut room = match Room::new(RoomConfig { slots: 2, max_input_size: INPUT as u8, ..RoomConfig::default() }) {
+        Ok(room) => room,
+        Err(e) => panic!("fixture room: {e}"),
+    };
     room.connect(0);
     room.connect(1);
     let spectator = room.connect_spectator();
