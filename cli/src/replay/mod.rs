@@ -17,17 +17,19 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use framelock_core::arena::{self, ArenaParams};
-use framelock_core::replay::{LogHeader, LogReader};
+use framelock_core::replay::{Completeness, LogHeader, LogReader};
 
 /// `framelock replay` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ReplayCommand {
-    /// Replay a log through the simulation it names and compare every recorded checksum.
+    /// Replay a log through the simulation it names, compare every recorded checksum and check
+    /// every keyframe.
     ///
     /// Exit codes: 0 every recorded checksum matches; 1 the replay diverged (the message names the
     /// first divergent frame, with the recorded and the computed checksum); 2 the file cannot be
-    /// verified (unreadable, not an input log, truncated, corrupt, unsupported version, unknown
-    /// simulation or parameters). Divergence is always an error: no option silences it.
+    /// verified (unreadable, not an input log, truncated unless --allow-truncated, corrupt,
+    /// unsupported version, no checksum, unknown simulation or parameters). Divergence is always an
+    /// error: no option silences it.
     Verify(verify::VerifyArgs),
     /// Describe a log: slots, frames and duration, simulation and its parameters, session kind,
     /// checksums, keyframes, size, creator and creation time, truncation.
@@ -134,6 +136,46 @@ fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<LogReader<'a>, ReplayError>
     LogReader::parse(bytes).map_err(|e| ReplayError::invalid(path, e.to_string()))
 }
 
+/// A truncated log (cut inside a chunk, or a format-2 log without its end chunk) is an error unless
+/// `--allow-truncated` was given; then it is a warning on stderr and the whole frames before the cut
+/// are used (the relay's crash-recovery case). Returns the warning's text when there is one.
+fn check_complete(path: &Path, log: &LogReader<'_>, allow_truncated: bool) -> Result<Option<String>, ReplayError> {
+    let Completeness::Truncated(cut) = log.completeness() else { return Ok(None) };
+    let held = whole_frames(log);
+    if !allow_truncated {
+        return Err(ReplayError::invalid(
+            path,
+            format!("{cut}: the log is not complete and holds {held}; pass --allow-truncated to use them"),
+        ));
+    }
+    let warning = format!("{}: {cut}: the log is not complete; using the {held} before the cut", path.display());
+    eprintln!("warning: {warning}");
+    Ok(Some(warning))
+}
+
+/// "N whole frames (A..=B)".
+fn whole_frames(log: &LogReader<'_>) -> String {
+    let first = log.header().first_frame;
+    match log.end_frame().checked_sub(1).filter(|&last| last >= first) {
+        Some(last) => format!("{} whole frames ({first}..={last})", log.frames()),
+        None => "no whole frame".to_string(),
+    }
+}
+
+/// What the log says about its own completeness, for reports.
+fn completeness_text(log: &LogReader<'_>) -> String {
+    match (log.completeness(), log.trailer()) {
+        (Completeness::Complete, Some(t)) => {
+            format!("complete (end chunk: {} frames, {} chunks, digest {:#010x} matches)", t.frames, t.chunks, t.digest)
+        }
+        (Completeness::NoTrailer, _) => {
+            "no trailer (format 1): cannot prove that nothing was cut at a chunk boundary".into()
+        }
+        (Completeness::Truncated(e), _) => format!("truncated: {e}; {} before the cut", whole_frames(log)),
+        (Completeness::Complete, None) => "complete".into(),
+    }
+}
+
 /// The arena params of a log that names the arena, or why it cannot be replayed.
 fn arena_params(header: &LogHeader) -> Result<ArenaParams, String> {
     if header.simulation != arena::SIMULATION_ID {
@@ -144,14 +186,6 @@ fn arena_params(header: &LogHeader) -> Result<ArenaParams, String> {
         });
     }
     arena::decode_params(&header.sim_params).map_err(|e| e.to_string())
-}
-
-/// The format version in the file's prefix (the reader checked it is one it reads).
-fn format_version(bytes: &[u8]) -> u16 {
-    match bytes.get(8..10) {
-        Some(&[a, b]) => u16::from_le_bytes([a, b]),
-        _ => 0,
-    }
 }
 
 /// `frames` at `tick_rate` Hz in seconds, when the rate is known.
