@@ -435,6 +435,28 @@ fn garbage_and_missing_files_exit_2() {
     run(&["replay", "export", log_path(), "--format", "xml"], 2);
 }
 
+/// Memory stays bounded whatever the input: garbage is refused after its first bytes, a file larger
+/// than the cap before reading it (a sparse 2 GiB file here), a stream that goes on at the cap.
+#[test]
+fn huge_and_endless_inputs_end_with_a_clear_error() {
+    let sparse = scratch("sparse-2g.flog");
+    let f = std::fs::File::create(&sparse).expect("create");
+    f.set_len(2 << 30).expect("a sparse file");
+    drop(f);
+    let s = sparse.to_str().expect("utf-8 path");
+    for sub in
+        [&["replay", "verify", s][..], &["replay", "info", "--json", s], &["replay", "export", s, "--format", "csv"]]
+    {
+        let (_, stderr) = run(sub, 2);
+        assert!(stderr.contains("the file is 2147483648 bytes, more than the 268435456 bytes"), "{sub:?}: {stderr}");
+    }
+    std::fs::remove_file(&sparse).expect("remove");
+    if Path::new("/dev/zero").exists() {
+        let (_, stderr) = run(&["replay", "verify", "/dev/zero"], 2);
+        assert!(stderr.contains("not an input log (bad magic)"), "{stderr}");
+    }
+}
+
 #[test]
 fn recording_into_a_missing_folder_fails_cleanly() {
     let path = scratch("no-such-folder/x.flog");

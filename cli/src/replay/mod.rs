@@ -1,6 +1,7 @@
 //! `framelock replay`: verify, describe and export recorded input logs.
 //!
-//! Every subcommand reads the whole file, validates it with [`LogReader::parse`] (every chunk's
+//! Every subcommand reads the whole file (at most [`MAX_LOG_BYTES`]; garbage is refused after
+//! its first 16 bytes), validates it with [`LogReader::parse`] (every chunk's
 //! CRC, every frame's encoding) and only then looks at its frames. A file that cannot be used ends
 //! with exit code 2 and a message saying what is wrong and where; a replay that diverges from its
 //! recording ends with exit code 1 and names the first divergent frame. Nothing here panics on a
@@ -12,7 +13,7 @@ mod text;
 mod verify;
 
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
@@ -123,9 +124,38 @@ pub fn run(command: &ReplayCommand) -> Result<(), ReplayError> {
     out.flush().map_err(ReplayError::stdout)
 }
 
-/// The whole file.
+/// The largest log this program reads: the whole file is held in memory while it is used, so
+/// memory stays bounded whatever the input (a 2 GiB file, `/dev/zero`). At a few bytes per frame
+/// this is days of play; keyframes count too.
+pub const MAX_LOG_BYTES: u64 = 256 << 20;
+
+/// The whole file, if it starts like an input log and is at most [`MAX_LOG_BYTES`]. The prefix is
+/// checked first, so a stream of garbage (`/dev/zero`, a device, a pipe) is refused after 16 bytes,
+/// and a file whose size is known to be too large is refused before reading anything.
 fn read_file(path: &Path) -> Result<Vec<u8>, ReplayError> {
-    std::fs::read(path).map_err(|error| ReplayError::Read { path: path.to_path_buf(), error })
+    let read_error = |error| ReplayError::Read { path: path.to_path_buf(), error };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let too_large = |size: String| {
+        ReplayError::invalid(path, format!("{size}, more than the {MAX_LOG_BYTES} bytes (256 MiB) this program reads"))
+    };
+    if let Some(len) = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()) {
+        if len > MAX_LOG_BYTES {
+            return Err(too_large(format!("the file is {len} bytes")));
+        }
+    }
+    let mut bytes = Vec::new();
+    let mut limited = file.take(16);
+    limited.read_to_end(&mut bytes).map_err(read_error)?;
+    if !bytes.is_empty() && !framelock_core::replay::MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
+        // Not a log: say so without reading the rest (LogReader gives the standard message).
+        return Ok(bytes);
+    }
+    let mut rest = limited.into_inner().take(MAX_LOG_BYTES + 1 - bytes.len() as u64);
+    rest.read_to_end(&mut bytes).map_err(read_error)?;
+    if bytes.len() as u64 > MAX_LOG_BYTES {
+        return Err(too_large("the input goes on".to_string()));
+    }
+    Ok(bytes)
 }
 
 /// Validates and indexes a log (a file cut short parses up to its last whole chunk).
