@@ -9,7 +9,7 @@ use framelock_core::arena::{
     encode_params, scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE,
     NEUTRAL_INPUT, SIMULATION_ID,
 };
-use framelock_core::replay::{LogHeader, LogWriter, LoggedInput};
+use framelock_core::replay::{LogHeader, LogReader, LogWriter, LoggedInput};
 use framelock_core::{Driver, SessionBuilder};
 
 /// Frames of the recorded demo match: small, so the tests stay fast.
@@ -93,7 +93,7 @@ fn lockstep_recordings_verify_too() {
 fn info_describes_the_log() {
     let (stdout, _) = run(&["replay", "info", log_path()], 0);
     for expected in [
-        "format:      framelock input log, version 1",
+        "format:      framelock input log, version 2",
         "simulation:  arena (3 players, max 1024 projectiles, world 1024 units, seed 1)",
         "session:     rollback (max prediction 8)",
         "slots:       3 (inputs up to 2 bytes, default input 0x0000)",
@@ -116,7 +116,7 @@ fn info_json_is_one_object() {
     assert!(stdout.starts_with('{') && stdout.ends_with("}\n"), "{stdout}");
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     for expected in [
-        r#""format_version":1"#,
+        r#""format_version":2"#,
         r#""slots":3"#,
         r#""frames":300"#,
         r#""tick_rate":60"#,
@@ -210,19 +210,128 @@ fn verify_fails(path: &Path, code: i32) -> String {
 }
 
 #[test]
-fn a_truncated_log_is_refused_but_still_described() {
+fn a_truncated_log_is_refused_unless_allowed() {
     let bytes = std::fs::read(log_path()).expect("recorded log");
     let cut = file_with("truncated.flog", &bytes[..bytes.len() - 1]);
     let stderr = verify_fails(&cut, 2);
-    assert!(stderr.contains("truncated"), "{stderr}");
+    assert!(stderr.contains("truncated") && stderr.contains("--allow-truncated"), "{stderr}");
     let c = cut.to_str().expect("utf-8 path");
-    let (info, _) = run(&["replay", "info", c], 0);
+    for sub in
+        [&["replay", "info", c][..], &["replay", "info", "--json", c], &["replay", "export", c, "--format", "csv"]]
+    {
+        let (_, stderr) = run(sub, 2);
+        assert!(stderr.contains("truncated") && stderr.contains("whole frames"), "{sub:?}: {stderr}");
+    }
+    let (info, _) = run(&["replay", "info", "--allow-truncated", c], 0);
     assert!(info.contains("truncated:   yes: input log is truncated at byte"), "{info}");
-    let (json, _) = run(&["replay", "info", "--json", c], 0);
+    let (json, _) = run(&["replay", "info", "--json", "--allow-truncated", c], 0);
     assert!(json.contains(r#""truncated":"input log is truncated at byte"#), "{json}");
-    let (rows, warning) = run(&["replay", "export", c, "--format", "csv"], 0);
-    assert!(warning.contains("warning:") && warning.contains("readable frames"), "{warning}");
+    assert!(json.contains(r#""completeness":"truncated""#), "{json}");
+    let (rows, warning) = run(&["replay", "export", c, "--format", "csv", "--allow-truncated"], 0);
+    assert!(warning.contains("warning:") && warning.contains("before the cut"), "{warning}");
     assert!(rows.lines().count() > 1, "{rows}");
+    let (ok, warning) = run(&["replay", "verify", "--allow-truncated", c], 0);
+    assert!(ok.contains("OK up to the cut") && ok.contains("TRUNCATED"), "{ok}");
+    assert!(warning.contains("warning:"), "{warning}");
+}
+
+/// File offsets of every chunk of a log (after the header).
+fn chunk_offsets(bytes: &[u8]) -> Vec<usize> {
+    let header_len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
+    let mut off = 16 + header_len + 4;
+    let mut out = Vec::new();
+    while off + 5 <= bytes.len() {
+        out.push(off);
+        off += 5 + u32::from_le_bytes([bytes[off + 1], bytes[off + 2], bytes[off + 3], bytes[off + 4]]) as usize + 4;
+    }
+    out
+}
+
+#[test]
+fn a_log_cut_between_chunks_or_concatenated_is_not_complete() {
+    let bytes = std::fs::read(log_path()).expect("recorded log");
+    let chunks = chunk_offsets(&bytes);
+    assert!(chunks.len() > 3, "{} chunks", chunks.len());
+    let (info, _) = run(&["replay", "info", log_path()], 0);
+    assert!(info.contains("format:      framelock input log, version 2"), "{info}");
+    assert!(info.contains("end:         complete (end chunk:"), "{info}");
+    // Every chunk boundary, including the one just before the end chunk.
+    for (i, &at) in chunks.iter().enumerate().skip(1) {
+        let cut = file_with(&format!("cut-at-chunk-{i}.flog"), &bytes[..at]);
+        let stderr = verify_fails(&cut, 2);
+        assert!(stderr.contains(&format!("truncated at byte {at} in chunk {i}")), "{stderr}");
+        assert!(stderr.contains("holds") && stderr.contains("whole frame"), "{stderr}");
+    }
+    let mut twice = bytes.clone();
+    twice.extend_from_slice(&bytes);
+    let twice = file_with("twice.flog", &twice);
+    let t = twice.to_str().expect("utf-8 path");
+    for sub in [&["replay", "verify", t][..], &["replay", "info", t], &["replay", "export", t, "--format", "csv"]] {
+        let (_, stderr) = run(sub, 2);
+        assert!(stderr.contains("bytes after the end chunk"), "{sub:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_format_1_log_still_verifies_and_says_it_has_no_trailer() {
+    let golden = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/golden-arena.flog");
+    let (ok, _) = run(&["replay", "verify", golden], 0);
+    assert!(ok.contains("OK, every recorded checksum matches") && ok.contains("no trailer (format 1)"), "{ok}");
+    let (info, _) = run(&["replay", "info", golden], 0);
+    assert!(info.contains("version 1") && info.contains("end:         no trailer (format 1)"), "{info}");
+    let (json, _) = run(&["replay", "info", "--json", golden], 0);
+    assert!(json.contains(r#""completeness":"no trailer (format 1)""#), "{json}");
+}
+
+/// Rewrites the recorded log through `edit`, which gets the writer after every frame was copied.
+fn rewritten(name: &str, edit: impl FnOnce(&mut LogWriter<Vec<u8>>, &[(u32, u64)])) -> PathBuf {
+    let bytes = std::fs::read(log_path()).expect("recorded log");
+    let log = LogReader::parse(&bytes).expect("parse");
+    let mut w = LogWriter::new(Vec::new(), log.header().clone()).expect("header");
+    let mut c = log.cursor();
+    while let Some(f) = c.next_frame().expect("decode") {
+        let inputs: Vec<LoggedInput<'_>> = f.inputs().collect();
+        w.record_inputs(f.frame(), &inputs).expect("record");
+    }
+    let checksums: Vec<(u32, u64)> = log.checksums().collect();
+    edit(&mut w, &checksums);
+    file_with(name, &w.finish().expect("finish"))
+}
+
+#[test]
+fn edits_that_keep_the_crcs_are_still_caught() {
+    // A second, different checksum for a frame: corrupt, naming the frame.
+    let original = std::fs::read(log_path()).expect("recorded log");
+    let third = LogReader::parse(&original).expect("parse").checksums().nth(2).expect("3 checksums").0;
+    let dup = rewritten("dup-checksum.flog", |w, sums| {
+        for &(f, c) in sums {
+            w.record_checksum(f, c).expect("checksum");
+        }
+        w.record_checksum(sums[2].0, sums[2].1 ^ 1).expect("checksum");
+    });
+    let stderr = verify_fails(&dup, 2);
+    assert!(stderr.contains(&format!("two different checksums recorded for one frame (frame {third})")), "{stderr}");
+    run(&["replay", "info", dup.to_str().expect("utf-8 path")], 2);
+    // A checksum past the end of the log.
+    let past = rewritten("past-checksum.flog", |w, sums| {
+        for &(f, c) in sums {
+            w.record_checksum(f, c).expect("checksum");
+        }
+        w.record_checksum(FRAMES + 1000, 7).expect("checksum");
+    });
+    assert!(verify_fails(&past, 2).contains("a checksum recorded for a frame the log does not hold"));
+    // No checksum at all: refused before replaying.
+    let none = rewritten("no-checksums.flog", |_, _| {});
+    assert!(verify_fails(&none, 2).contains("nothing to verify: the log records no checksum"));
+    // A keyframe that is not the state at its frame.
+    let bad_key = rewritten("bad-keyframe.flog", |w, sums| {
+        for &(f, c) in sums {
+            w.record_checksum(f, c).expect("checksum");
+        }
+        w.record_keyframe(10, &[1, 2, 3]).expect("keyframe");
+    });
+    let stderr = verify_fails(&bad_key, 2);
+    assert!(stderr.contains("the keyframe is not the replay's state at its frame (frame 10)"), "{stderr}");
 }
 
 #[test]
@@ -324,6 +433,28 @@ fn garbage_and_missing_files_exit_2() {
     run(&["replay", "verify"], 2);
     run(&["replay", "export", log_path()], 2);
     run(&["replay", "export", log_path(), "--format", "xml"], 2);
+}
+
+/// Memory stays bounded whatever the input: garbage is refused after its first bytes, a file larger
+/// than the cap before reading it (a sparse 2 GiB file here), a stream that goes on at the cap.
+#[test]
+fn huge_and_endless_inputs_end_with_a_clear_error() {
+    let sparse = scratch("sparse-2g.flog");
+    let f = std::fs::File::create(&sparse).expect("create");
+    f.set_len(2 << 30).expect("a sparse file");
+    drop(f);
+    let s = sparse.to_str().expect("utf-8 path");
+    for sub in
+        [&["replay", "verify", s][..], &["replay", "info", "--json", s], &["replay", "export", s, "--format", "csv"]]
+    {
+        let (_, stderr) = run(sub, 2);
+        assert!(stderr.contains("the file is 2147483648 bytes, more than the 268435456 bytes"), "{sub:?}: {stderr}");
+    }
+    std::fs::remove_file(&sparse).expect("remove");
+    if Path::new("/dev/zero").exists() {
+        let (_, stderr) = run(&["replay", "verify", "/dev/zero"], 2);
+        assert!(stderr.contains("not an input log (bad magic)"), "{stderr}");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 #[path = "../../fuzz/fuzz_targets/log_reader_body.rs"]
 mod log_reader;
 
-use framelock_core::replay::{LogHeader, LogReader, LogWriter, Replay};
+use framelock_core::replay::{Completeness, LogHeader, LogReader, LogWriter, LoggedInput, Replay};
 use framelock_core::testing::HashSim;
 use framelock_core::{Driver, Error, Frame, SessionBuilder};
 
@@ -81,4 +81,131 @@ fn every_valid_checksum_interval_replays() {
         let expected = 200u32.div_ceil(interval);
         assert_eq!(report.checksums_verified, expected, "interval {interval}");
     }
+}
+
+/// Every prefix of a format-2 log, cut at any byte (chunk boundaries included), is refused or
+/// reported as truncated: none passes for a whole, shorter log.
+#[test]
+fn no_truncation_passes_for_a_whole_log() {
+    let bytes = hash_match(100, 5);
+    let whole = LogReader::parse(&bytes).expect("parses");
+    assert_eq!(whole.completeness(), Completeness::Complete);
+    for cut in 0..bytes.len() {
+        if let Ok(log) = LogReader::parse(&bytes[..cut]) {
+            assert!(matches!(log.completeness(), Completeness::Truncated(Error::LogTruncated { .. })), "cut at {cut}");
+            assert!(log.trailer().is_none());
+        }
+    }
+}
+
+#[test]
+fn concatenated_logs_and_bytes_after_the_end_are_corrupt() {
+    let bytes = hash_match(50, 5);
+    let mut twice = bytes.clone();
+    twice.extend_from_slice(&bytes);
+    assert!(matches!(
+        LogReader::parse(&twice),
+        Err(Error::LogCorrupt { what: "bytes after the end chunk (two logs concatenated?)", .. })
+    ));
+    let mut one_more = bytes.clone();
+    one_more.push(0);
+    assert!(LogReader::parse(&one_more).is_err());
+}
+
+/// Writes the 2-slot frames of `frames` frames, then calls `edit` before finishing.
+fn edited(frames: Frame, edit: impl FnOnce(&mut LogWriter<Vec<u8>>)) -> Vec<u8> {
+    let mut w = LogWriter::new(Vec::new(), LogHeader::new(2, 2)).expect("header");
+    for f in 0..frames {
+        w.record_inputs(f, &[LoggedInput::confirmed(&[1]), LoggedInput::confirmed(&[])]).expect("frame");
+    }
+    edit(&mut w);
+    w.finish().expect("finish")
+}
+
+#[test]
+fn contradicting_parts_are_corrupt_and_name_the_frame() {
+    let dup = edited(20, |w| {
+        w.record_checksum(5, 1).expect("c");
+        w.record_checksum(5, 1).expect("a harmless copy");
+        w.record_checksum(10, 1).expect("c");
+        w.record_checksum(10, 2).expect("c");
+    });
+    assert_eq!(
+        LogReader::parse(&dup).err(),
+        Some(Error::LogInconsistent { what: "two different checksums recorded for one frame", frame: 10 })
+    );
+    let past = edited(20, |w| w.record_checksum(21, 1).expect("c"));
+    assert_eq!(
+        LogReader::parse(&past).err(),
+        Some(Error::LogInconsistent { what: "a checksum recorded for a frame the log does not hold", frame: 21 })
+    );
+    let at_end = edited(20, |w| w.record_checksum(20, 1).expect("the state after the last frame"));
+    assert!(LogReader::parse(&at_end).is_ok());
+    let key = edited(20, |w| w.record_keyframe(30, &[1]).expect("k"));
+    assert_eq!(
+        LogReader::parse(&key).err(),
+        Some(Error::LogInconsistent { what: "a keyframe for a frame the log does not hold", frame: 30 })
+    );
+}
+
+#[test]
+fn trailing_header_bytes_are_corrupt() {
+    let bytes = edited(3, |_| {});
+    let header_len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
+    let mut longer = bytes[..16 + header_len].to_vec();
+    longer[12..16].copy_from_slice(&(header_len as u32 + 1).to_le_bytes());
+    longer.push(0);
+    let crc = framelock_core::replay::crc32(0, &longer);
+    longer.extend_from_slice(&crc.to_le_bytes());
+    assert!(matches!(
+        LogReader::parse(&longer),
+        Err(Error::LogCorrupt { what: "bytes after the header's last field", chunk: None, .. })
+    ));
+}
+
+/// A keyframe is checked against the replay's state at its frame; a forged one names its frame.
+#[test]
+fn keyframes_are_verified() {
+    let good = hash_match(40, 1);
+    let log = LogReader::parse(&good).expect("parse");
+    // Record the true state at frame 20 as a keyframe, and a forged one at frame 30.
+    let mut state = HashSim::new(4);
+    Replay::new(&log).seek(&mut state, 20).expect("seek");
+    let snapshot = {
+        // The state at the start of frame 20 as the session saves it: advance one frame from there.
+        let mut again =
+            Driver::new(SessionBuilder::new(2).max_input_size(2).start_frame(20).build().expect("session"), state);
+        for s in 0..2 {
+            again.session_mut().add_remote_input(s, 20, &[0, 0]).expect("input");
+        }
+        again.advance().expect("advance");
+        again.session().final_snapshot(20).expect("snapshot of frame 20").to_vec()
+    };
+    let rewrite = |keyframes: &[(Frame, &[u8])]| {
+        let mut w = LogWriter::new(Vec::new(), log.header().clone()).expect("header");
+        let mut c = log.cursor();
+        while let Some(f) = c.next_frame().expect("decode") {
+            let inputs: Vec<LoggedInput<'_>> = f.inputs().collect();
+            w.record_inputs(f.frame(), &inputs).expect("record");
+        }
+        for (f, cs) in log.checksums() {
+            w.record_checksum(f, cs).expect("checksum");
+        }
+        for &(f, k) in keyframes {
+            w.record_keyframe(f, k).expect("keyframe");
+        }
+        w.finish().expect("finish")
+    };
+    let ok = rewrite(&[(20, &snapshot)]);
+    let ok = LogReader::parse(&ok).expect("parse");
+    let report = Replay::new(&ok).verify(&mut HashSim::new(4), &mut |_| {}).expect("verifies");
+    assert_eq!(report.keyframes_verified, 1);
+    let mut forged = snapshot.clone();
+    forged[5] ^= 1;
+    let bad = rewrite(&[(20, &snapshot), (30, &forged)]);
+    let bad = LogReader::parse(&bad).expect("parse");
+    assert_eq!(
+        Replay::new(&bad).verify(&mut HashSim::new(4), &mut |_| {}).err(),
+        Some(Error::LogInconsistent { what: "the keyframe is not the replay's state at its frame", frame: 30 })
+    );
 }

@@ -11,7 +11,7 @@ use framelock_core::replay::{LogReader, LoggedFrame};
 use framelock_core::Frame;
 
 use super::text::{checksum_hex, csv_field, flags_text, input_hex, json_string};
-use super::{parse, read_file, ReplayError};
+use super::{check_complete, parse, read_file, ReplayError};
 
 /// The output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,7 +36,8 @@ Rows (one per frame, in frame order):
   checksum   the checksum recorded for the state at the start of this frame, as 0x and 16 hex
              digits; empty (CSV) or null (JSONL) on frames without one
 
-A truncated log exports its readable frames, with a warning on stderr.";
+A truncated log (cut short, or without its end chunk) is refused with exit code 2; with
+--allow-truncated its whole frames are exported, with a warning on stderr.";
 
 /// Options of `framelock replay export`.
 #[derive(Debug, Clone, Args)]
@@ -57,6 +58,9 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Export a truncated log's whole frames instead of refusing it.
+    #[arg(long)]
+    pub allow_truncated: bool,
 }
 
 /// Writes the rows of frames `from..=to` to stdout or `--out`.
@@ -64,10 +68,8 @@ pub fn run(args: &ExportArgs, stdout: &mut impl Write) -> Result<(), ReplayError
     let path = args.file.as_path();
     let bytes = read_file(path)?;
     let log = parse(path, &bytes)?;
+    check_complete(path, &log, args.allow_truncated)?;
     let range = frame_range(&log, args.from, args.to)?;
-    if let Some(cut) = log.truncation() {
-        eprintln!("warning: {}: {cut}; exporting the {} readable frames before the cut", path.display(), log.frames());
-    }
     match &args.out {
         None => write_rows(&log, path, args.format, range, stdout).map(|_| ()),
         Some(out_path) => {

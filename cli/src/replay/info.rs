@@ -5,10 +5,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use framelock_core::replay::LogReader;
+use framelock_core::replay::{Completeness, LogReader};
 
 use super::text::{checksum_hex, hex, json_string, params_text, session_parts, session_text, utc};
-use super::{arena_params, duration_secs, format_version, parse, read_file, ReplayError};
+use super::{arena_params, check_complete, completeness_text, duration_secs, parse, read_file, ReplayError};
 
 /// Options of `framelock replay info`.
 #[derive(Debug, Clone, Args)]
@@ -20,6 +20,9 @@ pub struct InfoArgs {
     /// `null`).
     #[arg(long)]
     pub json: bool,
+    /// Describe a truncated log's whole frames instead of refusing it.
+    #[arg(long)]
+    pub allow_truncated: bool,
 }
 
 /// Keyframe frames listed in the text output (all of them go into the JSON).
@@ -29,7 +32,8 @@ const KEYFRAMES_SHOWN: usize = 12;
 pub fn run(args: &InfoArgs, out: &mut impl Write) -> Result<(), ReplayError> {
     let bytes = read_file(&args.file)?;
     let log = parse(&args.file, &bytes)?;
-    let version = format_version(&bytes);
+    check_complete(&args.file, &log, args.allow_truncated)?;
+    let version = log.format_version();
     let s = if args.json { json(&args.file, &log, version) } else { text(&args.file, &log, version) };
     out.write_all(s.as_bytes()).map_err(ReplayError::stdout)
 }
@@ -102,6 +106,7 @@ fn text(path: &Path, log: &LogReader<'_>, version: u16) -> String {
         None => writeln!(s, "truncated:   no"),
         Some(e) => writeln!(s, "truncated:   yes: {e}; everything above is the readable part before the cut"),
     };
+    let _ = writeln!(s, "end:         {}", completeness_text(log));
     s
 }
 
@@ -132,8 +137,13 @@ fn json(path: &Path, log: &LogReader<'_>, version: u16) -> String {
         checksum(log.checksums().next()),
         checksum(log.checksums().last())
     );
-    let keyframe_frames: Vec<String> = log.keyframes().iter().map(|k| k.frame.to_string()).collect();
-    let keyframes = format!(r#"{{"count":{},"frames":[{}]}}"#, keyframe_frames.len(), keyframe_frames.join(","));
+    // One string for every keyframe's frame (not a string per keyframe): a log of a million tiny
+    // keyframes costs about 8 bytes each here.
+    let mut keyframes = format!(r#"{{"count":{},"frames":["#, log.keyframes().len());
+    for (i, k) in log.keyframes().iter().enumerate() {
+        let _ = write!(keyframes, "{}{}", if i == 0 { "" } else { "," }, k.frame);
+    }
+    keyframes.push_str("]}");
     let fields: Vec<(&str, String)> = vec![
         ("file", json_string(&path.to_string_lossy())),
         ("format_version", version.to_string()),
@@ -161,6 +171,15 @@ fn json(path: &Path, log: &LogReader<'_>, version: u16) -> String {
         ("created_unix", h.created_unix.to_string()),
         ("created_utc", if h.created_unix == 0 { null() } else { json_string(&utc(h.created_unix)) }),
         ("truncated", log.truncation().map_or_else(null, |e| json_string(&e.to_string()))),
+        (
+            "completeness",
+            json_string(match log.completeness() {
+                Completeness::Complete => "complete",
+                Completeness::NoTrailer => "no trailer (format 1)",
+                Completeness::Truncated(_) => "truncated",
+            }),
+        ),
+        ("end", json_string(&completeness_text(log))),
     ];
     let body: Vec<String> = fields.iter().map(|(k, v)| format!("{}:{v}", json_string(k))).collect();
     format!("{{{}}}\n", body.join(","))

@@ -1,6 +1,7 @@
 //! `framelock replay`: verify, describe and export recorded input logs.
 //!
-//! Every subcommand reads the whole file, validates it with [`LogReader::parse`] (every chunk's
+//! Every subcommand reads the whole file (at most [`MAX_LOG_BYTES`]; garbage is refused after
+//! its first 16 bytes), validates it with [`LogReader::parse`] (every chunk's
 //! CRC, every frame's encoding) and only then looks at its frames. A file that cannot be used ends
 //! with exit code 2 and a message saying what is wrong and where; a replay that diverges from its
 //! recording ends with exit code 1 and names the first divergent frame. Nothing here panics on a
@@ -12,22 +13,24 @@ mod text;
 mod verify;
 
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use framelock_core::arena::{self, ArenaParams};
-use framelock_core::replay::{LogHeader, LogReader};
+use framelock_core::replay::{Completeness, LogHeader, LogReader};
 
 /// `framelock replay` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ReplayCommand {
-    /// Replay a log through the simulation it names and compare every recorded checksum.
+    /// Replay a log through the simulation it names, compare every recorded checksum and check
+    /// every keyframe.
     ///
     /// Exit codes: 0 every recorded checksum matches; 1 the replay diverged (the message names the
     /// first divergent frame, with the recorded and the computed checksum); 2 the file cannot be
-    /// verified (unreadable, not an input log, truncated, corrupt, unsupported version, unknown
-    /// simulation or parameters). Divergence is always an error: no option silences it.
+    /// verified (unreadable, not an input log, truncated unless --allow-truncated, corrupt,
+    /// unsupported version, no checksum, unknown simulation or parameters). Divergence is always an
+    /// error: no option silences it.
     Verify(verify::VerifyArgs),
     /// Describe a log: slots, frames and duration, simulation and its parameters, session kind,
     /// checksums, keyframes, size, creator and creation time, truncation.
@@ -121,9 +124,38 @@ pub fn run(command: &ReplayCommand) -> Result<(), ReplayError> {
     out.flush().map_err(ReplayError::stdout)
 }
 
-/// The whole file.
+/// The largest log this program reads: the whole file is held in memory while it is used, so
+/// memory stays bounded whatever the input (a 2 GiB file, `/dev/zero`). At a few bytes per frame
+/// this is days of play; keyframes count too.
+pub const MAX_LOG_BYTES: u64 = 256 << 20;
+
+/// The whole file, if it starts like an input log and is at most [`MAX_LOG_BYTES`]. The prefix is
+/// checked first, so a stream of garbage (`/dev/zero`, a device, a pipe) is refused after 16 bytes,
+/// and a file whose size is known to be too large is refused before reading anything.
 fn read_file(path: &Path) -> Result<Vec<u8>, ReplayError> {
-    std::fs::read(path).map_err(|error| ReplayError::Read { path: path.to_path_buf(), error })
+    let read_error = |error| ReplayError::Read { path: path.to_path_buf(), error };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let too_large = |size: String| {
+        ReplayError::invalid(path, format!("{size}, more than the {MAX_LOG_BYTES} bytes (256 MiB) this program reads"))
+    };
+    if let Some(len) = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()) {
+        if len > MAX_LOG_BYTES {
+            return Err(too_large(format!("the file is {len} bytes")));
+        }
+    }
+    let mut bytes = Vec::new();
+    let mut limited = file.take(16);
+    limited.read_to_end(&mut bytes).map_err(read_error)?;
+    if !bytes.is_empty() && !framelock_core::replay::MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
+        // Not a log: say so without reading the rest (LogReader gives the standard message).
+        return Ok(bytes);
+    }
+    let mut rest = limited.into_inner().take(MAX_LOG_BYTES + 1 - bytes.len() as u64);
+    rest.read_to_end(&mut bytes).map_err(read_error)?;
+    if bytes.len() as u64 > MAX_LOG_BYTES {
+        return Err(too_large("the input goes on".to_string()));
+    }
+    Ok(bytes)
 }
 
 /// Validates and indexes a log (a file cut short parses up to its last whole chunk).
@@ -132,6 +164,46 @@ fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<LogReader<'a>, ReplayError>
         return Err(ReplayError::invalid(path, "the file is empty: not an input log"));
     }
     LogReader::parse(bytes).map_err(|e| ReplayError::invalid(path, e.to_string()))
+}
+
+/// A truncated log (cut inside a chunk, or a format-2 log without its end chunk) is an error unless
+/// `--allow-truncated` was given; then it is a warning on stderr and the whole frames before the cut
+/// are used (the relay's crash-recovery case). Returns the warning's text when there is one.
+fn check_complete(path: &Path, log: &LogReader<'_>, allow_truncated: bool) -> Result<Option<String>, ReplayError> {
+    let Completeness::Truncated(cut) = log.completeness() else { return Ok(None) };
+    let held = whole_frames(log);
+    if !allow_truncated {
+        return Err(ReplayError::invalid(
+            path,
+            format!("{cut}: the log is not complete and holds {held}; pass --allow-truncated to use them"),
+        ));
+    }
+    let warning = format!("{}: {cut}: the log is not complete; using the {held} before the cut", path.display());
+    eprintln!("warning: {warning}");
+    Ok(Some(warning))
+}
+
+/// "N whole frames (A..=B)".
+fn whole_frames(log: &LogReader<'_>) -> String {
+    let first = log.header().first_frame;
+    match log.end_frame().checked_sub(1).filter(|&last| last >= first) {
+        Some(last) => format!("{} whole frames ({first}..={last})", log.frames()),
+        None => "no whole frame".to_string(),
+    }
+}
+
+/// What the log says about its own completeness, for reports.
+fn completeness_text(log: &LogReader<'_>) -> String {
+    match (log.completeness(), log.trailer()) {
+        (Completeness::Complete, Some(t)) => {
+            format!("complete (end chunk: {} frames, {} chunks, digest {:#010x} matches)", t.frames, t.chunks, t.digest)
+        }
+        (Completeness::NoTrailer, _) => {
+            "no trailer (format 1): cannot prove that nothing was cut at a chunk boundary".into()
+        }
+        (Completeness::Truncated(e), _) => format!("truncated: {e}; {} before the cut", whole_frames(log)),
+        (Completeness::Complete, None) => "complete".into(),
+    }
 }
 
 /// The arena params of a log that names the arena, or why it cannot be replayed.
@@ -144,14 +216,6 @@ fn arena_params(header: &LogHeader) -> Result<ArenaParams, String> {
         });
     }
     arena::decode_params(&header.sim_params).map_err(|e| e.to_string())
-}
-
-/// The format version in the file's prefix (the reader checked it is one it reads).
-fn format_version(bytes: &[u8]) -> u16 {
-    match bytes.get(8..10) {
-        Some(&[a, b]) => u16::from_le_bytes([a, b]),
-        _ => 0,
-    }
 }
 
 /// `frames` at `tick_rate` Hz in seconds, when the rate is known.

@@ -12,7 +12,7 @@ use framelock_core::Error;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::text::checksum_hex;
-use super::{arena_params, duration_secs, parse, read_file, ReplayError};
+use super::{arena_params, check_complete, completeness_text, duration_secs, parse, read_file, ReplayError};
 
 /// Options of `framelock replay verify`.
 #[derive(Debug, Clone, Args)]
@@ -20,6 +20,10 @@ pub struct VerifyArgs {
     /// The input log.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// Verify the whole frames of a truncated log (one whose writer never finished, e.g. a crashed
+    /// relay's recording) instead of refusing it.
+    #[arg(long)]
+    pub allow_truncated: bool,
 }
 
 /// A progress bar appears on stderr once a replay has run this long (and only on a terminal).
@@ -30,19 +34,17 @@ pub fn run(args: &VerifyArgs, out: &mut impl Write) -> Result<(), ReplayError> {
     let path = args.file.as_path();
     let bytes = read_file(path)?;
     let log = parse(path, &bytes)?;
-    if let Some(cut) = log.truncation() {
-        return Err(ReplayError::invalid(
-            path,
-            format!(
-                "{cut}; a truncated log is not verified (its first {} frames are readable: see `framelock replay info`)",
-                log.frames()
-            ),
-        ));
-    }
+    let truncated = check_complete(path, &log, args.allow_truncated)?;
     let params =
         arena_params(log.header()).map_err(|why| ReplayError::invalid(path, format!("cannot replay: {why}")))?;
     let mut arena =
         Arena::new(params).map_err(|e| ReplayError::invalid(path, format!("cannot create the arena: {e}")))?;
+    if log.checksums().len() == 0 {
+        return Err(ReplayError::invalid(
+            path,
+            format!("nothing to verify: the log records no checksum ({} frames not replayed)", log.frames()),
+        ));
+    }
     let replay =
         Replay::new(&log).max_snapshot_size(snapshot_size_bound(&params)).frame_arena_size(scratch_size_bound(&params));
 
@@ -72,7 +74,19 @@ pub fn run(args: &VerifyArgs, out: &mut impl Write) -> Result<(), ReplayError> {
     let h = log.header();
     let secs = elapsed.as_secs_f64();
     let mut s = String::new();
-    let _ = writeln!(s, "{}: OK, every recorded checksum matches", path.display());
+    match truncated {
+        None => {
+            let _ = writeln!(s, "{}: OK, every recorded checksum matches", path.display());
+        }
+        Some(_) => {
+            let _ = writeln!(
+                s,
+                "{}: OK up to the cut, every recorded checksum of the readable frames matches (TRUNCATED log)",
+                path.display()
+            );
+        }
+    }
+    let _ = writeln!(s, "log:        {}", completeness_text(&log));
     let play = duration_secs(report.frames, h.tick_rate)
         .map_or_else(|| "unknown tick rate".to_string(), |d| format!("{d:.1} s at {} Hz", h.tick_rate));
     let _ = writeln!(s, "frames:     {} ({play})", report.frames);
@@ -83,10 +97,13 @@ pub fn run(args: &VerifyArgs, out: &mut impl Write) -> Result<(), ReplayError> {
         h.checksum_interval,
         checksum_hex(last)
     );
+    if !log.keyframes().is_empty() {
+        let _ = writeln!(s, "keyframes:  {} verified against the replay's state", report.keyframes_verified);
+    }
     if report.checksums_unchecked > 0 {
         let _ = writeln!(
             s,
-            "unchecked:  {} recorded checksums the replay could not compare (past the last frame or off the interval)",
+            "unchecked:  {} recorded checksums the replay could not compare (of the state after the last frame or off the interval)",
             report.checksums_unchecked
         );
     }

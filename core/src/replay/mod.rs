@@ -4,15 +4,17 @@
 //! The byte layout is specified in `docs/replay-format.md`. In short:
 //!
 //! ```text
-//! file   := magic "FLOG\r\n\x1a\n" | version u16 | min_reader u16 | header_len u32 | header | crc32 u32 | chunk*
+//! file   := magic "FLOG\r\n\x1a\n" | version u16 | min_reader u16 | header_len u32 | header | crc32 u32 | chunk* | end
 //! chunk  := kind u8 | body_len u32 | body | crc32 u32          (CRC over kind, body_len and body)
+//! end    := chunk of kind 3: frames u32 | end_frame u32 | chunks u32 | digest u32 (CRC-32 of all CRCs before)
 //! frames := first_frame u32 | count u16 | frame* | checksums u16 | (frame u32, checksum u64)*
 //! frame  := changed-slot mask (ceil(slots / 8) bytes) | (flags u8, len u16, bytes) per changed slot
 //! ```
 //!
 //! Each frames chunk starts from "every slot holds the default input", so it decodes on its own
 //! (seeking never reads earlier chunks); a frame where no input changed costs `ceil(slots / 8)`
-//! bytes. A writer killed mid-chunk leaves a file whose whole chunks all read back.
+//! bytes. A writer killed mid-chunk leaves a file whose whole chunks all read back, reported as
+//! truncated: only [`LogWriter::finish`] writes the end chunk that proves a log whole.
 //!
 //! ```
 //! use framelock_core::replay::{LogHeader, LogReader, LogWriter, LoggedInput};

@@ -94,7 +94,7 @@ impl<'l> Replay<'l> {
             keyframes_verified: 0,
             last_checksum: None,
         };
-        let mut keyframes = KeyframeCheck::new(self.log, self.max_snapshot_size);
+        let mut keyframes = KeyframeCheck::new(self.log, &recorded, self.max_snapshot_size);
         keyframes.check(sim, first, &mut report)?;
         let mut cursor = self.log.cursor();
         while let Some(frame) = cursor.next_frame()? {
@@ -169,18 +169,19 @@ impl<'l> Replay<'l> {
 }
 
 /// Compares the log's keyframes with the replay's state as it reaches their frames.
-struct KeyframeCheck<'l> {
+struct KeyframeCheck<'l, 'r> {
     log: &'l LogReader<'l>,
+    recorded: &'r [(Frame, u64)],
     next: usize,
     buf: Vec<u8>,
     capacity: usize,
 }
 
-impl<'l> KeyframeCheck<'l> {
-    fn new(log: &'l LogReader<'l>, capacity: usize) -> Self {
+impl<'l, 'r> KeyframeCheck<'l, 'r> {
+    fn new(log: &'l LogReader<'l>, recorded: &'r [(Frame, u64)], capacity: usize) -> Self {
         // The buffer is only allocated when there is a keyframe to compare.
         let buf = if log.keyframes().is_empty() { Vec::new() } else { Vec::with_capacity(capacity) };
-        KeyframeCheck { log, next: 0, buf, capacity }
+        KeyframeCheck { log, recorded, next: 0, buf, capacity }
     }
 
     /// `sim` holds the state at the start of `frame`: check the keyframes of that frame.
@@ -195,6 +196,15 @@ impl<'l> KeyframeCheck<'l> {
             let mut w = SnapshotWriter::new(&mut self.buf, self.capacity, &mut own);
             sim.save(&mut w).map_err(|e| Error::Simulation { frame, reason: e.reason })?;
             if self.buf[..] != *self.log.keyframe_bytes(k) {
+                // Which is wrong, the replay or the keyframe? The recorded checksum of the frame,
+                // when there is one, decides: a replay that differs from it diverged.
+                let actual = own.unwrap_or_else(|| crate::checksum64(&self.buf));
+                if let Ok(i) = self.recorded.binary_search_by_key(&frame, |&(f, _)| f) {
+                    let expected = self.recorded[i].1;
+                    if expected != actual {
+                        return Err(Error::ReplayDiverged { frame, expected, actual });
+                    }
+                }
                 return Err(Error::LogInconsistent {
                     what: "the keyframe is not the replay's state at its frame",
                     frame,
