@@ -41,12 +41,14 @@ fn run_to(w: &mut World, frame: u32) {
 }
 
 fn assert_all_agree(w: &mut World, what: &str) {
+    let n = w.clients.iter().flatten().count();
+    assert!(n >= 2, "{what}: {n} clients");
     let end = w.room.next_close() + 60;
     let end = end - end % 10;
     let limit = w.now + 30_000_000;
     w.run_until_checksummed(end, limit);
     let sums = w.checksums(end);
-    if !(sums.len() >= 3 && sums[0].is_some() && sums.iter().all(|c| *c == sums[0])) {
+    if !(sums[0].is_some() && sums.iter().all(|c| *c == sums[0])) {
         for c in w.clients.iter().flatten() {
             let s = c.driver().session();
             eprintln!(
@@ -59,7 +61,7 @@ fn assert_all_agree(w: &mut World, what: &str) {
         }
         eprintln!("room {} {:?} {:?} end {end}", w.room.next_close(), w.room.stats(), w.room.transfer_stats());
     }
-    assert!(sums.len() >= 3 && sums[0].is_some() && sums.iter().all(|c| *c == sums[0]), "{what}: {sums:?}");
+    assert!(sums[0].is_some() && sums.iter().all(|c| *c == sums[0]), "{what}: {sums:?}");
     assert_eq!(w.room.stats().desyncs, 0, "{what}");
 }
 
@@ -126,4 +128,36 @@ fn a_forged_snapshot_the_relay_cannot_check_is_caught_by_the_joiner() {
     assert!(t.rejected >= 1 && t.delivered == 1, "{t:?}");
     let joiner = w.clients[2].as_ref().expect("joiner").stats();
     assert_eq!((joiner.snapshots_loaded, joiner.snapshots_rejected), (1, 1), "{joiner:?}");
+}
+
+#[test]
+fn a_provider_that_stalls_or_leaves_is_skipped_and_the_room_never_waits() {
+    // Slot 0, asked first, never sends its chunks: skipped after 2 s, slot 1 provides.
+    let mut w = world(5_000, true, 5);
+    w.staller = Some(0);
+    run_to(&mut w, 5_100);
+    w.leave(2);
+    run_to(&mut w, 5_400);
+    w.join(2, hash_player_at(3, 2, &DEFAULT, 0, PAD));
+    let closed = w.room.stats().frames_closed;
+    run_to(&mut w, 5_800);
+    assert_eq!(w.room.stats().frames_closed - closed, 400, "the clock kept its pace");
+    assert_all_agree(&mut w, "slot 0 stalls");
+    let t = w.room.transfer_stats();
+    assert!(t.skipped >= 1 && t.delivered == 1 && t.rejected == 0, "{t:?}");
+
+    // The provider leaves as soon as it was asked: another one provides.
+    let mut w = world(5_000, true, 6);
+    run_to(&mut w, 5_100);
+    w.leave(2);
+    run_to(&mut w, 5_400);
+    w.join(2, hash_player_at(3, 2, &DEFAULT, 0, PAD));
+    while w.room.transfer_stats().started == 0 {
+        w.step();
+    }
+    w.leave(0);
+    run_to(&mut w, 5_800);
+    assert_all_agree(&mut w, "slot 0 left");
+    let t = w.room.transfer_stats();
+    assert!(t.delivered == 1, "{t:?}");
 }

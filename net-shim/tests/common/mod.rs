@@ -147,6 +147,8 @@ pub struct World {
     /// A member whose snapshot chunks are forged on the way out.
     pub forger: Option<usize>,
     pub forge_checksum: bool,
+    /// A member whose snapshot chunks are never sent.
+    pub staller: Option<usize>,
     /// The clock's step in microseconds.
     pub step_us: u64,
     buf: Vec<u8>,
@@ -167,6 +169,7 @@ impl World {
             seed,
             forger: None,
             forge_checksum: false,
+            staller: None,
             step_us: 1_000,
             buf: vec![0; MAX_MESSAGE],
         }
@@ -218,6 +221,9 @@ impl World {
                 let n = c.poll_transmit(&mut self.buf);
                 self.link.send(now, true, m, &self.buf[..n]);
                 while let Some(n) = c.poll_transfer(&mut self.buf) {
+                    if self.staller == Some(m) && msg::kind(&self.buf[..n]) == Some(msg::Kind::Chunk) {
+                        continue; // a provider that stalls: its chunks never leave
+                    }
                     if self.forger == Some(m) && msg::kind(&self.buf[..n]) == Some(msg::Kind::Chunk) && n > 30 {
                         // A lying provider: one byte of its snapshot changed (and, unless it
                         // forges only the bytes, the checksum it claims too).
