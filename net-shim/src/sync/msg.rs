@@ -561,8 +561,9 @@ impl ChunkSet {
     pub fn reset(&mut self, total: usize) -> bool {
         self.bits.fill(0);
         self.count = 0;
-        self.total = total;
-        total <= self.bits.len() * 64
+        let fits = total <= self.bits.len() * 64;
+        self.total = if fits { total } else { 0 };
+        fits
     }
     /// Marks chunk `i`; true when it is new.
     pub fn insert(&mut self, i: usize) -> bool {

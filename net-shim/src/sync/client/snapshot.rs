@@ -40,6 +40,8 @@ struct Receive {
 /// The transfer state of a client.
 #[derive(Debug)]
 pub(super) struct Join {
+    /// The largest snapshot (the session's `max_snapshot_size`): `buf`'s capacity.
+    max: usize,
     buf: Vec<u8>,
     /// Joiner: the chunks that arrived. Provider: the chunks the relay acknowledged.
     chunks: ChunkSet,
@@ -61,6 +63,7 @@ pub(super) struct Join {
 impl Join {
     pub(super) fn new(max_snapshot: usize) -> Self {
         Join {
+            max: max_snapshot,
             buf: Vec::with_capacity(max_snapshot),
             chunks: ChunkSet::new(max_snapshot),
             sent_at: vec![0; msg::chunks(max_snapshot)],
@@ -124,7 +127,7 @@ impl<S: Simulation> RoomClient<S> {
             return;
         }
         let len = c.len as usize;
-        if len > self.join.buf.capacity() {
+        if len > self.join.max {
             self.stats.malformed += 1;
             return;
         }
@@ -222,7 +225,7 @@ impl<S: Simulation> RoomClient<S> {
             }
             let f = (until - 1) / self.checksum_interval * self.checksum_interval;
             let (Some(bytes), Some(checksum)) = (session.final_snapshot(f), session.checksum(f)) else { return };
-            if f < p.min_frame || bytes.len() > self.join.buf.capacity() {
+            if f < p.min_frame || bytes.len() > self.join.max {
                 return;
             }
             self.join.buf.clear();
