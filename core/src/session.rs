@@ -153,6 +153,28 @@ impl Session {
         }
     }
 
+    /// Starts over at `frame`, as a session built with the same settings (and predictor) and
+    /// [`SessionBuilder::start_frame`](crate::SessionBuilder::start_frame)`(frame)` would: every
+    /// input, snapshot, checksum and event is forgotten; the input delay is the current one. The
+    /// caller loads the state at the start of `frame` into its simulation before the next advance:
+    /// a late joiner given a verified snapshot. It allocates (as building a session does).
+    ///
+    /// Errors: [`Error::InvalidConfig`] when `frame` is above 2^31 (as for `start_frame`).
+    pub fn restart_at(&mut self, frame: Frame) -> Result<(), Error> {
+        if frame > Frame::MAX / 2 {
+            return Err(Error::InvalidConfig {
+                setting: "start_frame",
+                reason: "must leave room for the frame counter (at most 2^31)",
+            });
+        }
+        let mut lim = self.lim.clone();
+        lim.start_frame = frame;
+        // A zero-sized placeholder: boxing it does not allocate.
+        let predictor = core::mem::replace(&mut self.predictor, Box::new(crate::config::RepeatLast));
+        *self = Session::new(lim, predictor);
+        Ok(())
+    }
+
     /// Recycles input rows the last step no longer needs (it cannot, while a step borrows them).
     fn release(&mut self) {
         self.ledger.finish_step();

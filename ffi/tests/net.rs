@@ -2,7 +2,8 @@
 //! relay on its own thread, the clients interleaved on the test's thread, each paced at 120 Hz by
 //! framelock_net_client_ticks_due()) until frame 300 is final, and agree on its checksum; two
 //! clients over the engine's callbacks do too, and their callbacks are told the right frames (also
-//! on every load); bad tokens, wrong struct sizes and NULL handles are status codes.
+//! on every load); a callback client that comes back after the relay's history moved on loads a
+//! snapshot through its callbacks; bad tokens, wrong struct sizes and NULL handles are status codes.
 #![allow(unsafe_code)] // calling the exported `unsafe extern "C" fn`s is the point of these tests
 
 mod common;
@@ -13,7 +14,7 @@ use std::ptr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use common::net::{config, start_relay, stats, token, SEED, TICK_RATE};
+use common::net::{config, start_relay, start_relay_with, stats, token, token_for, SEED, TICK_RATE};
 use common::ok;
 use framelock::framelock_status::*;
 use framelock::*;
@@ -331,6 +332,103 @@ fn two_callback_clients_agree_and_are_told_the_frames() {
         }
     }
     assert_eq!(sums[0], sums[1]);
+    stop.store(true, Relaxed);
+    relay.join().expect("relay thread");
+}
+
+/// A callback client for `slot` of a room of 2 whose game is `g`.
+fn callback_client(token: &[u8], slot: u32, g: &mut Game) -> *mut framelock_net_client {
+    let cfg = framelock_net_client_config {
+        players: 2,
+        max_input_size: INPUT_SIZE as u32,
+        max_snapshot_size: 12,
+        ..config(token, slot, 2)
+    };
+    let cb = framelock_callbacks {
+        struct_size: std::mem::size_of::<framelock_callbacks>() as u32,
+        user: ptr::from_mut::<Game>(g).cast(),
+        save_state: Some(game_save),
+        load_state: Some(game_load),
+        advance_frame: Some(game_advance),
+    };
+    let mut c = ptr::null_mut();
+    // SAFETY: valid config, callbacks (the game outlives the client) and out-parameter.
+    ok(unsafe { framelock_net_client_new_with_callbacks(&cfg, &cb, &mut c) });
+    c
+}
+
+/// Polls and ticks every live client once (ticks due at the room's rate).
+fn play_round(clients: &[*mut framelock_net_client], ticks: &mut [u32]) {
+    for (i, &c) in clients.iter().enumerate() {
+        if c.is_null() {
+            continue;
+        }
+        // SAFETY: live handles used by this thread only; valid out-parameters.
+        unsafe {
+            ok(framelock_net_client_poll(c, 0));
+            let mut due = 0;
+            ok(framelock_net_client_ticks_due(c, &mut due));
+            for _ in 0..due {
+                ticks[i] += 1;
+                let input = scripted_input(SEED, i, ticks[i]);
+                ok(framelock_net_client_tick(c, input.as_ptr(), input.len(), ptr::null_mut()));
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_micros(500));
+}
+
+/// A callback client that comes back after the relay's history (64 frames, about half a second at
+/// 120 Hz) moved on starts from a snapshot the other client's engine saved: its load callback gets
+/// the engine's bytes and the frame, and the two agree afterwards.
+#[test]
+fn a_callback_client_behind_the_history_loads_a_snapshot_through_its_callbacks() {
+    let (addr, stop, relay) = start_relay_with(2, 64);
+    let mut games: Vec<Box<Game>> = (0..2).map(|_| Box::default()).collect();
+    let first: Vec<[u8; 2048]> = (0..2).map(|s| token(addr, s, FRAMELOCK_PROTOCOL_ID)).collect();
+    let mut clients: Vec<*mut framelock_net_client> =
+        (0..2).map(|s| callback_client(&first[s], s as u32, &mut games[s])).collect();
+    let mut ticks = [0u32; 2];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stats(clients[1]).checksummed_until < 120 {
+        assert!(Instant::now() < deadline, "the room did not start");
+        play_round(&clients, &mut ticks);
+    }
+    // Client 1 leaves; client 0 plays on alone past the history.
+    // SAFETY: a live handle, freed once.
+    unsafe {
+        ok(framelock_net_client_disconnect(clients[1]));
+        framelock_net_client_free(clients[1]);
+    }
+    clients[1] = ptr::null_mut();
+    let back_at = stats(clients[0]).current_frame + 200;
+    while stats(clients[0]).current_frame < back_at {
+        assert!(Instant::now() < deadline, "client 0 stalled alone");
+        play_round(&clients, &mut ticks);
+    }
+    // It comes back as a new process: a new game at frame 0 and a new token.
+    *games[1] = Game::default();
+    let again = token_for(addr, 1, 201, FRAMELOCK_PROTOCOL_ID);
+    clients[1] = callback_client(&again, 1, &mut games[1]);
+    let target = back_at + 240;
+    while !clients.iter().all(|&c| stats(c).checksummed_until > target) {
+        assert!(Instant::now() < deadline, "frame {target} not final in time");
+        play_round(&clients, &mut ticks);
+    }
+    let mut sums = [0u64; 2];
+    for (i, &c) in clients.iter().enumerate() {
+        assert_eq!(games[i].errors, 0, "client {i}: a callback was told a wrong frame");
+        // SAFETY: a live handle and valid out-parameters; freed once.
+        unsafe {
+            ok(framelock_net_client_checksum(c, target, &mut sums[i]));
+            ok(framelock_net_client_disconnect(c));
+            framelock_net_client_free(c);
+        }
+    }
+    assert_eq!(sums[0], sums[1]);
+    // A game that started at frame 0 is past the history's start only through a loaded snapshot.
+    assert!(games[1].loads >= 1, "the returning engine loaded the snapshot");
+    assert!(games[1].frame > target, "{} {}", games[1].frame, target);
     stop.store(true, Relaxed);
     relay.join().expect("relay thread");
 }

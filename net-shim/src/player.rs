@@ -43,7 +43,8 @@ impl<S: Simulation> NetClient<S> {
     }
 
     /// One frame: catches up with frames the relay already confirmed, plays `input`, and sends the
-    /// update. Before the connection is up it does nothing and returns `None`.
+    /// update (and any snapshot-transfer message due: a client behind the room's history starts
+    /// from a verified snapshot, see docs/wire-protocol.md). Before the connection is up it does nothing and returns `None`.
     pub fn tick(&mut self, now: Duration, input: &[u8]) -> Result<Option<Outcome>, Error> {
         if !self.conn.is_connected() {
             return Ok(None);
@@ -53,6 +54,11 @@ impl<S: Simulation> NetClient<S> {
         let len = self.room.poll_transmit(&mut self.buf);
         // A full queue drops this update; the next one repeats its inputs.
         let _ = self.conn.send_payload(now, &self.buf[..len]);
+        // Snapshot transfers (providing one for a late joiner, acknowledging one as a joiner):
+        // paced by the room client, resent until acknowledged, so a dropped one only costs time.
+        while let Some(len) = self.room.poll_transfer(&mut self.buf) {
+            let _ = self.conn.send_payload(now, &self.buf[..len]);
+        }
         Ok(Some(outcome))
     }
 

@@ -99,6 +99,21 @@ fn room_client(players: u8, slot: Option<usize>, params: ArenaParams) -> RoomCli
 
 #[test]
 fn players_connect_play_drop_come_back_and_agree() {
+    let relay = run(4_096);
+    let room = relay.room(ROOM).expect("room");
+    assert_eq!(room.transfer_stats().started, 0, "the history holds every frame: no snapshot needed");
+}
+
+/// With a history of 128 frames (4 s at 30 Hz), the returning player and the spectator are behind
+/// it: each starts from a snapshot another player provides through the relay.
+#[test]
+fn players_and_spectators_behind_the_history_start_from_verified_snapshots() {
+    let relay = run(128);
+    let t = relay.room(ROOM).expect("room").transfer_stats();
+    assert_eq!((t.delivered, t.rejected), (2, 0), "{t:?}");
+}
+
+fn run(history: u32) -> Relay {
     const PLAYERS: u8 = 4;
     const FRAMES: u32 = 1_200;
     let params = ArenaParams { players: PLAYERS, seed: 5, ..ArenaParams::default() };
@@ -112,6 +127,7 @@ fn players_connect_play_drop_come_back_and_agree() {
                 slots: PLAYERS,
                 max_input_size: INPUT_SIZE as u8,
                 default_input: vec![0, 0],
+                history,
                 ..RoomConfig::default()
             },
             max_rooms: 4,
@@ -199,4 +215,5 @@ fn players_connect_play_drop_come_back_and_agree() {
     // Only duplicates (replay protection) and the dead connection's stragglers are dropped.
     assert!(net.dropped_total() < net.packets_received / 10, "{net:?}");
     assert!(net.connects >= 6 && net.disconnects >= 1, "{net:?}");
+    relay
 }

@@ -22,6 +22,11 @@ pub const ROOM: u64 = 11;
 /// A relay on 127.0.0.1:0 for rooms of `players`, running on its own thread until the returned flag
 /// is set.
 pub fn start_relay(players: u8) -> (SocketAddr, Arc<AtomicBool>, std::thread::JoinHandle<()>) {
+    start_relay_with(players, RoomConfig::default().history)
+}
+
+/// [`start_relay`] with rooms that keep `history` closed frames.
+pub fn start_relay_with(players: u8, history: u32) -> (SocketAddr, Arc<AtomicBool>, std::thread::JoinHandle<()>) {
     let mut driver = UdpDriver::bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("relay socket");
     let addr = driver.local_addr().expect("address");
     let cfg = RelayConfig {
@@ -31,6 +36,7 @@ pub fn start_relay(players: u8) -> (SocketAddr, Arc<AtomicBool>, std::thread::Jo
             tick_rate: TICK_RATE,
             max_input_size: INPUT_SIZE as u8,
             default_input: NEUTRAL_INPUT.to_vec(),
+            history,
             ..RoomConfig::default()
         },
         max_rooms: 2,
@@ -50,11 +56,16 @@ pub fn start_relay(players: u8) -> (SocketAddr, Arc<AtomicBool>, std::thread::Jo
 
 /// A connect token for `slot` of ROOM on the relay at `server`.
 pub fn token(server: SocketAddr, slot: u8, protocol_id: u64) -> [u8; 2048] {
+    token_for(server, slot, 100 + u64::from(slot), protocol_id)
+}
+
+/// [`token`] for client `client_id` (a client that comes back needs a new token).
+pub fn token_for(server: SocketAddr, slot: u8, client_id: u64, protocol_id: u64) -> [u8; 2048] {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
     ConnectToken::generate(
         &TokenParams {
             protocol_id,
-            client_id: 100 + u64::from(slot),
+            client_id,
             create_timestamp: now,
             expire_timestamp: now + 60,
             timeout_seconds: 5,
@@ -62,7 +73,7 @@ pub fn token(server: SocketAddr, slot: u8, protocol_id: u64) -> [u8; 2048] {
             user_data: UserData::for_room_slot(ROOM, slot),
         },
         &KEY,
-        &mut SeededRng::from_u64(u64::from(slot) + 1),
+        &mut SeededRng::from_u64(client_id),
     )
     .expect("token")
     .to_bytes()

@@ -5,7 +5,11 @@
 
 use framelock_core::{Driver, Error, Frame, Outcome, Simulation};
 
-use super::msg::{self, Bundle, MsgError, Writer, FLAG_DISCONNECTED, FLAG_SUBSTITUTED};
+use super::msg::{
+    self, Bundle, Chunk, ChunkAck, Kind, MsgError, SnapshotRequest, Writer, FLAG_DISCONNECTED, FLAG_SUBSTITUTED,
+};
+
+mod snapshot;
 
 /// Inputs kept for resending: a power of two, more than any input delay plus round trip in frames.
 const SENT_RING: u32 = 256;
@@ -30,6 +34,12 @@ pub struct ClientStats {
     pub desyncs_reported: u64,
     /// Input-delay changes made for time sync.
     pub delay_changes: u64,
+    /// Snapshots this client loaded (joining behind the room's history) and found matching.
+    pub snapshots_loaded: u64,
+    /// Snapshots it loaded and found wrong, or could not load (reported to the relay).
+    pub snapshots_rejected: u64,
+    /// Snapshots it provided for another member, to the relay's last acknowledgement.
+    pub snapshots_provided: u64,
 }
 
 /// A room client driving a simulation `S` through a relay-authority session.
@@ -54,6 +64,7 @@ pub struct RoomClient<S> {
     /// The frames of the latest desync reports counted (the relay repeats its 4 most recent).
     desyncs_seen: [Option<Frame>; 8],
     desyncs_seen_next: usize,
+    join: snapshot::Join,
     stats: ClientStats,
 }
 
@@ -75,7 +86,8 @@ impl<S: Simulation> RoomClient<S> {
         let mut client = RoomClient {
             slot,
             max_input,
-            next_bundle: 0,
+            // A session that starts later (`start_frame`) has every frame below it.
+            next_bundle: driver.session().current_frame(),
             relay_has: 0,
             sent: vec![0; SENT_RING as usize * max_input],
             sent_len: vec![0; SENT_RING as usize],
@@ -85,6 +97,7 @@ impl<S: Simulation> RoomClient<S> {
             checksum_interval: checksum_interval.max(1),
             desyncs_seen: [None; 8],
             desyncs_seen_next: 0,
+            join: snapshot::Join::new(driver.session().max_snapshot_size()),
             stats: ClientStats::default(),
             driver,
         };
@@ -126,7 +139,23 @@ impl<S: Simulation> RoomClient<S> {
     }
 
     /// Takes a bundle from the relay.
+    ///
+    /// Every message from the relay arrives here: bundles, and the snapshot-transfer messages (a
+    /// request to provide one, chunks of one for this client, acknowledgements of chunks sent).
     pub fn handle_bundle(&mut self, bytes: &[u8]) -> Result<(), MsgError> {
+        let other = match msg::kind(bytes) {
+            Some(Kind::Bundle) => None,
+            Some(Kind::SnapshotRequest) => Some(SnapshotRequest::decode(bytes).map(|r| self.on_snapshot_request(r))),
+            Some(Kind::Chunk) => Some(Chunk::decode(bytes).map(|c| self.on_chunk(&c))),
+            Some(Kind::ChunkAck) => Some(ChunkAck::decode(bytes).map(|a| self.on_chunk_ack(a))),
+            _ => Some(Err(MsgError::Malformed)),
+        };
+        if let Some(r) = other {
+            if r.is_err() {
+                self.stats.malformed += 1;
+            }
+            return r;
+        }
         let b = match Bundle::decode(bytes, self.max_input) {
             Ok(b) => b,
             Err(e) => {
@@ -179,6 +208,12 @@ impl<S: Simulation> RoomClient<S> {
     /// One tick: adjusts the input delay to the relay's feedback, adds the local input and advances.
     /// A spectator ignores `input`.
     pub fn tick(&mut self, input: &[u8]) -> Result<Outcome, Error> {
+        let outcome = self.tick_inner(input);
+        self.transfer_tick(true);
+        outcome
+    }
+
+    fn tick_inner(&mut self, input: &[u8]) -> Result<Outcome, Error> {
         let Some(slot) = self.slot else { return self.driver.advance() };
         self.ticks_since_adjust += 1;
         if self.ticks_since_adjust >= ADJUST_EVERY {
@@ -231,6 +266,9 @@ impl<S: Simulation> RoomClient<S> {
             self.driver.advance()?;
             n += 1;
         }
+        if n > 0 {
+            self.transfer_tick(false);
+        }
         Ok(n)
     }
 
@@ -243,7 +281,7 @@ impl<S: Simulation> RoomClient<S> {
         let count_at = msg::begin_update(&mut w, self.next_bundle, first);
         let mut checksums = [(0u32, 0u64); CHECKSUMS_SENT];
         let mut n = 0;
-        let n_max = if self.slot.is_some() { CHECKSUMS_SENT } else { 0 };
+        let n_max = if self.slot.is_some() && self.state_checked() { CHECKSUMS_SENT } else { 0 };
         let session = self.driver.session();
         let until = session.checksummed_until();
         let mut f = until.saturating_sub(1) / self.checksum_interval * self.checksum_interval;

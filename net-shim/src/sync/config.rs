@@ -25,6 +25,15 @@ pub struct RoomConfig {
     pub input_window: u32,
     /// Spectators the room admits besides its players (at most 1024).
     pub max_spectators: u16,
+    /// The largest snapshot a member may send for a late joiner, in bytes (at most
+    /// [`MAX_SNAPSHOT_SIZE`]; 0: no snapshot transfers, a member behind the history stays behind).
+    /// The room allocates a buffer of this size at its first transfer.
+    pub max_snapshot_size: u32,
+    /// The clients' snapshot checksum is the core's `checksum64` of the snapshot bytes (their
+    /// simulation does not set its own checksum): the relay then checks a snapshot's bytes itself.
+    /// With `false` a snapshot whose provider claims the agreed checksum is passed on, and the
+    /// joiner checks it after loading (reporting a mismatch, so the provider is skipped).
+    pub snapshot_hashed: bool,
 }
 
 impl Default for RoomConfig {
@@ -37,6 +46,8 @@ impl Default for RoomConfig {
             history: 4096,
             input_window: 64,
             max_spectators: 8,
+            max_snapshot_size: 256 * 1024,
+            snapshot_hashed: true,
         }
     }
 }
@@ -54,6 +65,8 @@ pub const MAX_HISTORY: u32 = 1 << 16;
 pub const MAX_INPUT_WINDOW: u32 = 1024;
 /// The most spectators per room.
 pub const MAX_SPECTATORS: u16 = 1024;
+/// The largest `max_snapshot_size` (32 MiB).
+pub const MAX_SNAPSHOT_SIZE: u32 = 32 << 20;
 /// The last frame a room closes. A room's frame clock ends there (a core session cannot simulate
 /// frames from `Frame::MAX - 1` on); the match is over, see [`Room::is_over`](super::Room::is_over).
 pub const LAST_FRAME: Frame = Frame::MAX - 2;
@@ -106,6 +119,9 @@ impl RoomConfig {
         }
         if self.max_spectators > MAX_SPECTATORS {
             return bad("max_spectators", "must be at most 1024");
+        }
+        if self.max_snapshot_size > MAX_SNAPSHOT_SIZE {
+            return bad("max_snapshot_size", "must be at most 32 MiB");
         }
         Ok(())
     }

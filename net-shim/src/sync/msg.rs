@@ -26,6 +26,41 @@ pub const FLAG_DISCONNECTED: u8 = framelock_core::replay::FLAG_DISCONNECTED;
 
 const TAG_UPDATE: u8 = 1;
 const TAG_BUNDLE: u8 = 2;
+const TAG_SNAPSHOT_REQUEST: u8 = 3;
+const TAG_CHUNK: u8 = 4;
+const TAG_CHUNK_ACK: u8 = 5;
+
+/// Bytes of snapshot per chunk (a chunk message is at most 1,055 bytes: well under the MTU).
+pub const CHUNK: usize = 1024;
+/// The most chunks in one snapshot (chunk indices are `u16`).
+pub const MAX_CHUNKS: usize = u16::MAX as usize;
+
+/// The kind of a message, from its first byte (`None`: empty or unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// [`Update`].
+    Update,
+    /// [`Bundle`].
+    Bundle,
+    /// [`SnapshotRequest`].
+    SnapshotRequest,
+    /// [`Chunk`].
+    Chunk,
+    /// [`ChunkAck`].
+    ChunkAck,
+}
+
+/// The kind of the message `bytes`.
+pub fn kind(bytes: &[u8]) -> Option<Kind> {
+    match *bytes.first()? {
+        TAG_UPDATE => Some(Kind::Update),
+        TAG_BUNDLE => Some(Kind::Bundle),
+        TAG_SNAPSHOT_REQUEST => Some(Kind::SnapshotRequest),
+        TAG_CHUNK => Some(Kind::Chunk),
+        TAG_CHUNK_ACK => Some(Kind::ChunkAck),
+        _ => None,
+    }
+}
 
 /// Why a message was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +141,11 @@ impl<'a> Reader<'a> {
     pub fn u32(&mut self) -> Result<u32, MsgError> {
         let b = self.take(4)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    /// A little-endian `u16`.
+    pub fn u16(&mut self) -> Result<u16, MsgError> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
     }
     /// A little-endian `i16`.
     pub fn i16(&mut self) -> Result<i16, MsgError> {
@@ -333,5 +373,231 @@ pub fn finish_bundle(w: &mut Writer<'_>, count_at: usize, count: u8, desyncs: &[
         w.put(&f.to_le_bytes());
         w.put(&m.to_le_bytes());
         w.put(&c.to_le_bytes());
+    }
+}
+
+/// The relay asks a member for a snapshot: `3 u8 | transfer u32 | min_frame u32`. The member captures
+/// the state at the start of its newest final checksum frame at or after `min_frame` and sends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotRequest {
+    /// The transfer's id (chunks and acknowledgements carry it; a stale one is ignored).
+    pub transfer: u32,
+    /// The earliest frame the relay wants.
+    pub min_frame: Frame,
+}
+
+impl SnapshotRequest {
+    /// Decodes a request.
+    pub fn decode(bytes: &[u8]) -> Result<Self, MsgError> {
+        let mut r = Reader::new(bytes);
+        if r.u8()? != TAG_SNAPSHOT_REQUEST {
+            return Err(MsgError::Malformed);
+        }
+        let m = SnapshotRequest { transfer: r.u32()?, min_frame: r.u32()? };
+        if !r.done() {
+            return Err(MsgError::Malformed);
+        }
+        Ok(m)
+    }
+
+    /// Encodes it; returns the length.
+    pub fn encode(&self, buf: &mut [u8]) -> usize {
+        let mut w = Writer::new(buf);
+        w.put(&[TAG_SNAPSHOT_REQUEST]);
+        w.put(&self.transfer.to_le_bytes());
+        w.put(&self.min_frame.to_le_bytes());
+        w.len()
+    }
+}
+
+/// Chunk flag: the relay checked the whole snapshot's bytes against the room's agreed checksum.
+pub const CHUNK_VERIFIED: u8 = 1;
+
+/// One chunk of a snapshot, member → relay and relay → joiner:
+/// `4 u8 | transfer u32 | frame u32 | len u32 | checksum u64 | flags u8 | index u16 | n u16 | n bytes`.
+/// Every chunk repeats what the snapshot is, so any chunk can start a transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk<'a> {
+    /// The transfer's id.
+    pub transfer: u32,
+    /// The snapshot is the state at the start of this frame.
+    pub frame: Frame,
+    /// The snapshot's length in bytes.
+    pub len: u32,
+    /// From a member: its session's checksum of `frame`; from the relay: the room's agreed checksum.
+    pub checksum: u64,
+    /// [`CHUNK_VERIFIED`].
+    pub flags: u8,
+    /// The chunk's index: its bytes start at `index × CHUNK`.
+    pub index: u16,
+    /// The bytes (`CHUNK` of them, fewer in the last chunk).
+    pub bytes: &'a [u8],
+}
+
+/// The number of chunks of a snapshot of `len` bytes (at least one, for an empty snapshot).
+pub fn chunks(len: usize) -> usize {
+    len.div_ceil(CHUNK).max(1)
+}
+
+impl<'a> Chunk<'a> {
+    /// Decodes and validates a chunk: its index inside the snapshot and its length exactly what
+    /// the index and `len` say.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, MsgError> {
+        let mut r = Reader::new(bytes);
+        if r.u8()? != TAG_CHUNK {
+            return Err(MsgError::Malformed);
+        }
+        let (transfer, frame, len, checksum, flags) = (r.u32()?, r.u32()?, r.u32()?, r.u64()?, r.u8()?);
+        let (index, n) = (r.u16()?, r.u16()?);
+        let bytes = r.take(usize::from(n))?;
+        let total = usize::try_from(len).map_err(|_| MsgError::Malformed)?;
+        let start = usize::from(index) * CHUNK;
+        if !r.done()
+            || flags & !CHUNK_VERIFIED != 0
+            || chunks(total) > MAX_CHUNKS
+            || usize::from(index) >= chunks(total)
+            || usize::from(n) != total.saturating_sub(start).min(CHUNK)
+        {
+            return Err(MsgError::Malformed);
+        }
+        Ok(Chunk { transfer, frame, len, checksum, flags, index, bytes })
+    }
+
+    /// Encodes chunk `index` of `snapshot` (which must have that many); returns the length.
+    pub fn encode(
+        buf: &mut [u8],
+        transfer: u32,
+        frame: Frame,
+        checksum: u64,
+        flags: u8,
+        index: u16,
+        snapshot: &[u8],
+    ) -> usize {
+        let start = (usize::from(index) * CHUNK).min(snapshot.len());
+        let part = &snapshot[start..(start + CHUNK).min(snapshot.len())];
+        let mut w = Writer::new(buf);
+        w.put(&[TAG_CHUNK]);
+        w.put(&transfer.to_le_bytes());
+        w.put(&frame.to_le_bytes());
+        w.put(&(snapshot.len() as u32).to_le_bytes());
+        w.put(&checksum.to_le_bytes());
+        w.put(&[flags]);
+        w.put(&index.to_le_bytes());
+        w.put(&(part.len() as u16).to_le_bytes());
+        w.put(part);
+        w.len()
+    }
+}
+
+/// Acknowledgement status: receiving (or, relay → member, carry on).
+pub const ACK_RECEIVING: u8 = 0;
+/// Joiner → relay: the snapshot loaded and its checksum, once simulated, matched the agreed one.
+pub const ACK_LOADED: u8 = 1;
+/// Joiner → relay: the snapshot loaded but its checksum did not match: the member lied.
+pub const ACK_MISMATCH: u8 = 2;
+/// Relay → member: stop sending (the transfer is over or went to another member).
+pub const ACK_STOP: u8 = 3;
+
+/// Acknowledges the chunks of a transfer: `5 u8 | transfer u32 | status u8 | until u16 | mask u64`:
+/// every chunk below `until`, and chunk `until + 1 + i` where bit `i` of `mask` is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkAck {
+    /// The transfer's id.
+    pub transfer: u32,
+    /// [`ACK_RECEIVING`], [`ACK_LOADED`], [`ACK_MISMATCH`], [`ACK_STOP`].
+    pub status: u8,
+    /// Every chunk below this arrived.
+    pub until: u16,
+    /// Chunks after `until` that arrived.
+    pub mask: u64,
+}
+
+impl ChunkAck {
+    /// Decodes an acknowledgement.
+    pub fn decode(bytes: &[u8]) -> Result<Self, MsgError> {
+        let mut r = Reader::new(bytes);
+        if r.u8()? != TAG_CHUNK_ACK {
+            return Err(MsgError::Malformed);
+        }
+        let a = ChunkAck { transfer: r.u32()?, status: r.u8()?, until: r.u16()?, mask: r.u64()? };
+        if !r.done() || a.status > ACK_STOP {
+            return Err(MsgError::Malformed);
+        }
+        Ok(a)
+    }
+
+    /// Encodes it; returns the length.
+    pub fn encode(&self, buf: &mut [u8]) -> usize {
+        let mut w = Writer::new(buf);
+        w.put(&[TAG_CHUNK_ACK]);
+        w.put(&self.transfer.to_le_bytes());
+        w.put(&[self.status]);
+        w.put(&self.until.to_le_bytes());
+        w.put(&self.mask.to_le_bytes());
+        w.len()
+    }
+
+    /// True when it says chunk `i` arrived.
+    pub fn has(&self, i: usize) -> bool {
+        let until = usize::from(self.until);
+        i < until || (i > until && i - until - 1 < 64 && self.mask >> (i - until - 1) & 1 == 1)
+    }
+}
+
+/// Which chunks of a snapshot arrived (preallocated for the largest snapshot).
+#[derive(Debug, Clone)]
+pub struct ChunkSet {
+    bits: Vec<u64>,
+    count: usize,
+    total: usize,
+}
+
+impl ChunkSet {
+    /// A set for snapshots of up to `max_len` bytes.
+    pub fn new(max_len: usize) -> Self {
+        ChunkSet { bits: vec![0; chunks(max_len).div_ceil(64)], count: 0, total: 0 }
+    }
+    /// Empties it for a snapshot of `total` chunks (false when it cannot hold that many).
+    pub fn reset(&mut self, total: usize) -> bool {
+        self.bits.fill(0);
+        self.count = 0;
+        let fits = total <= self.bits.len() * 64;
+        self.total = if fits { total } else { 0 };
+        fits
+    }
+    /// Marks chunk `i`; true when it is new.
+    pub fn insert(&mut self, i: usize) -> bool {
+        if i >= self.total || self.has(i) {
+            return false;
+        }
+        self.bits[i / 64] |= 1 << (i % 64);
+        self.count += 1;
+        true
+    }
+    /// True when chunk `i` arrived.
+    pub fn has(&self, i: usize) -> bool {
+        self.bits.get(i / 64).is_some_and(|b| b >> (i % 64) & 1 == 1)
+    }
+    /// True when every chunk arrived.
+    pub fn complete(&self) -> bool {
+        self.total > 0 && self.count == self.total
+    }
+    /// The chunks expected.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+    /// The acknowledgement of what arrived.
+    pub fn ack(&self, transfer: u32, status: u8) -> ChunkAck {
+        let mut until = 0;
+        while until < self.total && self.has(until) {
+            until += 1;
+        }
+        let mut mask = 0u64;
+        for i in 0..64 {
+            if self.has(until + 1 + i) {
+                mask |= 1 << i;
+            }
+        }
+        ChunkAck { transfer, status, until: until.min(MAX_CHUNKS) as u16, mask }
     }
 }

@@ -5,8 +5,13 @@
 
 use framelock_core::Frame;
 
+mod snapshot;
+
 pub use super::config::{RoomConfig, RoomConfigError, LAST_FRAME};
-use super::msg::{self, BundledInput, MsgError, Update, Writer, FLAG_DISCONNECTED, FLAG_SUBSTITUTED};
+use super::msg::{
+    self, BundledInput, Chunk, ChunkAck, Kind, MsgError, Update, Writer, FLAG_DISCONNECTED, FLAG_SUBSTITUTED,
+};
+pub use snapshot::TransferStats;
 
 /// What a room counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,6 +43,12 @@ struct Member {
     /// Where the next bundle of this tick's burst starts (a member far behind gets several).
     burst_from: Frame,
     burst_left: u8,
+    /// Its acknowledgement is below the history: it waits for a snapshot (and gets no bundles).
+    behind: bool,
+    /// The frame of the snapshot it loaded: acknowledgements below it predate the load.
+    floor: Frame,
+    /// A player whose latest judged checksum was the majority: it may provide snapshots.
+    trusted: bool,
 }
 
 /// Bundles a member that is behind (joining late, coming back) may get per tick.
@@ -75,6 +86,12 @@ pub struct Room {
     desync_count: usize,
     next_member: usize,
     stats: RoomStats,
+    transfer: snapshot::Transfer,
+    transfer_stats: TransferStats,
+    /// A snapshot request is due to the transfer's provider.
+    pending_request: bool,
+    /// The latest time the room was given.
+    now_us: u64,
 }
 
 const NONE: u16 = u16::MAX;
@@ -111,6 +128,9 @@ impl Room {
                     dirty: false,
                     burst_from: 0,
                     burst_left: 0,
+                    behind: false,
+                    floor: 0,
+                    trusted: false,
                 };
                 slots + usize::from(cfg.max_spectators)
             ],
@@ -127,6 +147,10 @@ impl Room {
             desync_count: 0,
             next_member: 0,
             stats: RoomStats::default(),
+            transfer: snapshot::Transfer::default(),
+            transfer_stats: TransferStats::default(),
+            pending_request: false,
+            now_us: 0,
             cfg,
         })
     }
@@ -186,6 +210,9 @@ impl Room {
                 dirty: true,
                 burst_from: oldest,
                 burst_left: MAX_BURST,
+                behind: false,
+                floor: 0,
+                trusted: false,
             };
         }
     }
@@ -227,7 +254,7 @@ impl Room {
             return (mask == 0).then_some(c);
         }
         let mut agreed = None;
-        for s in (0..self.slots).filter(|&s| self.members[s].connected) {
+        for s in (0..self.slots).filter(|&s| self.members[s].connected && !self.members[s].behind) {
             let c = self.checksums[row + s]?;
             if agreed.is_some_and(|a| a != c) {
                 return None;
@@ -240,6 +267,11 @@ impl Room {
     /// What the room counted.
     pub fn stats(&self) -> RoomStats {
         self.stats
+    }
+
+    /// What the room's snapshot transfers counted.
+    pub fn transfer_stats(&self) -> TransferStats {
+        self.transfer_stats
     }
 
     /// The oldest closed frame the history holds.
@@ -256,8 +288,23 @@ impl Room {
     }
 
     /// Takes a client's update: inputs, acknowledgement, checksums. A malformed one is dropped and counted.
-    pub fn handle_update(&mut self, _now_us: u64, slot: usize, bytes: &[u8]) -> Result<(), MsgError> {
+    /// Snapshot-transfer messages (chunks from a provider, acknowledgements from a joiner) arrive
+    /// here too.
+    pub fn handle_update(&mut self, now_us: u64, slot: usize, bytes: &[u8]) -> Result<(), MsgError> {
         let Some(m) = self.members.get(slot).copied().filter(|m| m.connected) else { return Ok(()) };
+        self.now_us = self.now_us.max(now_us);
+        let decoded = match msg::kind(bytes) {
+            Some(Kind::Chunk) => Chunk::decode(bytes).map(|c| self.on_chunk(now_us, slot, &c)),
+            Some(Kind::ChunkAck) => ChunkAck::decode(bytes).map(|a| self.on_ack(now_us, slot, &a)),
+            _ => Ok(()),
+        };
+        if !matches!(msg::kind(bytes), Some(Kind::Update)) {
+            let e = decoded.and(if msg::kind(bytes).is_some() { Ok(()) } else { Err(MsgError::Malformed) });
+            if e.is_err() {
+                self.stats.malformed += 1;
+            }
+            return e;
+        }
         let u = match Update::decode(bytes, self.max_input) {
             Ok(u) => u,
             Err(e) => {
@@ -266,7 +313,19 @@ impl Room {
             }
         };
         let mut member = m;
-        member.next_bundle = member.next_bundle.max(u.next_bundle.min(self.next_close));
+        let acked = u.next_bundle.min(self.next_close);
+        if acked < member.floor {
+            // Sent before it loaded its snapshot: stale.
+        } else if acked < self.oldest() && self.cfg.max_snapshot_size > 0 {
+            // The history moved on past it: it needs a snapshot (see `snapshot`).
+            member.behind = true;
+            member.next_bundle = acked;
+        } else if member.behind && !self.is_joining(slot) {
+            member.behind = false;
+            member.next_bundle = acked.max(self.oldest());
+        } else if !member.behind {
+            member.next_bundle = member.next_bundle.max(acked);
+        }
         if slot >= self.slots {
             self.members[slot] = member; // a spectator only acknowledges
             return Ok(());
@@ -326,6 +385,7 @@ impl Room {
         let row = self.closed_row(frame);
         let vrow = row / self.slots;
         if let Some((majority, mask)) = self.verdicts[vrow] {
+            self.members[slot].trusted = self.checksums[row + slot] == Some(majority);
             if self.checksums[row + slot].is_some_and(|c| c != majority) && mask >> slot & 1 == 0 {
                 self.verdicts[vrow] = Some((majority, mask | 1 << slot));
                 self.report(frame, majority, mask | 1 << slot, mask == 0);
@@ -335,7 +395,7 @@ impl Room {
         let mut reported = [0u64; 64];
         let mut n = 0;
         for s in 0..self.slots {
-            if self.members[s].connected {
+            if self.members[s].connected && !self.members[s].behind {
                 match self.checksums[row + s] {
                     Some(c) => {
                         reported[n] = c;
@@ -354,8 +414,12 @@ impl Room {
         let Some(majority) = majority.map(|i| reported[i]) else { return };
         let mut mask = 0u64;
         for s in 0..self.slots {
-            if self.checksums[row + s].is_some_and(|c| c != majority) {
-                mask |= 1 << s;
+            if let Some(c) = self.checksums[row + s] {
+                if c != majority {
+                    mask |= 1 << s;
+                }
+                // With a single player there is nothing to compare: it is trusted alone.
+                self.members[s].trusted = c == majority;
             }
         }
         self.verdicts[vrow] = Some((majority, mask));
@@ -398,9 +462,13 @@ impl Room {
     /// match is over ([`Room::is_over`]); later calls close nothing.
     pub fn handle_timeout(&mut self, now_us: u64) {
         let start = *self.start_us.get_or_insert(now_us);
+        self.now_us = self.now_us.max(now_us);
+        let mut closed = false;
         while !self.is_over() && now_us >= self.close_time(start, self.next_close) {
             self.close_frame();
+            closed = true;
         }
+        self.transfer_tick(now_us, closed);
     }
 
     fn close_frame(&mut self) {
@@ -448,6 +516,11 @@ impl Room {
             if !(m.connected && m.dirty) {
                 continue;
             }
+            if m.behind {
+                // Bundles cannot help a member behind the history; the snapshot transfer does.
+                self.members[slot].dirty = false;
+                continue;
+            }
             let (len, end) = self.write_bundle(slot, buf);
             let m = &mut self.members[slot];
             m.burst_left -= 1;
@@ -460,7 +533,7 @@ impl Room {
             self.stats.bundles_sent += 1;
             return Some((slot, len));
         }
-        None
+        self.poll_transfer(buf)
     }
 
     /// Writes a bundle for `slot`; returns its length and the frame after its last.

@@ -25,7 +25,7 @@ pub fn arena_player(params: ArenaParams, slot: usize, max_prediction: u32, input
 use std::collections::BinaryHeap;
 
 use framelock_core::testing::HashSim;
-use framelock_net::sync::msg::MAX_MESSAGE;
+use framelock_net::sync::msg::{self, MAX_MESSAGE};
 use framelock_net::sync::{Room, RoomConfig};
 
 /// A seeded generator (splitmix64) for links and scripted inputs.
@@ -57,29 +57,37 @@ pub fn hash_player(slots: u8, slot: usize, input_delay: u32, default: &[u8], int
 
 /// The session of [`hash_player`].
 pub fn hash_session(slots: u8, slot: usize, input_delay: u32, default: &[u8]) -> framelock_core::Session {
+    hash_builder(slots, default).local_slot(slot).input_delay(input_delay).build().expect("player session")
+}
+
+/// A session builder for [`HashSim`] rooms: rollback, relay authority, states of up to 8 KiB.
+pub fn hash_builder(slots: u8, default: &[u8]) -> SessionBuilder {
     SessionBuilder::new(usize::from(slots))
-        .local_slot(slot)
         .authority(Authority::Relay)
         .mode(Mode::Rollback { max_prediction: 16 })
         .max_input_size(4)
         .default_input(default)
-        .input_delay(input_delay)
-        .max_snapshot_size(64)
-        .build()
-        .expect("player session")
+        .max_snapshot_size(8 * 1024)
+}
+
+/// A [`HashSim`] player whose session starts at `start` with `pad` bytes of state padding (so its
+/// snapshot takes several chunks).
+pub fn hash_player_at(slots: u8, slot: usize, default: &[u8], start: u32, pad: usize) -> RoomClient<HashSim> {
+    let session = hash_builder(slots, default).local_slot(slot).input_delay(2).start_frame(start).build();
+    RoomClient::new(Driver::new(session.expect("player session"), HashSim::new(pad)), slot, 10)
 }
 
 /// A spectator of a [`HashSim`] room.
-pub fn hash_spectator(slots: u8, default: &[u8]) -> RoomClient<HashSim> {
+pub fn hash_spectator(slots: u8, default: &[u8], pad: usize) -> RoomClient<HashSim> {
     let session = SessionBuilder::new(usize::from(slots))
         .authority(Authority::Relay)
         .max_input_size(4)
         .default_input(default)
         .input_window(1024)
-        .max_snapshot_size(64)
+        .max_snapshot_size(8 * 1024)
         .build()
         .expect("spectator session");
-    RoomClient::spectator(Driver::new(session, HashSim::new(0)))
+    RoomClient::spectator(Driver::new(session, HashSim::new(pad)))
 }
 
 /// A scripted input of 0..=3 bytes (lengths vary, so a simulation that hashes lengths notices).
@@ -136,6 +144,13 @@ pub struct World {
     pub now: u64,
     pub period: u64,
     pub seed: u64,
+    /// A member whose snapshot chunks are forged on the way out.
+    pub forger: Option<usize>,
+    pub forge_checksum: bool,
+    /// A member whose snapshot chunks are never sent.
+    pub staller: Option<usize>,
+    /// The clock's step in microseconds.
+    pub step_us: u64,
     buf: Vec<u8>,
 }
 
@@ -152,6 +167,10 @@ impl World {
             now: 0,
             period,
             seed,
+            forger: None,
+            forge_checksum: false,
+            staller: None,
+            step_us: 1_000,
             buf: vec![0; MAX_MESSAGE],
         }
     }
@@ -201,9 +220,23 @@ impl World {
                 c.tick(&input[..len]).expect("tick");
                 let n = c.poll_transmit(&mut self.buf);
                 self.link.send(now, true, m, &self.buf[..n]);
+                while let Some(n) = c.poll_transfer(&mut self.buf) {
+                    if self.staller == Some(m) && msg::kind(&self.buf[..n]) == Some(msg::Kind::Chunk) {
+                        continue; // a provider that stalls: its chunks never leave
+                    }
+                    if self.forger == Some(m) && msg::kind(&self.buf[..n]) == Some(msg::Kind::Chunk) && n > 30 {
+                        // A lying provider: one byte of its snapshot changed (and, unless it
+                        // forges only the bytes, the checksum it claims too).
+                        self.buf[n - 1] ^= 0x5a;
+                        if self.forge_checksum {
+                            self.buf[13] ^= 1;
+                        }
+                    }
+                    self.link.send(now, true, m, &self.buf[..n]);
+                }
             }
         }
-        self.now += 1_000;
+        self.now += self.step_us;
     }
 
     /// Steps until every client has a final checksum of `frame` (or `limit_us` passes).
