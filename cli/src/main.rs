@@ -12,6 +12,7 @@ mod demo;
 mod link;
 mod metrics;
 mod net;
+mod p2p;
 mod record;
 mod replay;
 mod room_log;
@@ -49,6 +50,9 @@ enum Command {
     Serve(net::ServeArgs),
     /// Play one slot of a room through a relay with scripted inputs; print the final checksum.
     Bot(net::BotArgs),
+    /// Play slots of a peer-to-peer match (no relay) with scripted inputs, or watch one as a
+    /// spectator; print the final checksum and network statistics.
+    P2p(p2p::P2pArgs),
 }
 
 /// How a failed command ends.
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
         Command::Token(args) => net::token(args).map_err(Failure::from),
         Command::Serve(args) => net::serve(args).map_err(Failure::from),
         Command::Bot(args) => net::bot(args).map_err(Failure::from),
+        Command::P2p(args) => p2p::p2p(args).map_err(Failure::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -114,3 +114,45 @@ fn hostile_datagrams_are_dropped_counted_and_change_nothing() {
         "{mismatches:?}"
     );
 }
+
+/// An insider with the key sends every message type with arbitrary contents (fresh sequence
+/// numbers, right epochs and handles) to a player, a host and a spectator: nothing panics and
+/// every endpoint keeps answering.
+#[test]
+fn sealed_arbitrary_bodies_never_panic() {
+    fn prop(bodies: Vec<(u8, Vec<u8>)>) -> bool {
+        let layout = Layout { players: 2, slots_each: 1, spectators: 1 };
+        let link = p2p_common::LinkConfig { latency_us: 5_000, jitter_us: 0, loss: 0, duplicate: 0, reorder: 0 };
+        let mut seq = 1u32 << 31;
+        let r = run(nodes(layout, 2), link, 2, 200, |now, nodes, net| {
+            if now == 1_000_000 {
+                net.tap = Some(Vec::new());
+            }
+            if now != 2_000_000 {
+                return;
+            }
+            let tap = net.tap.as_ref().expect("tapping");
+            let epoch_of =
+                |a: SocketAddr| tap.iter().find(|d| d.1 == a).and_then(|d| Header::read(&d.3)).map(|h| h.epoch);
+            let (e0, e1, es) = (epoch_of(addr(0)), epoch_of(addr(1)), epoch_of(addr(2)));
+            let t = Duration::from_micros(now);
+            for (ty, rest) in &bodies {
+                let mut body = vec![1 + ty % 5];
+                body.extend_from_slice(&rest[..rest.len().min(1100)]);
+                seq += 1;
+                // Player 1 to player 0, host 0 to the spectator, the spectator to host 0.
+                let d = sealed(&KEY, 1, 0, e1.unwrap_or(0), seq, &body);
+                nodes[0].ep.handle_datagram(t, addr(1), &d);
+                let d = sealed(&KEY, 0, 0xFF, e0.unwrap_or(0), seq, &body);
+                nodes[2].ep.handle_datagram(t, addr(0), &d);
+                let d = sealed(&KEY, 0xFF, 0, es.unwrap_or(0), seq, &body);
+                nodes[0].ep.handle_datagram(t, addr(2), &d);
+            }
+        });
+        r.nodes.iter().all(|n| n.ep.is_running())
+    }
+    // Every field at its largest (frames at u32::MAX, counts 255) and at zero, for each message.
+    let extremes: Vec<(u8, Vec<u8>)> = (0..5).flat_map(|ty| [(ty, vec![0xFF; 700]), (ty, vec![0; 700])]).collect();
+    assert!(prop(extremes));
+    quickcheck::QuickCheck::new().tests(40).quickcheck(prop as fn(Vec<(u8, Vec<u8>)>) -> bool);
+}

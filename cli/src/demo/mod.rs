@@ -23,6 +23,7 @@
 //! [`crate::record`]) that `framelock replay verify FILE` replays.
 
 mod net;
+mod p2p;
 mod peer;
 mod report;
 
@@ -95,6 +96,10 @@ pub struct DemoArgs {
     /// (--latency-ms, --jitter-ms, --loss), the relay recording the room.
     #[arg(long)]
     pub in_process: bool,
+    /// Peer to peer, no relay: two `framelock p2p` players and a spectator over loopback in real
+    /// time through the link conditioner (--players is ignored).
+    #[arg(long, conflicts_with = "in_process")]
+    pub p2p: bool,
     /// Over the network: the room's frames per second (the match takes frames / tick rate seconds).
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u16).range(1..=120))]
     pub tick_rate: u16,
@@ -196,6 +201,9 @@ fn tick_time(tick: u64) -> Micros {
 /// Runs the demo, writing the report to `out`. Returns an error when the peers disagree, a
 /// session reported a desync, or the run did not finish within its tick limit.
 pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), DemoError> {
+    if args.p2p {
+        return p2p::run(args, out);
+    }
     if !args.in_process {
         return net::run(args, out);
     }
@@ -304,6 +312,7 @@ mod tests {
             input_delay: 2,
             record: None,
             in_process: true,
+            p2p: false,
             tick_rate: 120,
         }
     }

@@ -175,6 +175,8 @@ impl Peer {
             packets_duplicated: self.packets_duplicated,
             bytes_sent: self.bytes_sent,
             bytes_received: self.bytes_received,
+            acknowledged: self.acked,
+            disconnected: self.frozen.is_some(),
         }
     }
 }

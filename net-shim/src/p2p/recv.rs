@@ -257,7 +257,7 @@ impl<S: Simulation> P2pEndpoint<S> {
                 out = None;
                 break;
             }
-            let f = start + k;
+            let f = start.saturating_add(k);
             let p = &self.peers[x];
             if !usable || f != p.received_until || forwarded != p.frozen.is_some() {
                 continue;
@@ -298,7 +298,7 @@ impl<S: Simulation> P2pEndpoint<S> {
                 out = None;
                 break;
             }
-            let f = start + k;
+            let f = start.saturating_add(k);
             if !usable || f != self.peers[i].received_until {
                 continue;
             }

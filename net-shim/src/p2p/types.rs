@@ -213,6 +213,10 @@ pub struct PeerStats {
     pub bytes_sent: u64,
     /// Bytes received from it (authenticated datagrams).
     pub bytes_received: u64,
+    /// It has this endpoint's inputs (a hosted spectator: the confirmed frames) below this frame.
+    pub acknowledged: u32,
+    /// It is disconnected or being disconnected.
+    pub disconnected: bool,
 }
 
 /// Why an endpoint could not be built or ticked.
