@@ -60,15 +60,20 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod error;
+mod lock;
 mod session;
+mod callbacks;
+mod observe;
 mod arena;
 mod log;
 mod net;
 
 pub use arena::*;
+pub use callbacks::*;
 pub use error::framelock_status;
 pub use log::*;
 pub use net::*;
+pub use observe::*;
 pub use session::*;
 
 const _: () = assert!(FRAMELOCK_ARENA_INPUT_SIZE as usize == framelock_core::arena::INPUT_SIZE);
