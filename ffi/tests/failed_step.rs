@@ -375,3 +375,31 @@ fn a_failure_with_nothing_to_reload_puts_the_session_in_the_failed_state() {
         framelock_session_free(s);
     }
 }
+
+/// Any one failure (kind, frame), in any mode, with or without a remote peer, through callbacks or
+/// pulled requests: the run ends with the checksums of the run without it.
+#[test]
+fn any_single_failure_is_redone() {
+    use quickcheck::{Gen, QuickCheck, TestResult};
+    fn prop(mode: u8, two_peers: bool, pulled: bool, kind: u8, frame: u8) -> TestResult {
+        let mode = [FRAMELOCK_MODE_LOCKSTEP, FRAMELOCK_MODE_ROLLBACK, FRAMELOCK_MODE_SYNC_TEST][usize::from(mode % 3)];
+        let frame = u32::from(frame) % 50;
+        let fault = match kind % 3 {
+            0 => Fault::Save(frame),
+            1 => Fault::Load(frame),
+            _ => Fault::Advance(frame),
+        };
+        // Sync tests are local; lockstep and local-only rollback never load.
+        let loads = mode == FRAMELOCK_MODE_SYNC_TEST || (mode == FRAMELOCK_MODE_ROLLBACK && two_peers);
+        let two_peers = two_peers && mode != FRAMELOCK_MODE_SYNC_TEST;
+        if matches!(fault, Fault::Load(_)) && !loads {
+            return TestResult::discard();
+        }
+        let how = if pulled { Fulfil::Pulled } else { Fulfil::Callbacks };
+        let (want, clean) = run(mode, two_peers, Fault::None, how);
+        let (got, games) = run(mode, two_peers, fault, how);
+        let same_end = two_peers || games.iter().zip(&clean).all(|(g, c)| (g.frame, g.acc) == (c.frame, c.acc));
+        TestResult::from_bool(got == want && same_end)
+    }
+    QuickCheck::new().tests(60).rng(Gen::new(100)).quickcheck(prop as fn(u8, bool, bool, u8, u8) -> TestResult);
+}

@@ -95,6 +95,9 @@ static void *intrude(void *arg) {
         if (call(framelock_session_waiting_for(shared, 0, &mask)) == FRAMELOCK_OK) ok++;
         if (call(framelock_session_request_count(shared, &n)) == FRAMELOCK_OK) ok++;
         if (call(framelock_session_poll_event(shared, &e)) == FRAMELOCK_OK) ok++;
+        /* Calls that change the session (here in ways the game does not notice). */
+        if (call(framelock_session_finish_step(shared)) == FRAMELOCK_OK) ok++;
+        if (call(framelock_session_set_input_delay(shared, 0)) == FRAMELOCK_OK) ok++;
     }
     return (void *)ok;
 }
