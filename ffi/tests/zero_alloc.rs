@@ -1,7 +1,8 @@
 //! A tick through the C ABI allocates nothing: adding inputs, advancing (with rollbacks), every
-//! request fulfilled through the exported functions, events, statistics, and even an error with
-//! its message, and a failed step undone and redone — counted by a global allocator, after a warm-up; and so do a network client's
-//! polls (receiving datagrams) and ticks (with rollbacks) against a loopback relay.
+//! request fulfilled through the exported functions, events, statistics, even an error with its
+//! message, and a failed step undone and redone — counted by a global allocator, after a warm-up;
+//! and so do a network client's polls (receiving datagrams) and ticks (with rollbacks) against a
+//! loopback relay.
 //!
 //! Its own test binary with `framelock_testkit::Counting` as global allocator: counting is per
 //! thread and only while a test switched it on.
