@@ -17,7 +17,12 @@
  *   FRAMELOCK_ERR_INVALID_ARGUMENT), never a crash. No Rust panic crosses this boundary.
  * - Configuration structs start with struct_size: set it to sizeof(the struct), or fill the
  *   struct with its framelock_X_init function.
- * - A handle may move between threads but must not be used by two threads at once.
+ * - A handle may move between threads but must not be used by two threads at once, and a callback
+ *   must not call into the session running it: a session reports both (FRAMELOCK_ERR_BUSY,
+ *   FRAMELOCK_ERR_REENTRANT) and does nothing.
+ * - A failed step (a callback returned nonzero, or framelock_session_abort_step()) is undone: the
+ *   session does not count the frame, and the next advance asks for it again.
+ * - The library never prints anything; a caught internal panic is FRAMELOCK_ERR_PANIC.
  */
 
 #ifndef FRAMELOCK_H
