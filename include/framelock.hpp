@@ -59,6 +59,13 @@ namespace framelock {
 /// The library's version, e.g. "0.1.0".
 inline std::string version() { return framelock_version(); }
 
+/// framelock's 64-bit checksum of `len` bytes (what it takes of a snapshot without set_checksum).
+inline std::uint64_t checksum64(const void *data, std::size_t len) noexcept {
+    std::uint64_t c = 0;
+    (void)framelock_checksum64(static_cast<const std::uint8_t *>(data), len, &c);
+    return c;
+}
+
 /// The message of a status on this thread: "FRAMELOCK_ERR_NAME: what the library said".
 inline std::string describe(framelock_status status) {
     return std::string(framelock_status_name(status)) + ": " + framelock_last_error_message();

@@ -3,7 +3,8 @@
  * (a callback returns nonzero, or the engine aborts a pulled step), the session does not count the
  * frame and the next advance asks for it again, loading a saved state first when the game's state
  * is unknown. Runs with only local players and with a remote peer (inputs 3 frames late), through
- * callbacks and through pulled requests, and checks that the game ends where a run without
+ * callbacks and through pulled requests, in a local sync test (which loads every frame), a local
+ * rollback session and two rollback peers, and checks that the game ends where a run without
  * failures ends, with the same checksums.
  */
 #include <stdio.h>
@@ -127,7 +128,10 @@ static uint32_t current(framelock_session *s) {
 static uint8_t input(uint32_t slot, uint32_t frame) { return (uint8_t)((frame * 7 + slot * 3) % 5); }
 
 /* Runs 1 (both slots local) or 2 peers to FRAMES; writes peer 0's final checksums and game. */
-static void run(int peers, int pulled, enum fault_kind kind, uint32_t at, uint64_t *sums, state *end) {
+/* `setup`: 0 a local sync test (both slots local, a load every frame), 1 a local rollback session,
+ * 2 two rollback peers. */
+static void run(int setup, int pulled, enum fault_kind kind, uint32_t at, uint64_t *sums, state *end) {
+    int peers = setup == 2 ? 2 : 1;
     framelock_session *s[2] = {NULL, NULL};
     game g[2];
     memset(g, 0, sizeof g);
@@ -141,6 +145,7 @@ static void run(int peers, int pulled, enum fault_kind kind, uint32_t at, uint64
         framelock_session_config cfg;
         framelock_session_config_init(&cfg);
         cfg.local_slots = peers == 2 ? (1u << p) : 3u;
+        cfg.mode = setup == 0 ? FRAMELOCK_MODE_SYNC_TEST : FRAMELOCK_MODE_ROLLBACK;
         cfg.max_input_size = 1;
         cfg.max_snapshot_size = sizeof(state);
         if (framelock_session_new(&cfg, &s[p]) != FRAMELOCK_OK) {
@@ -206,26 +211,27 @@ static void run(int peers, int pulled, enum fault_kind kind, uint32_t at, uint64
 
 int main(void) {
     static const struct {
-        int peers;
+        int setup; /* as run() takes it */
         enum fault_kind kind;
         uint32_t at;
     } cases[] = {
+        {0, ADVANCE, 0}, {0, ADVANCE, 21}, {0, SAVE, 0}, {0, SAVE, 9}, {0, LOAD, 5}, {0, LOAD, 33},
         {1, ADVANCE, 0}, {1, ADVANCE, 17}, {1, SAVE, 0}, {1, SAVE, 9},
         {2, ADVANCE, 12}, {2, ADVANCE, 40}, {2, SAVE, 20}, {2, LOAD, 10}, {2, LOAD, 50},
     };
     for (int pulled = 0; pulled < 2; pulled++) {
-        for (int peers = 1; peers <= 2; peers++) {
+        for (int setup = 0; setup <= 2; setup++) {
             uint64_t want[FRAMES], got[FRAMES];
             state want_end, got_end;
-            run(peers, pulled, NONE, 0, want, &want_end);
+            run(setup, pulled, NONE, 0, want, &want_end);
             for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-                if (cases[i].peers != peers) continue;
-                run(peers, pulled, cases[i].kind, cases[i].at, got, &got_end);
+                if (cases[i].setup != setup) continue;
+                run(setup, pulled, cases[i].kind, cases[i].at, got, &got_end);
                 CHECK(memcmp(want, got, sizeof(uint64_t) * (FRAMES - LAG - 2)) == 0,
-                      "fault %d at %u (%s, %d peers): other checksums than without it", cases[i].kind, cases[i].at,
-                      pulled ? "pulled" : "callbacks", peers);
+                      "fault %d at %u (%s, setup %d): other checksums than without it", cases[i].kind, cases[i].at,
+                      pulled ? "pulled" : "callbacks", setup);
                 /* With a remote peer the last frames are predictions, which depend on what arrived when. */
-                CHECK(peers == 2 || memcmp(&want_end, &got_end, sizeof want_end) == 0,
+                CHECK(setup == 2 || memcmp(&want_end, &got_end, sizeof want_end) == 0,
                       "fault %d at %u: the game ends elsewhere", cases[i].kind, cases[i].at);
             }
         }
