@@ -17,7 +17,12 @@
  *   FRAMELOCK_ERR_INVALID_ARGUMENT), never a crash. No Rust panic crosses this boundary.
  * - Configuration structs start with struct_size: set it to sizeof(the struct), or fill the
  *   struct with its framelock_X_init function.
- * - A handle may move between threads but must not be used by two threads at once.
+ * - A handle may move between threads but must not be used by two threads at once, and a callback
+ *   must not call into the session running it: a session reports both (FRAMELOCK_ERR_BUSY,
+ *   FRAMELOCK_ERR_REENTRANT) and does nothing.
+ * - A failed step (a callback returned nonzero, or framelock_session_abort_step()) is undone: the
+ *   session does not count the frame, and the next advance asks for it again.
+ * - The library never prints anything; a caught internal panic is FRAMELOCK_ERR_PANIC.
  */
 
 #ifndef FRAMELOCK_H
@@ -141,6 +146,11 @@
  * The largest max_prediction and check_distance.
  */
 #define FRAMELOCK_MAX_ROLLBACK 64
+
+/**
+ * The largest start_frame: 2^31 - 1.
+ */
+#define FRAMELOCK_MAX_START_FRAME 2147483647
 
 /**
  * The size of one arena input in bytes (byte 0: buttons, byte 1: aim).
@@ -278,6 +288,16 @@ enum framelock_status
    */
   FRAMELOCK_ERR_PANIC = 7006,
   /**
+   * Another thread is inside a call on the same handle (a handle is used by one thread at a
+   * time). Nothing was done; the message names the handle.
+   */
+  FRAMELOCK_ERR_BUSY = 7007,
+  /**
+   * A callback called into the handle whose call is running it (a save_state, load_state or
+   * advance_frame callback must not call its own session). Nothing was done.
+   */
+  FRAMELOCK_ERR_REENTRANT = 7008,
+  /**
    * A session setting is out of range (the message names it).
    */
   FRAMELOCK_ERR_INVALID_CONFIG = 7100,
@@ -346,6 +366,14 @@ enum framelock_status
    * The simulation (a callback returning nonzero, or the reference simulation) failed.
    */
   FRAMELOCK_ERR_SIMULATION = 7116,
+  /**
+   * The session is in the failed state: a step failed and no saved state with the inputs after
+   * it was held to start again from (lockstep with a checksum_interval above 1). Only
+   * framelock_session_get_info(), _get_stats(), _poll_event(), the observation calls and
+   * framelock_session_free() still work: free the session and start again from a state of the
+   * game's own.
+   */
+  FRAMELOCK_ERR_SESSION_FAILED = 7117,
   /**
    * An input log is corrupt (bad field, failed CRC); the message has the byte offset.
    */
@@ -471,7 +499,7 @@ typedef struct framelock_session_config {
    */
   uint32_t input_delay;
   /**
-   * The capacity of each core-owned snapshot buffer in bytes (default 65536; at most 1 GiB).
+   * The capacity of each core-owned snapshot buffer in bytes, 1..=2^30 (default 65536).
    */
   size_t max_snapshot_size;
   /**
@@ -504,7 +532,7 @@ typedef struct framelock_session_config {
    */
   uint32_t event_capacity;
   /**
-   * The first frame simulated (default 0).
+   * The first frame simulated, 0..=FRAMELOCK_MAX_START_FRAME (2^31 - 1; default 0).
    */
   uint32_t start_frame;
   /**
@@ -736,6 +764,34 @@ typedef struct framelock_stats {
    */
   uint64_t events_dropped;
 } framelock_stats;
+
+/**
+ * The two snapshots of a sync-test mismatch, from framelock_session_sync_test_mismatch(). The
+ * byte pointers point into the session: valid until the next call that changes it (copy or write
+ * them out before the next advance).
+ */
+typedef struct framelock_mismatch {
+  /**
+   * The frame whose starting state differed (as in the FRAMELOCK_EVENT_SYNC_TEST_MISMATCH event).
+   */
+  uint32_t frame;
+  /**
+   * The first run's snapshot of that state.
+   */
+  const uint8_t *first;
+  /**
+   * Its length in bytes.
+   */
+  size_t first_len;
+  /**
+   * The resimulation's snapshot of the same state.
+   */
+  const uint8_t *second;
+  /**
+   * Its length in bytes.
+   */
+  size_t second_len;
+} framelock_mismatch;
 
 /**
  * The reference simulation's configuration. Fill with framelock_arena_params_init(). Every peer
@@ -1195,15 +1251,19 @@ framelock_status framelock_session_new(const struct framelock_session_config *co
 
 /**
  * Frees a session and everything it owns (snapshot buffers, inputs). Pointers obtained from it
- * become invalid. Accepts NULL (does nothing).
+ * become invalid. Accepts NULL (does nothing). Called from inside one of the session's own
+ * callbacks, or while another thread is in a call on it, it does nothing (the session stays).
  */
 void framelock_session_free(struct framelock_session *session);
 
 /**
  * Adds this tick's input of local slot `slot` (`len` bytes at `input`, copied). It is queued for
- * frame current_frame + input_delay, written to `*out_frame` (which may be NULL); when the input
- * is dropped (a lowered input delay catching up, or a disconnected slot) FRAMELOCK_NO_FRAME is
- * written instead. Call it for every local slot before every framelock_session_advance().
+ * frame current_frame + input_delay, written to `*out_frame` (which may be NULL). A local slot has
+ * one input per frame: when that frame already has this slot's input the new one is dropped and
+ * FRAMELOCK_NO_FRAME is written instead, still with FRAMELOCK_OK. That happens on a second call in
+ * the same tick (the first input stays), on every tick while the session stalls (the current
+ * frame did not move), while a lowered input delay catches up, and for a disconnected slot. Call
+ * it for every local slot before every framelock_session_advance().
  *
  * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_UNKNOWN_SLOT;
  * FRAMELOCK_ERR_WRONG_SLOT_KIND (not a local slot); FRAMELOCK_ERR_INPUT_TOO_LONG;
@@ -1286,13 +1346,40 @@ framelock_status framelock_session_advance(struct framelock_session *session,
  * Like framelock_session_advance(), but fulfils the requests at once by calling the engine's
  * callbacks in order, then closes the step. The callbacks are not kept after the call returns.
  *
+ * A callback that returns nonzero fails the call with FRAMELOCK_ERR_SIMULATION (the message names
+ * the frame) and the step is undone as framelock_session_abort_step() undoes it: the session does
+ * not count the frame, and the next advance asks for it again, starting with a
+ * FRAMELOCK_REQUEST_LOAD_STATE when the failure left the game's state unknown (a failed load or
+ * advance; a failed save leaves the game as it was). The message says which frame comes next.
+ *
  * Returns as framelock_session_advance(), and FRAMELOCK_ERR_STRUCT_SIZE;
- * FRAMELOCK_ERR_NULL_ARGUMENT (a callback is NULL); FRAMELOCK_ERR_SIMULATION (a callback returned
- * nonzero: the step is abandoned, the message names the frame); FRAMELOCK_ERR_NO_SUCH_SNAPSHOT.
+ * FRAMELOCK_ERR_NULL_ARGUMENT (a callback is NULL); FRAMELOCK_ERR_SIMULATION (a callback failed,
+ * the step was undone); FRAMELOCK_ERR_SESSION_FAILED (a callback failed and the step could not be
+ * undone); FRAMELOCK_ERR_REENTRANT (called from inside a callback).
  */
 framelock_status framelock_session_advance_with(struct framelock_session *session,
                                                 const struct framelock_callbacks *callbacks,
                                                 struct framelock_outcome *out_outcome);
+
+/**
+ * Abandons the open step because request `failed_request` (its index) could not be fulfilled: the
+ * engine's save, load or advance failed, or framelock_session_save() / _load() returned an error.
+ * The requests before it count as fulfilled. Call it instead of framelock_session_finish_step(),
+ * before any other call on the session (those close the step). The session forgets the step: it
+ * does not count the frame, checksums nothing of it, and the next framelock_session_advance()
+ * asks for the same frame again. When the failed request was a load or an advance (the game's
+ * state is unknown now) the next step starts with a FRAMELOCK_REQUEST_LOAD_STATE of a saved frame
+ * and simulates again from there; a failed save leaves the game as it was.
+ *
+ * When no saved state with the inputs after it is held (lockstep with a checksum_interval above
+ * 1, failing in a frame that saves nothing) the step cannot be undone: the session enters the
+ * failed state, where every call but the observation calls returns FRAMELOCK_ERR_SESSION_FAILED.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_NO_OPEN_STEP;
+ * FRAMELOCK_ERR_SESSION_FAILED.
+ */
+framelock_status framelock_session_abort_step(struct framelock_session *session,
+                                              size_t failed_request);
 
 /**
  * Writes the number of requests of the open step to `*out_count` (0 when no step is open or the
@@ -1474,6 +1561,34 @@ framelock_status framelock_session_waiting_for(const struct framelock_session *s
                                                uint64_t *out_mask);
 
 /**
+ * Sync test: writes the frame and both snapshots of the first mismatch the session found (the
+ * first run's and the resimulation's state at the start of that frame) to `*out_mismatch`, to
+ * diff them (GGPO's log_game_state). The session keeps the first mismatch only, from the moment its
+ * FRAMELOCK_EVENT_SYNC_TEST_MISMATCH is raised until the session is freed.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_NO_SUCH_SNAPSHOT (no mismatch
+ * found, or not a sync-test session).
+ */
+framelock_status framelock_session_sync_test_mismatch(const struct framelock_session *session,
+                                                      struct framelock_mismatch *out_mismatch);
+
+/**
+ * Writes a pointer to the local snapshot of the state at the start of `frame` and its length,
+ * once that frame's checksum is final and while the session's snapshot ring still holds it (the
+ * last few frames: max_prediction + 2 or more, rounded up to a power of two). After a
+ * FRAMELOCK_EVENT_DESYNC, this is the local state whose checksum differed from the peer's: write it
+ * out, ask the peer for its own (framelock_session_snapshot() on its side) and diff them. The
+ * bytes are owned by the session and valid until the next call that changes it.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_NO_SUCH_SNAPSHOT (not final yet,
+ * or no longer held; the message says which).
+ */
+framelock_status framelock_session_snapshot(const struct framelock_session *session,
+                                            uint32_t frame,
+                                            const uint8_t **out_data,
+                                            size_t *out_len);
+
+/**
  * Fills `params` with the defaults and sets its struct_size.
  *
  * Returns FRAMELOCK_OK or FRAMELOCK_ERR_NULL_ARGUMENT.
@@ -1481,8 +1596,9 @@ framelock_status framelock_session_waiting_for(const struct framelock_session *s
 framelock_status framelock_arena_params_init(struct framelock_arena_params *params);
 
 /**
- * Writes the sizes a session driving this arena needs: `*out_snapshot_size` for the config's
- * max_snapshot_size (either pointer may be NULL to skip it).
+ * Checks `params` and writes the snapshot size a session driving this arena needs (the config's
+ * max_snapshot_size) to `*out_snapshot_size`. `params` is required; `out_snapshot_size` may be
+ * NULL to only check the params.
  *
  * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT (params); FRAMELOCK_ERR_STRUCT_SIZE;
  * FRAMELOCK_ERR_INVALID_ARGUMENT or FRAMELOCK_ERR_INVALID_CONFIG (params out of range).
@@ -1602,8 +1718,9 @@ framelock_status framelock_log_config_init(struct framelock_log_config *config);
  * close it with framelock_log_writer_finish(), then free it with framelock_log_writer_free().
  *
  * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_STRUCT_SIZE;
- * FRAMELOCK_ERR_INVALID_ARGUMENT (a value out of range, path not UTF-8); FRAMELOCK_ERR_LOG_MISMATCH
- * (the header cannot be written, see the message); FRAMELOCK_ERR_IO.
+ * FRAMELOCK_ERR_INVALID_ARGUMENT (slots not 1..=64, max_input_size above 1024, frames_per_chunk
+ * not 1..=4096, tick_rate above 65535, an unknown mode, path not UTF-8); FRAMELOCK_ERR_LOG_MISMATCH
+ * (another field the log header cannot hold, see the message); FRAMELOCK_ERR_IO.
  */
 framelock_status framelock_log_writer_new(const struct framelock_log_config *config,
                                           const char *path,

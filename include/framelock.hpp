@@ -1,36 +1,77 @@
-// framelock.hpp: a header-only C++17 wrapper over framelock.h.
+// framelock.hpp: a header-only C++17 wrapper over framelock.h, with or without exceptions.
 //
-// RAII handles (move-only; the destructor frees), exceptions that carry the status code and the
-// library's message (framelock::Error), and templates that turn a game object into the C
-// callbacks. Everything here is inline over the C ABI; nothing is hidden from it: get() returns
-// the C handle.
+// RAII handles (move-only; the destructor frees), templates that turn a game object into the C
+// callbacks, and one result type, framelock::Result<T>, carrying the status, the library's message
+// and the value. Everything here is inline over the C ABI; get() returns the C handle.
 //
-//   framelock::SessionConfig cfg;           // framelock_session_config_init()
+// Two error modes, chosen when the header is compiled:
+// - With exceptions (the default when the compiler has them): every call throws framelock::Error
+//   (status and message) on failure, so a Result it returns is always OK; the exceptions a game's
+//   callbacks throw are carried across the C boundary and rethrown unchanged.
+// - Without (-fno-exceptions, or FRAMELOCK_NO_EXCEPTIONS defined before the include): nothing
+//   throws; every call returns its failure in the Result ([[nodiscard]]). A game's callbacks report
+//   failure by returning false (or a nonzero int / framelock_status, or a failed Result).
+// Code that checks every Result, as examples/cpp/mini_engine.cpp does, compiles and behaves the
+// same in both modes.
+//
+//   framelock::SessionConfig cfg;                   // framelock_session_config_init()
 //   cfg.max_input_size = 1;
-//   framelock::Session session(cfg);
-//   session.add_local_input(0, &pad, 1);
-//   session.advance_with(game);             // game.save(frame, snapshot), game.load(frame, data, len),
-//                                           // game.advance(frame, inputs, count)
-//   while (auto e = session.poll_event()) { ... }
+//   auto session = framelock::Session::create(cfg); // Result<Session>
+//   if (!session) log(session.message());
+//   session->add_local_input(0, &pad, 1);
+//   auto o = session->advance_with(game);           // game.save(frame, snapshot), game.load(frame,
+//                                                   // data, len), game.advance(frame, inputs, count)
+//   for (auto e = session->poll_event(); e && *e; e = session->poll_event()) { ... (*e)->kind ... }
 //
-// Exceptions thrown by the game's callbacks are caught at the C boundary, carried across it and
-// rethrown from advance_with() / Log::verify() unchanged.
+// A failed step (a callback fails, or abort_step()) is undone: the session does not count the
+// frame and the next advance asks for it again (docs/c-api.md, "When the game fails").
 #ifndef FRAMELOCK_HPP
 #define FRAMELOCK_HPP
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <vector>
+
+#if !defined(FRAMELOCK_NO_EXCEPTIONS) && !defined(__cpp_exceptions) && !defined(__EXCEPTIONS) && !defined(_CPPUNWIND)
+#define FRAMELOCK_NO_EXCEPTIONS 1
+#endif
+
+#ifndef FRAMELOCK_NO_EXCEPTIONS
+#include <exception>
+#include <stdexcept>
+#define FRAMELOCK_NODISCARD
+#else
+#define FRAMELOCK_NODISCARD [[nodiscard]]
+#endif
 
 #include "framelock.h"
 
 namespace framelock {
 
+/// The library's version, e.g. "0.1.0".
+inline std::string version() { return framelock_version(); }
+
+/// framelock's 64-bit checksum of `len` bytes (what it takes of a snapshot without set_checksum).
+inline std::uint64_t checksum64(const void *data, std::size_t len) noexcept {
+    std::uint64_t c = 0;
+    (void)framelock_checksum64(static_cast<const std::uint8_t *>(data), len, &c);
+    return c;
+}
+
+/// The message of a status on this thread: "FRAMELOCK_ERR_NAME: what the library said".
+inline std::string describe(framelock_status status) {
+    return std::string(framelock_status_name(status)) + ": " + framelock_last_error_message();
+}
+
+#ifndef FRAMELOCK_NO_EXCEPTIONS
 /// A failed call: the status code and the library's message for it.
 class Error : public std::runtime_error {
 public:
@@ -41,94 +82,214 @@ public:
 private:
     framelock_status status_;
 };
+#endif
 
-/// Throws framelock::Error for anything but FRAMELOCK_OK.
-inline void check(framelock_status status) {
-    if (status != FRAMELOCK_OK) {
-        throw Error(status, std::string(framelock_status_name(status)) + ": " + framelock_last_error_message());
+/// A status and, on failure, its message (taken right after the call, so it stays valid).
+class Status {
+public:
+    Status() = default;
+    explicit Status(framelock_status status) : status_(status) {
+        if (status != FRAMELOCK_OK) message_ = describe(status);
     }
-}
+    bool ok() const noexcept { return status_ == FRAMELOCK_OK; }
+    framelock_status status() const noexcept { return status_; }
+    /// "" on success.
+    const std::string &message() const noexcept { return message_; }
 
-/// The library's version, e.g. "0.1.0".
-inline std::string version() { return framelock_version(); }
+private:
+    framelock_status status_ = FRAMELOCK_OK;
+    std::string message_;
+};
+
+/// The outcome of a call: a value, or the status and message of the failure. With exceptions a
+/// failure throws instead, so a Result you receive is OK.
+template <class T> class FRAMELOCK_NODISCARD Result {
+public:
+    Result(T value) : value_(std::move(value)) {}
+    Result(Status status) : status_(std::move(status)) {}
+    bool ok() const noexcept { return status_.ok(); }
+    explicit operator bool() const noexcept { return ok(); }
+    framelock_status status() const noexcept { return status_.status(); }
+    const std::string &message() const noexcept { return status_.message(); }
+    /// The value; only on an OK result (otherwise the program aborts: check ok() first).
+    T &value() & { return check(), *value_; }
+    const T &value() const & { return check(), *value_; }
+    T &&value() && { return check(), std::move(*value_); }
+    T &operator*() & { return value(); }
+    const T &operator*() const & { return value(); }
+    T *operator->() { return &value(); }
+    const T *operator->() const { return &value(); }
+    /// The value, or `fallback` on failure.
+    T value_or(T fallback) const & { return ok() ? *value_ : fallback; }
+
+private:
+    void check() const {
+        if (!value_) std::abort();
+    }
+    Status status_;
+    std::optional<T> value_;
+};
+
+/// A result without a value.
+template <> class FRAMELOCK_NODISCARD Result<void> {
+public:
+    Result() = default;
+    Result(Status status) : status_(std::move(status)) {}
+    bool ok() const noexcept { return status_.ok(); }
+    explicit operator bool() const noexcept { return ok(); }
+    framelock_status status() const noexcept { return status_.status(); }
+    const std::string &message() const noexcept { return status_.message(); }
+
+private:
+    Status status_;
+};
+
+/// A byte range owned by the library (valid as the function that returned it says).
+struct Bytes {
+    const std::uint8_t *data = nullptr;
+    std::size_t size = 0;
+};
 
 namespace detail {
+/// Turns a status into a Result: throws (with exceptions) or carries the failure.
+inline Status fail(framelock_status status) {
+#ifndef FRAMELOCK_NO_EXCEPTIONS
+    throw Error(status, describe(status));
+#else
+    return Status(status);
+#endif
+}
+template <class T> Result<T> make(framelock_status status, T value) {
+    if (status != FRAMELOCK_OK) return fail(status);
+    return Result<T>(std::move(value));
+}
+inline Result<void> make(framelock_status status) {
+    if (status != FRAMELOCK_OK) return fail(status);
+    return Result<void>();
+}
+
 template <class T, void (*Free)(T *)> struct Deleter {
     void operator()(T *p) const noexcept { Free(p); }
 };
 template <class T, void (*Free)(T *)> using Handle = std::unique_ptr<T, Deleter<T, Free>>;
+
+/// 0 when a game method succeeded: void (throws on failure), bool, an int or framelock_status
+/// (0 is success), or a framelock Result / Status.
+template <class F> int run(F &&f) {
+    using R = decltype(f());
+    if constexpr (std::is_void_v<R>) {
+        f();
+        return 0;
+    } else if constexpr (std::is_same_v<R, bool>) {
+        return f() ? 0 : 1;
+    } else if constexpr (std::is_integral_v<R> || std::is_enum_v<R>) {
+        return static_cast<int>(f()) != 0;
+    } else {
+        return f().ok() ? 0 : 1;
+    }
+}
 } // namespace detail
 
 /// framelock_session_config filled with the defaults.
 struct SessionConfig : framelock_session_config {
-    SessionConfig() : framelock_session_config() { check(framelock_session_config_init(this)); }
+    SessionConfig() : framelock_session_config() { (void)framelock_session_config_init(this); }
 };
 
 /// framelock_arena_params filled with the defaults.
 struct ArenaParams : framelock_arena_params {
-    ArenaParams() : framelock_arena_params() { check(framelock_arena_params_init(this)); }
+    ArenaParams() : framelock_arena_params() { (void)framelock_arena_params_init(this); }
 };
 
 /// framelock_log_config filled with the defaults.
 struct LogConfig : framelock_log_config {
-    LogConfig() : framelock_log_config() { check(framelock_log_config_init(this)); }
+    LogConfig() : framelock_log_config() { (void)framelock_log_config_init(this); }
+};
+
+/// framelock_net_client_config filled with the defaults (set token, slot, players, tick_rate).
+struct NetClientConfig : framelock_net_client_config {
+    NetClientConfig() : framelock_net_client_config() { (void)framelock_net_client_config_init(this); }
 };
 
 /// The snapshot a game's save() writes into (valid during the call only).
 class Snapshot {
 public:
     explicit Snapshot(framelock_snapshot *s) noexcept : s_(s) {}
+    framelock_snapshot *get() const noexcept { return s_; }
     /// Appends bytes.
-    void write(const void *data, std::size_t len) { check(framelock_snapshot_write(s_, static_cast<const std::uint8_t *>(data), len)); }
+    Result<void> write(const void *data, std::size_t len) {
+        return detail::make(framelock_snapshot_write(s_, static_cast<const std::uint8_t *>(data), len));
+    }
     /// Sets the snapshot to len zeroed bytes and returns them to fill in place.
-    std::uint8_t *buffer(std::size_t len) {
+    Result<std::uint8_t *> buffer(std::size_t len) {
         std::uint8_t *p = nullptr;
-        check(framelock_snapshot_buffer(s_, len, &p));
-        return p;
+        framelock_status st = framelock_snapshot_buffer(s_, len, &p);
+        return detail::make(st, p);
     }
     /// Uses the game's own checksum for this snapshot.
-    void set_checksum(std::uint64_t checksum) { check(framelock_snapshot_set_checksum(s_, checksum)); }
+    Result<void> set_checksum(std::uint64_t checksum) {
+        return detail::make(framelock_snapshot_set_checksum(s_, checksum));
+    }
+    /// The bytes a snapshot may hold.
+    Result<std::size_t> capacity() const {
+        std::size_t n = 0;
+        framelock_status st = framelock_snapshot_capacity(s_, &n);
+        return detail::make(st, n);
+    }
 
 private:
     framelock_snapshot *s_;
 };
 
 namespace detail {
-/// Adapts a game object to framelock_callbacks; exceptions are kept and rethrown by finish().
-template <class Game> struct Callbacks {
-    Game *game;
+/// What a handle that keeps callbacks (a network client) owns.
+struct CallbacksBase {
+    virtual ~CallbacksBase() = default;
+#ifndef FRAMELOCK_NO_EXCEPTIONS
     std::exception_ptr error;
+    /// Rethrows the game's exception, if one was kept.
+    void rethrow() {
+        if (error) {
+            std::exception_ptr e = error;
+            error = nullptr;
+            std::rethrow_exception(e);
+        }
+    }
+#else
+    void rethrow() {}
+#endif
+};
 
-    static int save(void *user, std::uint32_t frame, framelock_snapshot *snap) noexcept {
-        auto *self = static_cast<Callbacks *>(user);
+/// Adapts a game object to framelock_callbacks; with exceptions they are kept and rethrown.
+template <class Game> struct Callbacks : CallbacksBase {
+    Game *game;
+    explicit Callbacks(Game *g) : game(g) {}
+
+    template <class F> int guarded(F &&f) noexcept {
+#ifndef FRAMELOCK_NO_EXCEPTIONS
         try {
-            Snapshot s(snap);
-            self->game->save(frame, s);
-            return 0;
+            return run(f);
         } catch (...) {
-            self->error = std::current_exception();
+            error = std::current_exception();
             return 1;
         }
+#else
+        return run(f);
+#endif
+    }
+    static int save(void *user, std::uint32_t frame, framelock_snapshot *snap) noexcept {
+        auto *self = static_cast<Callbacks *>(user);
+        return self->guarded([&] {
+            Snapshot s(snap);
+            return self->game->save(frame, s);
+        });
     }
     static int load(void *user, std::uint32_t frame, const std::uint8_t *data, std::size_t len) noexcept {
         auto *self = static_cast<Callbacks *>(user);
-        try {
-            self->game->load(frame, data, len);
-            return 0;
-        } catch (...) {
-            self->error = std::current_exception();
-            return 1;
-        }
+        return self->guarded([&] { return self->game->load(frame, data, len); });
     }
     static int advance(void *user, std::uint32_t frame, const framelock_input *inputs, std::size_t count) noexcept {
         auto *self = static_cast<Callbacks *>(user);
-        try {
-            self->game->advance(frame, inputs, count);
-            return 0;
-        } catch (...) {
-            self->error = std::current_exception();
-            return 1;
-        }
+        return self->guarded([&] { return self->game->advance(frame, inputs, count); });
     }
     framelock_callbacks c_struct() noexcept {
         framelock_callbacks cb{};
@@ -139,10 +300,10 @@ template <class Game> struct Callbacks {
         cb.advance_frame = &Callbacks::advance;
         return cb;
     }
-    /// Rethrows the game's exception if there was one, else checks the status.
-    void finish(framelock_status status) {
-        if (error) std::rethrow_exception(error);
-        check(status);
+    /// Rethrows the game's exception if there was one, else turns the status into a Result.
+    template <class T> Result<T> finish(framelock_status status, T value) {
+        rethrow();
+        return make(status, std::move(value));
     }
 };
 } // namespace detail
@@ -150,278 +311,406 @@ template <class Game> struct Callbacks {
 /// A frame-sync session (owns a framelock_session).
 class Session {
 public:
-    explicit Session(const framelock_session_config &config) {
+    /// Creates a session (framelock_session_new()).
+    static Result<Session> create(const framelock_session_config &config) {
         framelock_session *s = nullptr;
-        check(framelock_session_new(&config, &s));
-        h_.reset(s);
+        framelock_status st = framelock_session_new(&config, &s);
+        if (st != FRAMELOCK_OK) return detail::fail(st);
+        return Session(s);
     }
+#ifndef FRAMELOCK_NO_EXCEPTIONS
+    /// Creates a session; throws framelock::Error.
+    explicit Session(const framelock_session_config &config) : Session(create(config).value()) {}
+#endif
     framelock_session *get() const noexcept { return h_.get(); }
 
-    /// Adds a local input; returns the frame it is queued for, or FRAMELOCK_NO_FRAME if dropped.
-    std::uint32_t add_local_input(std::uint32_t slot, const void *data, std::size_t len) {
+    /// Adds a local input; the frame it is queued for, or FRAMELOCK_NO_FRAME if dropped.
+    Result<std::uint32_t> add_local_input(std::uint32_t slot, const void *data, std::size_t len) {
         std::uint32_t frame = FRAMELOCK_NO_FRAME;
-        check(framelock_session_add_local_input(get(), slot, static_cast<const std::uint8_t *>(data), len, &frame));
-        return frame;
+        framelock_status st =
+            framelock_session_add_local_input(get(), slot, static_cast<const std::uint8_t *>(data), len, &frame);
+        return detail::make(st, frame);
     }
-    void add_remote_input(std::uint32_t slot, std::uint32_t frame, const void *data, std::size_t len) {
-        check(framelock_session_add_remote_input(get(), slot, frame, static_cast<const std::uint8_t *>(data), len));
+    Result<void> add_remote_input(std::uint32_t slot, std::uint32_t frame, const void *data, std::size_t len) {
+        return detail::make(
+            framelock_session_add_remote_input(get(), slot, frame, static_cast<const std::uint8_t *>(data), len));
     }
-    void disconnect_slot(std::uint32_t slot, std::uint32_t frame) { check(framelock_session_disconnect_slot(get(), slot, frame)); }
-    void set_input_delay(std::uint32_t frames) { check(framelock_session_set_input_delay(get(), frames)); }
+    /// A remote input with the authority's status (FRAMELOCK_INPUT_CONFIRMED, _SUBSTITUTED,
+    /// _DISCONNECTED).
+    Result<void> add_input_with_status(std::uint32_t slot, std::uint32_t frame, std::uint32_t status, const void *data,
+                                       std::size_t len) {
+        return detail::make(framelock_session_add_input_with_status(get(), slot, frame, status,
+                                                                    static_cast<const std::uint8_t *>(data), len));
+    }
+    Result<void> disconnect_slot(std::uint32_t slot, std::uint32_t frame) {
+        return detail::make(framelock_session_disconnect_slot(get(), slot, frame));
+    }
+    Result<void> set_input_delay(std::uint32_t frames) {
+        return detail::make(framelock_session_set_input_delay(get(), frames));
+    }
 
-    /// Opens a step whose requests the caller fulfils (request_count(), request(), save(), load()).
-    framelock_outcome advance() {
+    /// Opens a step whose requests the caller fulfils (request_count(), request(), save(), load(),
+    /// then finish_step(), or abort_step() when one failed).
+    Result<framelock_outcome> advance() {
         framelock_outcome o{};
-        check(framelock_session_advance(get(), &o));
-        return o;
+        framelock_status st = framelock_session_advance(get(), &o);
+        return detail::make(st, o);
     }
-    std::size_t request_count() const {
+    Result<std::size_t> request_count() const {
         std::size_t n = 0;
-        check(framelock_session_request_count(get(), &n));
-        return n;
+        framelock_status st = framelock_session_request_count(get(), &n);
+        return detail::make(st, n);
     }
-    framelock_request request(std::size_t index) const {
+    Result<framelock_request> request(std::size_t index) const {
         framelock_request r{};
-        check(framelock_session_request(get(), index, &r));
-        return r;
+        framelock_status st = framelock_session_request(get(), index, &r);
+        return detail::make(st, r);
     }
-    std::size_t request_inputs(std::size_t index, framelock_input *out, std::size_t capacity) const {
+    Result<std::size_t> request_inputs(std::size_t index, framelock_input *out, std::size_t capacity) const {
         std::size_t n = 0;
-        check(framelock_session_request_inputs(get(), index, out, capacity, &n));
-        return n;
+        framelock_status st = framelock_session_request_inputs(get(), index, out, capacity, &n);
+        return detail::make(st, n);
     }
-    void save(std::uint32_t frame, const void *data, std::size_t len, const std::uint64_t *checksum = nullptr) {
-        check(framelock_session_save(get(), frame, static_cast<const std::uint8_t *>(data), len, checksum));
+    Result<void> save(std::uint32_t frame, const void *data, std::size_t len, const std::uint64_t *checksum = nullptr) {
+        return detail::make(
+            framelock_session_save(get(), frame, static_cast<const std::uint8_t *>(data), len, checksum));
     }
-    std::uint8_t *save_buffer(std::uint32_t frame, std::size_t len, const std::uint64_t *checksum = nullptr) {
+    Result<std::uint8_t *> save_buffer(std::uint32_t frame, std::size_t len, const std::uint64_t *checksum = nullptr) {
         std::uint8_t *p = nullptr;
-        check(framelock_session_save_buffer(get(), frame, len, checksum, &p));
-        return p;
+        framelock_status st = framelock_session_save_buffer(get(), frame, len, checksum, &p);
+        return detail::make(st, p);
     }
-    std::pair<const std::uint8_t *, std::size_t> load(std::uint32_t frame) const {
-        const std::uint8_t *p = nullptr;
-        std::size_t n = 0;
-        check(framelock_session_load(get(), frame, &p, &n));
-        return {p, n};
+    Result<Bytes> load(std::uint32_t frame) const {
+        Bytes b;
+        framelock_status st = framelock_session_load(get(), frame, &b.data, &b.size);
+        return detail::make(st, b);
     }
-    void finish_step() { check(framelock_session_finish_step(get())); }
+    Result<void> finish_step() { return detail::make(framelock_session_finish_step(get())); }
+    /// Undoes the open step because request `failed_request` failed (framelock_session_abort_step()).
+    Result<void> abort_step(std::size_t failed_request) {
+        return detail::make(framelock_session_abort_step(get(), failed_request));
+    }
 
     /// Advances and fulfils the requests with `game`, which provides
     /// save(uint32_t frame, framelock::Snapshot&), load(uint32_t frame, const uint8_t*, size_t) and
-    /// advance(uint32_t frame, const framelock_input*, size_t). The game's exceptions propagate.
-    template <class Game> framelock_outcome advance_with(Game &game) {
-        detail::Callbacks<Game> ctx{&game, nullptr};
+    /// advance(uint32_t frame, const framelock_input*, size_t). With exceptions, the game's
+    /// exceptions propagate (after the step was undone).
+    template <class Game> Result<framelock_outcome> advance_with(Game &game) {
+        detail::Callbacks<Game> ctx(&game);
         framelock_callbacks cb = ctx.c_struct();
         framelock_outcome o{};
-        ctx.finish(framelock_session_advance_with(get(), &cb, &o));
-        return o;
+        framelock_status st = framelock_session_advance_with(get(), &cb, &o);
+        return ctx.finish(st, o);
     }
 
-    void add_remote_checksum(std::uint32_t slot, std::uint32_t frame, std::uint64_t checksum) {
-        check(framelock_session_add_remote_checksum(get(), slot, frame, checksum));
+    Result<void> add_remote_checksum(std::uint32_t slot, std::uint32_t frame, std::uint64_t checksum) {
+        return detail::make(framelock_session_add_remote_checksum(get(), slot, frame, checksum));
     }
     /// The final checksum of `frame`, or nothing while it is not available.
-    std::optional<std::uint64_t> checksum(std::uint32_t frame) const {
+    Result<std::optional<std::uint64_t>> checksum(std::uint32_t frame) const {
         std::uint64_t c = 0;
         framelock_status st = framelock_session_checksum(get(), frame, &c);
-        if (st == FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE) return std::nullopt;
-        check(st);
-        return c;
+        if (st == FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE) return std::optional<std::uint64_t>();
+        return detail::make(st, std::optional<std::uint64_t>(c));
     }
     /// The next event, or nothing.
-    std::optional<framelock_event> poll_event() {
+    Result<std::optional<framelock_event>> poll_event() {
         framelock_event e{};
-        check(framelock_session_poll_event(get(), &e));
-        if (e.kind == FRAMELOCK_EVENT_NONE) return std::nullopt;
-        return e;
+        framelock_status st = framelock_session_poll_event(get(), &e);
+        if (st == FRAMELOCK_OK && e.kind == FRAMELOCK_EVENT_NONE) return std::optional<framelock_event>();
+        return detail::make(st, std::optional<framelock_event>(e));
     }
-    framelock_session_info info() const {
+    Result<framelock_session_info> info() const {
         framelock_session_info i{};
         i.struct_size = sizeof i;
-        check(framelock_session_get_info(get(), &i));
-        return i;
+        framelock_status st = framelock_session_get_info(get(), &i);
+        return detail::make(st, i);
     }
-    framelock_stats stats() const {
+    Result<framelock_stats> stats() const {
         framelock_stats s{};
         s.struct_size = sizeof s;
-        check(framelock_session_get_stats(get(), &s));
-        return s;
+        framelock_status st = framelock_session_get_stats(get(), &s);
+        return detail::make(st, s);
+    }
+    /// The slots whose input for `frame` is not confirmed yet (bit s for slot s).
+    Result<std::uint64_t> waiting_for(std::uint32_t frame) const {
+        std::uint64_t m = 0;
+        framelock_status st = framelock_session_waiting_for(get(), frame, &m);
+        return detail::make(st, m);
+    }
+    /// Sync test: the first mismatch and both snapshots, or nothing when none was found.
+    Result<std::optional<framelock_mismatch>> sync_test_mismatch() const {
+        framelock_mismatch m{};
+        framelock_status st = framelock_session_sync_test_mismatch(get(), &m);
+        if (st == FRAMELOCK_ERR_NO_SUCH_SNAPSHOT) return std::optional<framelock_mismatch>();
+        return detail::make(st, std::optional<framelock_mismatch>(m));
+    }
+    /// The local snapshot of final frame `frame` while the ring holds it (after a desync event).
+    Result<Bytes> snapshot(std::uint32_t frame) const {
+        Bytes b;
+        framelock_status st = framelock_session_snapshot(get(), frame, &b.data, &b.size);
+        return detail::make(st, b);
     }
 
 private:
+    explicit Session(framelock_session *s) noexcept : h_(s) {}
     detail::Handle<framelock_session, framelock_session_free> h_;
 };
 
 /// The reference simulation (owns a framelock_arena).
 class Arena {
 public:
-    explicit Arena(const framelock_arena_params &params) {
+    static Result<Arena> create(const framelock_arena_params &params) {
         framelock_arena *a = nullptr;
-        check(framelock_arena_new(&params, &a));
-        h_.reset(a);
+        framelock_status st = framelock_arena_new(&params, &a);
+        if (st != FRAMELOCK_OK) return detail::fail(st);
+        return Arena(a);
     }
+#ifndef FRAMELOCK_NO_EXCEPTIONS
+    explicit Arena(const framelock_arena_params &params) : Arena(create(params).value()) {}
+#endif
     framelock_arena *get() const noexcept { return h_.get(); }
-    /// Fulfils the session's open step and closes it.
-    void fulfil(Session &session) { check(framelock_arena_fulfil(get(), session.get())); }
-    std::uint32_t frame() const {
-        std::uint32_t f = 0;
-        check(framelock_arena_frame(get(), &f));
-        return f;
+    /// The max_snapshot_size a session driving this arena needs.
+    static Result<std::size_t> snapshot_size(const framelock_arena_params &params) {
+        std::size_t n = 0;
+        framelock_status st = framelock_arena_snapshot_size(&params, &n);
+        return detail::make(st, n);
     }
-    framelock_arena_player player(std::uint32_t slot) const {
+    /// The params as an input log records them (sim_params, with simulation "arena").
+    static Result<std::vector<std::uint8_t>> encode_params(const framelock_arena_params &params) {
+        std::vector<std::uint8_t> b(FRAMELOCK_ARENA_PARAMS_LEN);
+        std::size_t n = 0;
+        framelock_status st = framelock_arena_encode_params(&params, b.data(), b.size(), &n);
+        b.resize(n);
+        return detail::make(st, std::move(b));
+    }
+    /// A deterministic human-looking input for `slot` at `frame`.
+    static Result<std::array<std::uint8_t, FRAMELOCK_ARENA_INPUT_SIZE>> scripted_input(std::uint64_t seed,
+                                                                                       std::uint32_t slot,
+                                                                                       std::uint32_t frame) {
+        std::array<std::uint8_t, FRAMELOCK_ARENA_INPUT_SIZE> in{};
+        framelock_status st = framelock_arena_scripted_input(seed, slot, frame, in.data(), in.size());
+        return detail::make(st, in);
+    }
+    /// Fulfils the session's open step and closes it.
+    Result<void> fulfil(Session &session) { return detail::make(framelock_arena_fulfil(get(), session.get())); }
+    Result<void> save(Session &session, std::uint32_t frame) const {
+        return detail::make(framelock_arena_save(get(), session.get(), frame));
+    }
+    Result<void> load(const Session &session, std::uint32_t frame) {
+        return detail::make(framelock_arena_load(get(), session.get(), frame));
+    }
+    Result<void> advance(const Session &session, std::size_t request_index) {
+        return detail::make(framelock_arena_advance(get(), session.get(), request_index));
+    }
+    Result<std::uint32_t> frame() const {
+        std::uint32_t f = 0;
+        framelock_status st = framelock_arena_frame(get(), &f);
+        return detail::make(st, f);
+    }
+    Result<framelock_arena_player> player(std::uint32_t slot) const {
         framelock_arena_player p{};
-        check(framelock_arena_get_player(get(), slot, &p));
-        return p;
+        framelock_status st = framelock_arena_get_player(get(), slot, &p);
+        return detail::make(st, p);
     }
 
 private:
+    explicit Arena(framelock_arena *a) noexcept : h_(a) {}
     detail::Handle<framelock_arena, framelock_arena_free> h_;
 };
 
 /// An input log being recorded (owns a framelock_log_writer). Call finish() to close it.
 class LogWriter {
 public:
-    LogWriter(const framelock_log_config &config, const std::string &path) {
+    static Result<LogWriter> create(const framelock_log_config &config, const std::string &path) {
         framelock_log_writer *w = nullptr;
-        check(framelock_log_writer_new(&config, path.c_str(), &w));
-        h_.reset(w);
+        framelock_status st = framelock_log_writer_new(&config, path.c_str(), &w);
+        if (st != FRAMELOCK_OK) return detail::fail(st);
+        return LogWriter(w);
     }
+#ifndef FRAMELOCK_NO_EXCEPTIONS
+    LogWriter(const framelock_log_config &config, const std::string &path) : LogWriter(create(config, path).value()) {}
+#endif
     framelock_log_writer *get() const noexcept { return h_.get(); }
-    void record_session(Session &session) { check(framelock_log_writer_record_session(get(), session.get())); }
-    void record_checksum(std::uint32_t frame, std::uint64_t checksum) {
-        check(framelock_log_writer_record_checksum(get(), frame, checksum));
+    Result<void> record_session(Session &session) {
+        return detail::make(framelock_log_writer_record_session(get(), session.get()));
     }
-    void finish() { check(framelock_log_writer_finish(get())); }
+    /// Records one frame by hand: every slot's confirmed input, in slot order.
+    Result<void> record_frame(std::uint32_t frame, const framelock_input *inputs, std::size_t count) {
+        return detail::make(framelock_log_writer_record_frame(get(), frame, inputs, count));
+    }
+    Result<void> record_checksum(std::uint32_t frame, std::uint64_t checksum) {
+        return detail::make(framelock_log_writer_record_checksum(get(), frame, checksum));
+    }
+    Result<void> record_keyframe(std::uint32_t frame, const void *data, std::size_t len) {
+        return detail::make(
+            framelock_log_writer_record_keyframe(get(), frame, static_cast<const std::uint8_t *>(data), len));
+    }
+    Result<void> finish() { return detail::make(framelock_log_writer_finish(get())); }
 
 private:
+    explicit LogWriter(framelock_log_writer *w) noexcept : h_(w) {}
     detail::Handle<framelock_log_writer, framelock_log_writer_free> h_;
 };
 
 /// A recorded input log (owns a framelock_log).
 class Log {
 public:
-    static Log open(const std::string &path) {
+    static Result<Log> open(const std::string &path) {
         framelock_log *l = nullptr;
-        check(framelock_log_open(path.c_str(), &l));
+        framelock_status st = framelock_log_open(path.c_str(), &l);
+        if (st != FRAMELOCK_OK) return detail::fail(st);
+        return Log(l);
+    }
+    /// Opens a log from bytes in memory (copied).
+    static Result<Log> open_bytes(const void *data, std::size_t len) {
+        framelock_log *l = nullptr;
+        framelock_status st = framelock_log_open_bytes(static_cast<const std::uint8_t *>(data), len, &l);
+        if (st != FRAMELOCK_OK) return detail::fail(st);
         return Log(l);
     }
     framelock_log *get() const noexcept { return h_.get(); }
-    framelock_log_info info() const {
+    Result<framelock_log_info> info() const {
         framelock_log_info i{};
         i.struct_size = sizeof i;
-        check(framelock_log_get_info(get(), &i));
-        return i;
+        framelock_status st = framelock_log_get_info(get(), &i);
+        return detail::make(st, i);
+    }
+    /// Recorded checksum `index`: its frame and value.
+    Result<std::pair<std::uint32_t, std::uint64_t>> checksum(std::size_t index) const {
+        std::uint32_t f = 0;
+        std::uint64_t c = 0;
+        framelock_status st = framelock_log_checksum(get(), index, &f, &c);
+        return detail::make(st, std::make_pair(f, c));
     }
     /// Replays the log through `game` (in the log's first state) and checks every checksum.
-    template <class Game> framelock_verify_report verify(Game &game, std::size_t max_snapshot_size) const {
-        detail::Callbacks<Game> ctx{&game, nullptr};
+    template <class Game> Result<framelock_verify_report> verify(Game &game, std::size_t max_snapshot_size) const {
+        detail::Callbacks<Game> ctx(&game);
         framelock_callbacks cb = ctx.c_struct();
         framelock_verify_report r{};
-        ctx.finish(framelock_log_verify(get(), &cb, max_snapshot_size, &r));
-        return r;
+        framelock_status st = framelock_log_verify(get(), &cb, max_snapshot_size, &r);
+        return ctx.finish(st, r);
     }
     /// Puts `game` into the state at the start of `frame`; returns the frame replaying started from.
-    template <class Game> std::uint32_t seek(Game &game, std::size_t max_snapshot_size, std::uint32_t frame) const {
-        detail::Callbacks<Game> ctx{&game, nullptr};
+    template <class Game>
+    Result<std::uint32_t> seek(Game &game, std::size_t max_snapshot_size, std::uint32_t frame) const {
+        detail::Callbacks<Game> ctx(&game);
         framelock_callbacks cb = ctx.c_struct();
         std::uint32_t start = 0;
-        ctx.finish(framelock_log_seek(get(), &cb, max_snapshot_size, frame, &start));
-        return start;
+        framelock_status st = framelock_log_seek(get(), &cb, max_snapshot_size, frame, &start);
+        return ctx.finish(st, start);
     }
-    framelock_verify_report verify_arena() const {
+    Result<framelock_verify_report> verify_arena() const {
         framelock_verify_report r{};
-        check(framelock_log_verify_arena(get(), &r));
-        return r;
+        framelock_status st = framelock_log_verify_arena(get(), &r);
+        return detail::make(st, r);
     }
-    void rewind(std::uint32_t frame) { check(framelock_log_rewind(get(), frame)); }
+    Result<std::uint32_t> seek_arena(Arena &arena, std::uint32_t frame) const {
+        std::uint32_t start = 0;
+        framelock_status st = framelock_log_seek_arena(get(), arena.get(), frame, &start);
+        return detail::make(st, start);
+    }
+    Result<void> rewind(std::uint32_t frame) { return detail::make(framelock_log_rewind(get(), frame)); }
     /// The next frame's number, or nothing after the last.
-    std::optional<std::uint32_t> next_frame() {
+    Result<std::optional<std::uint32_t>> next_frame() {
         std::uint32_t f = 0;
         bool has = false;
-        check(framelock_log_next_frame(get(), &f, &has));
-        if (!has) return std::nullopt;
-        return f;
+        framelock_status st = framelock_log_next_frame(get(), &f, &has);
+        return detail::make(st, has ? std::optional<std::uint32_t>(f) : std::nullopt);
     }
-    framelock_input input(std::uint32_t slot) const {
+    Result<framelock_input> input(std::uint32_t slot) const {
         framelock_input in{};
-        check(framelock_log_frame_input(get(), slot, &in));
-        return in;
+        framelock_status st = framelock_log_frame_input(get(), slot, &in);
+        return detail::make(st, in);
     }
 
 private:
-    explicit Log(framelock_log *l) : h_(l) {}
+    explicit Log(framelock_log *l) noexcept : h_(l) {}
     detail::Handle<framelock_log, framelock_log_free> h_;
 };
 
-/// framelock_net_client_config filled with the defaults (set token, slot, players, tick_rate).
-struct NetClientConfig : framelock_net_client_config {
-    NetClientConfig() : framelock_net_client_config() { check(framelock_net_client_config_init(this)); }
-};
-
-/// A network client playing the reference simulation in a relay room (owns a framelock_net_client
-/// and its socket). The destructor frees it without telling the relay: call disconnect() first.
-/// (For the engine's own state, create the handle with framelock_net_client_new_with_callbacks().)
+/// A network client in a relay room (owns a framelock_net_client and its socket), playing the
+/// reference simulation (create()) or the engine's game (create_with()). The destructor frees it
+/// without telling the relay: call disconnect() first.
 class NetClient {
 public:
-    /// Connects with `config.token` (copied).
-    explicit NetClient(const framelock_net_client_config &config) {
+    /// Connects with `config.token` (copied), playing the reference simulation.
+    static Result<NetClient> create(const framelock_net_client_config &config) {
         framelock_net_client *c = nullptr;
-        check(framelock_net_client_new(&config, &c));
-        h_.reset(c);
+        framelock_status st = framelock_net_client_new(&config, &c);
+        if (st != FRAMELOCK_OK) return detail::fail(st);
+        return NetClient(c, nullptr);
     }
+    /// Connects, playing `game` (save/load/advance as for Session::advance_with); `game` must
+    /// outlive the client. With exceptions, the game's exceptions propagate from tick().
+    template <class Game> static Result<NetClient> create_with(const framelock_net_client_config &config, Game &game) {
+        std::unique_ptr<detail::Callbacks<Game>> ctx(new detail::Callbacks<Game>(&game));
+        framelock_callbacks cb = ctx->c_struct();
+        framelock_net_client *c = nullptr;
+        framelock_status st = framelock_net_client_new_with_callbacks(&config, &cb, &c);
+        if (st != FRAMELOCK_OK) return detail::fail(st);
+        return NetClient(c, std::move(ctx));
+    }
+#ifndef FRAMELOCK_NO_EXCEPTIONS
+    explicit NetClient(const framelock_net_client_config &config) : NetClient(create(config).value()) {}
+#endif
     framelock_net_client *get() const noexcept { return h_.get(); }
     /// One network iteration: waits at most `max_wait_ms`, receives, runs timers, sends.
-    void poll(std::uint32_t max_wait_ms) { check(framelock_net_client_poll(get(), max_wait_ms)); }
+    Result<void> poll(std::uint32_t max_wait_ms) { return detail::make(framelock_net_client_poll(get(), max_wait_ms)); }
     /// Ticks due now at the room's tick rate (counted as done).
-    std::uint32_t ticks_due() {
+    Result<std::uint32_t> ticks_due() {
         std::uint32_t n = 0;
-        check(framelock_net_client_ticks_due(get(), &n));
-        return n;
+        framelock_status st = framelock_net_client_ticks_due(get(), &n);
+        return detail::make(st, n);
     }
     /// One frame with this client's input.
-    framelock_outcome tick(const void *input, std::size_t len) {
+    Result<framelock_outcome> tick(const void *input, std::size_t len) {
         framelock_outcome o{};
-        check(framelock_net_client_tick(get(), static_cast<const std::uint8_t *>(input), len, &o));
-        return o;
+        framelock_status st = framelock_net_client_tick(get(), static_cast<const std::uint8_t *>(input), len, &o);
+        if (ctx_) ctx_->rethrow();
+        return detail::make(st, o);
     }
-    bool is_connected() const {
+    Result<bool> is_connected() const {
         bool c = false;
-        check(framelock_net_client_is_connected(get(), &c));
-        return c;
+        framelock_status st = framelock_net_client_is_connected(get(), &c);
+        return detail::make(st, c);
     }
     /// A FRAMELOCK_NET_STATE_ constant.
-    std::int32_t state() const {
+    Result<std::int32_t> state() const {
         std::int32_t s = 0;
-        check(framelock_net_client_state(get(), &s));
-        return s;
+        framelock_status st = framelock_net_client_state(get(), &s);
+        return detail::make(st, s);
     }
-    void disconnect() { check(framelock_net_client_disconnect(get())); }
-    framelock_net_client_stats stats() const {
+    Result<void> disconnect() { return detail::make(framelock_net_client_disconnect(get())); }
+    Result<framelock_net_client_stats> stats() const {
         framelock_net_client_stats s{};
         s.struct_size = sizeof s;
-        check(framelock_net_client_get_stats(get(), &s));
-        return s;
+        framelock_status st = framelock_net_client_get_stats(get(), &s);
+        return detail::make(st, s);
     }
     /// The final checksum of `frame`, or nothing while it is not final (or too old).
-    std::optional<std::uint64_t> checksum(std::uint32_t frame) const {
+    Result<std::optional<std::uint64_t>> checksum(std::uint32_t frame) const {
         std::uint64_t c = 0;
         framelock_status st = framelock_net_client_checksum(get(), frame, &c);
-        if (st == FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE) return std::nullopt;
-        check(st);
-        return c;
+        if (st == FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE) return std::optional<std::uint64_t>();
+        return detail::make(st, std::optional<std::uint64_t>(c));
     }
-    std::uint32_t current_frame() const {
+    Result<std::uint32_t> current_frame() const {
         std::uint32_t f = 0;
-        check(framelock_net_client_current_frame(get(), &f));
-        return f;
+        framelock_status st = framelock_net_client_current_frame(get(), &f);
+        return detail::make(st, f);
     }
-    framelock_arena_player player(std::uint32_t slot) const {
+    Result<framelock_arena_player> player(std::uint32_t slot) const {
         framelock_arena_player p{};
-        check(framelock_net_client_arena_get_player(get(), slot, &p));
-        return p;
+        framelock_status st = framelock_net_client_arena_get_player(get(), slot, &p);
+        return detail::make(st, p);
     }
 
 private:
+    NetClient(framelock_net_client *c, std::unique_ptr<detail::CallbacksBase> ctx) noexcept
+        : ctx_(std::move(ctx)), h_(c) {}
+    // Declared before the handle: the client (freed first) may call the callbacks until it is gone.
+    std::unique_ptr<detail::CallbacksBase> ctx_;
     detail::Handle<framelock_net_client, framelock_net_client_free> h_;
 };
 

@@ -43,6 +43,17 @@ pub struct SyncTestEvidence<'a> {
     pub second: &'a [u8],
 }
 
+/// What planning a step changes, kept to undo a step whose fulfilment failed
+/// ([`Session::abort_step`]).
+#[derive(Debug, Clone, Copy)]
+struct Undo {
+    current: Frame,
+    first_incorrect: Option<Frame>,
+    primary_top: Option<Frame>,
+    release_below: Frame,
+    stats: SessionStats,
+}
+
 /// A frame-sync session. Built by [`SessionBuilder`](crate::SessionBuilder); see the crate docs.
 pub struct Session {
     lim: Limits,
@@ -63,6 +74,9 @@ pub struct Session {
     /// The frame arena's real size (`frame_arena_size` rounded up to the allocator's chunk size).
     scratch_cap: usize,
     ledger: Ledger,
+    undo: Undo,
+    /// After an aborted step whose game state is unknown: the next step starts by loading it.
+    reload: Option<Frame>,
 }
 
 impl core::fmt::Debug for Session {
@@ -149,6 +163,14 @@ impl Session {
             scratch,
             scratch_cap,
             inputs,
+            undo: Undo {
+                current: start,
+                first_incorrect: None,
+                primary_top: None,
+                release_below: start,
+                stats: SessionStats::default(),
+            },
+            reload: None,
             lim,
         }
     }
@@ -380,6 +402,13 @@ impl Session {
                 return Err(Error::MissingLocalInput { slot: s, frame: cur });
             }
         }
+        self.undo = Undo {
+            current: cur,
+            first_incorrect: self.first_incorrect,
+            primary_top: self.ledger.primary_top,
+            release_below: self.release_below,
+            stats: self.ledger.stats,
+        };
         self.ledger.ops.clear();
         self.ledger.fresh_from = self.ledger.primary_top.map_or(0, |t| t + 1);
         let outcome = match self.lim.mode {
@@ -490,6 +519,79 @@ impl Session {
         self.ledger.finish_step();
     }
 
+    /// Abandons the open step because request `failed` could not be fulfilled (the requests before
+    /// it were). The session forgets the step: the current frame, statistics and input bookkeeping
+    /// are back to what they were before it, nothing it saved is checksummed, and the next step
+    /// simulates the same frame again. Returns `Some(frame)` when the game's state is unknown (a
+    /// load or an advance failed, or the game is at another frame than the step started from): the
+    /// next step then starts by loading the state saved for `frame` and resimulates from there.
+    /// Returns `None` when the game still holds the state the step started from (a save failed
+    /// before any load or advance; saves do not change the game).
+    ///
+    /// Errors: [`Error::NoOpenStep`]; [`Error::NoSuchSnapshot`] when no saved state to reload is
+    /// held with the inputs after it (lockstep with a `checksum_interval` above 1, failing in a frame
+    /// that saves nothing): the session cannot continue and must be rebuilt.
+    pub fn abort_step(&mut self, failed: usize) -> Result<Option<Frame>, Error> {
+        self.ledger.open.take().ok_or(Error::NoOpenStep)?;
+        let u = self.undo;
+        let cur = u.current;
+        // Follow the game through the fulfilled requests: the frame whose starting state it holds,
+        // and the newest frame at or before `cur` with a correct saved state.
+        let mut game = Some(cur);
+        let mut loaded = false;
+        let mut good: Option<Frame> = None;
+        let note = |f: Frame, good: &mut Option<Frame>| {
+            if f <= cur {
+                *good = Some(good.map_or(f, |g: Frame| g.max(f)));
+            }
+        };
+        for &op in &self.ledger.ops[..failed.min(self.ledger.ops.len())] {
+            match op {
+                Op::Save { frame, check: false } => {
+                    self.ledger.snapshots.seal(frame);
+                    note(frame, &mut good);
+                }
+                Op::Save { check: true, .. } => {}
+                Op::Load(frame) => {
+                    game = Some(frame);
+                    loaded = true;
+                    note(frame, &mut good);
+                }
+                Op::Advance(frame) => game = Some(frame + 1),
+            }
+        }
+        if !matches!(self.ledger.ops.get(failed), Some(Op::Save { .. }) | None) {
+            game = None;
+        }
+        // States saved before this step that are still right: the frame a rollback was going to load
+        // (frames after it were simulated on a misprediction); in a sync test, the current frame's.
+        if let Some(r) = u.first_incorrect.filter(|&r| r < cur && self.ledger.snapshots.get(r).is_some()) {
+            note(r, &mut good);
+        }
+        if self.ledger.sync_test && u.primary_top == Some(cur) {
+            note(cur, &mut good);
+        }
+        self.current = cur;
+        self.ledger.stats = u.stats;
+        self.ledger.primary_top = u.primary_top;
+        self.release_below = u.release_below;
+        if game == Some(cur) {
+            self.first_incorrect = if loaded { None } else { u.first_incorrect };
+            return Ok(None);
+        }
+        match good.filter(|&g| g >= self.inputs.base) {
+            Some(g) => {
+                self.first_incorrect = Some(g);
+                self.reload = Some(g);
+                Ok(Some(g))
+            }
+            None => {
+                self.first_incorrect = u.first_incorrect;
+                Err(Error::NoSuchSnapshot { frame: cur })
+            }
+        }
+    }
+
     /// Writes predictions for every slot not confirmed at `frame` and queues its advance.
     fn queue_advance(&mut self, frame: Frame) {
         for s in 0..self.lim.slots {
@@ -513,6 +615,15 @@ impl Session {
         if waiting_for != 0 {
             return Outcome::Stalled { waiting_for };
         }
+        if let Some(l) = self.reload.take() {
+            // After an aborted step: back to a saved state, then the frames from it again.
+            self.ledger.ops.push(Op::Load(l));
+            self.first_incorrect = None;
+            for f in l..cur {
+                self.queue_advance(f);
+            }
+            self.ledger.stats.frames_resimulated += u64::from(cur - l);
+        }
         if cur % self.lim.checksum_interval == 0 {
             self.queue_save(cur, false);
         }
@@ -524,7 +635,9 @@ impl Session {
 
     fn plan_rollback(&mut self, max_prediction: u32) -> Outcome {
         let cur = self.current;
-        if let Some(r) = self.first_incorrect.take().filter(|&r| r < cur) {
+        // After an aborted step the game's state is unknown: load even the current frame's.
+        let reload = self.reload.take().is_some();
+        if let Some(r) = self.first_incorrect.take().filter(|&r| r < cur || reload) {
             self.ledger.ops.push(Op::Load(r));
             for f in r..cur {
                 if f > r {
@@ -553,6 +666,14 @@ impl Session {
         let waiting_for = self.inputs.unconfirmed_mask(cur);
         if waiting_for != 0 {
             return Outcome::Stalled { waiting_for };
+        }
+        // After an aborted step the game's state is unknown; past the first frame the check below
+        // loads a saved state anyway.
+        if let Some(l) = self.reload.take() {
+            if cur == self.lim.start_frame {
+                self.ledger.ops.push(Op::Load(l));
+            }
+            self.first_incorrect = None;
         }
         if self.ledger.primary_top.is_none() {
             self.queue_save(cur, false);

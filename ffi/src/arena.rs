@@ -7,7 +7,7 @@ use framelock_core::{Bump, Error, Request, Session, SimError, Simulation};
 
 use crate::error::{check_size, guard, guard_void, handle, handle_mut, out, FfiError};
 use crate::framelock_status;
-use crate::session::{check_save, framelock_session};
+use crate::session::{abort, check_save, framelock_session, lock};
 
 /// The size of one arena input in bytes (byte 0: buttons, byte 1: aim).
 pub const FRAMELOCK_ARENA_INPUT_SIZE: u32 = 2;
@@ -155,8 +155,9 @@ pub unsafe extern "C" fn framelock_arena_params_init(params: *mut framelock_aren
     })
 }
 
-/// Writes the sizes a session driving this arena needs: `*out_snapshot_size` for the config's
-/// max_snapshot_size (either pointer may be NULL to skip it).
+/// Checks `params` and writes the snapshot size a session driving this arena needs (the config's
+/// max_snapshot_size) to `*out_snapshot_size`. `params` is required; `out_snapshot_size` may be
+/// NULL to only check the params.
 ///
 /// Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT (params); FRAMELOCK_ERR_STRUCT_SIZE;
 /// FRAMELOCK_ERR_INVALID_ARGUMENT or FRAMELOCK_ERR_INVALID_CONFIG (params out of range).
@@ -168,9 +169,10 @@ pub unsafe extern "C" fn framelock_arena_snapshot_size(
     guard(|| {
         // SAFETY: NULL or a readable params struct.
         let p = params_of(unsafe { handle(params, "params") }?)?;
-        let out_snapshot_size = out(out_snapshot_size, "out_snapshot_size")?;
-        // SAFETY: non-NULL, writable out-parameter.
-        unsafe { out_snapshot_size.write(snapshot_size_bound(&p)) };
+        if !out_snapshot_size.is_null() {
+            // SAFETY: non-NULL, writable out-parameter.
+            unsafe { out_snapshot_size.write(snapshot_size_bound(&p)) };
+        }
         Ok(())
     })
 }
@@ -253,17 +255,24 @@ pub unsafe extern "C" fn framelock_arena_fulfil(
         // SAFETY: NULL or live handles, each used by one thread at a time.
         let a = unsafe { handle_mut(arena, "arena") }?;
         // SAFETY: as above.
-        let s = unsafe { handle_mut(session, "session") }?;
-        let session = &mut s.session;
-        for i in 0..session.step_len() {
-            match session.step_request(i) {
-                Some(Request::SaveState { frame }) => a.save(session, frame)?,
-                Some(Request::LoadState { frame }) => a.load(session, frame)?,
-                Some(Request::AdvanceFrame { .. }) => a.advance(session, i)?,
-                None => {}
+        let mut s = unsafe { lock(session) }?;
+        for i in 0..s.session.step_len() {
+            let (done, frame) = match s.session.step_request(i) {
+                Some(Request::SaveState { frame }) => (a.save(&mut s.session, frame), frame),
+                Some(Request::LoadState { frame }) => (a.load(&s.session, frame), frame),
+                Some(Request::AdvanceFrame { frame, .. }) => (a.advance(&s.session, i), frame),
+                None => (Ok(()), 0),
+            };
+            if let Err(e) = done {
+                // The session does not count what the arena did not complete (see abort_step).
+                let cause = match e {
+                    FfiError::Core(c) => c,
+                    _ => Error::Simulation { frame, reason: "a request could not be fulfilled" },
+                };
+                return Err(abort(&mut s, i, cause));
             }
         }
-        session.finish_step();
+        s.session.finish_step();
         Ok(())
     })
 }
@@ -283,7 +292,7 @@ pub unsafe extern "C" fn framelock_arena_save(
         // SAFETY: NULL or live handles.
         let a = unsafe { handle(arena, "arena") }?;
         // SAFETY: as above.
-        let s = unsafe { handle_mut(session, "session") }?;
+        let mut s = unsafe { lock(session) }?;
         a.save(&mut s.session, frame)
     })
 }
@@ -302,7 +311,7 @@ pub unsafe extern "C" fn framelock_arena_load(
         // SAFETY: NULL or live handles.
         let a = unsafe { handle_mut(arena, "arena") }?;
         // SAFETY: as above.
-        let s = unsafe { handle(session, "session") }?;
+        let s = unsafe { lock(session) }?;
         a.load(&s.session, frame)
     })
 }
@@ -321,7 +330,7 @@ pub unsafe extern "C" fn framelock_arena_advance(
         // SAFETY: NULL or live handles.
         let a = unsafe { handle_mut(arena, "arena") }?;
         // SAFETY: as above.
-        let s = unsafe { handle(session, "session") }?;
+        let s = unsafe { lock(session) }?;
         a.advance(&s.session, index)
     })
 }

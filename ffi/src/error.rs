@@ -32,6 +32,12 @@ pub enum framelock_status {
     /// A bug inside framelock (a Rust panic) was caught at the boundary. The handle involved should
     /// be freed and not used again.
     FRAMELOCK_ERR_PANIC = 7006,
+    /// Another thread is inside a call on the same handle (a handle is used by one thread at a
+    /// time). Nothing was done; the message names the handle.
+    FRAMELOCK_ERR_BUSY = 7007,
+    /// A callback called into the handle whose call is running it (a save_state, load_state or
+    /// advance_frame callback must not call its own session). Nothing was done.
+    FRAMELOCK_ERR_REENTRANT = 7008,
     /// A session setting is out of range (the message names it).
     FRAMELOCK_ERR_INVALID_CONFIG = 7100,
     /// A slot index is not below the number of slots.
@@ -67,6 +73,12 @@ pub enum framelock_status {
     FRAMELOCK_ERR_FRAME_OVERFLOW = 7115,
     /// The simulation (a callback returning nonzero, or the reference simulation) failed.
     FRAMELOCK_ERR_SIMULATION = 7116,
+    /// The session is in the failed state: a step failed and no saved state with the inputs after
+    /// it was held to start again from (lockstep with a checksum_interval above 1). Only
+    /// framelock_session_get_info(), _get_stats(), _poll_event(), the observation calls and
+    /// framelock_session_free() still work: free the session and start again from a state of the
+    /// game's own.
+    FRAMELOCK_ERR_SESSION_FAILED = 7117,
     /// An input log is corrupt (bad field, failed CRC); the message has the byte offset.
     FRAMELOCK_ERR_LOG_CORRUPT = 7200,
     /// An input log ends inside its header.
@@ -96,12 +108,52 @@ pub(crate) enum FfiError {
     Core(Error),
     Null(&'static str),
     Invalid(&'static str, &'static str),
-    IndexOutOfRange { what: &'static str, index: usize, len: usize },
-    StructSize { name: &'static str, got: u32, expected: usize },
-    BufferTooSmall { arg: &'static str, needed: usize, got: usize },
+    IndexOutOfRange {
+        what: &'static str,
+        index: usize,
+        len: usize,
+    },
+    StructSize {
+        name: &'static str,
+        got: u32,
+        expected: usize,
+    },
+    BufferTooSmall {
+        arg: &'static str,
+        needed: usize,
+        got: usize,
+    },
     WrongState(&'static str),
-    NotSaved { frame: u32 },
-    Io { what: &'static str, err: std::io::Error },
+    NotSaved {
+        frame: u32,
+    },
+    NoLocalChecksum {
+        frame: u32,
+        until: u32,
+    },
+    NoMismatch,
+    NoFinalSnapshot {
+        frame: u32,
+        until: u32,
+    },
+    Busy(&'static str),
+    Reentrant(&'static str),
+    SessionFailed,
+    /// A step whose fulfilment failed, undone: `reload` is the frame the next step loads first.
+    StepFailed {
+        cause: Error,
+        redo: u32,
+        reload: Option<u32>,
+    },
+    /// A step whose fulfilment failed and could not be undone: the session failed.
+    StepUnrecoverable {
+        cause: Error,
+        frame: u32,
+    },
+    Io {
+        what: &'static str,
+        err: std::io::Error,
+    },
     Token(&'static str),
     Panic,
 }
@@ -122,6 +174,12 @@ impl FfiError {
             FfiError::BufferTooSmall { .. } => FRAMELOCK_ERR_BUFFER_TOO_SMALL,
             FfiError::WrongState(_) => FRAMELOCK_ERR_WRONG_STATE,
             FfiError::NotSaved { .. } => FRAMELOCK_ERR_NO_SUCH_SNAPSHOT,
+            FfiError::NoLocalChecksum { .. } => FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE,
+            FfiError::NoMismatch | FfiError::NoFinalSnapshot { .. } => FRAMELOCK_ERR_NO_SUCH_SNAPSHOT,
+            FfiError::Busy(_) => FRAMELOCK_ERR_BUSY,
+            FfiError::Reentrant(_) => FRAMELOCK_ERR_REENTRANT,
+            FfiError::SessionFailed | FfiError::StepUnrecoverable { .. } => FRAMELOCK_ERR_SESSION_FAILED,
+            FfiError::StepFailed { cause, .. } => core_status(cause),
             FfiError::Io { .. } => FRAMELOCK_ERR_IO,
             FfiError::Token(_) => FRAMELOCK_ERR_INVALID_TOKEN,
             FfiError::Panic => FRAMELOCK_ERR_PANIC,
@@ -162,6 +220,11 @@ fn core_status(e: &Error) -> framelock_status {
 impl fmt::Display for FfiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // The core names its Rust method; a C caller opens a step with framelock_session_advance().
+            FfiError::Core(Error::NoOpenStep) => f.write_str(
+                "no step is open: call framelock_session_advance() first, and fulfil its requests before \
+                 any other call on the session closes the step",
+            ),
             FfiError::Core(e) => write!(f, "{e}"),
             FfiError::Null(arg) => write!(f, "argument `{arg}` is NULL"),
             FfiError::Invalid(arg, why) => write!(f, "argument `{arg}` {why}"),
@@ -178,10 +241,126 @@ impl fmt::Display for FfiError {
             }
             FfiError::WrongState(why) => f.write_str(why),
             FfiError::NotSaved { frame } => write!(f, "the open step has no SaveState request for frame {frame}"),
+            FfiError::NoLocalChecksum { frame, until } if frame >= until => write!(
+                f,
+                "frame {frame} has no final checksum yet: frames below {until} have theirs (a frame's checksum is \
+                 final once every input of it is confirmed and its snapshot saved)"
+            ),
+            FfiError::NoLocalChecksum { frame, until } => write!(
+                f,
+                "the checksum of frame {frame} is no longer kept (or was never taken, in lockstep with a \
+                 checksum_interval): only the last checksum_history frames below {until} are"
+            ),
             FfiError::Io { what, err } => write!(f, "{what}: {err}"),
             FfiError::Token(why) => write!(f, "the connect token {why}"),
-            FfiError::Panic => f.write_str("internal error: a panic inside framelock was caught at the C boundary"),
+            FfiError::NoMismatch => f.write_str("the session found no sync-test mismatch (or is no sync test)"),
+            FfiError::NoFinalSnapshot { frame, until } if frame >= until => write!(
+                f,
+                "frame {frame} is not final yet: frames below {until} are (its snapshot may still be rolled back)"
+            ),
+            FfiError::NoFinalSnapshot { frame, .. } => write!(
+                f,
+                "the snapshot of frame {frame} is no longer held: the ring keeps the last max_prediction + 2 \
+                 frames or so; write snapshots out as soon as a desync event names their frame"
+            ),
+            FfiError::Busy(h) => write!(
+                f,
+                "another thread is inside a call on this {h}: a handle must be used by one thread at a time \
+                 (nothing was done)"
+            ),
+            FfiError::Reentrant(h) => write!(
+                f,
+                "a callback called into the {h} whose call is running it: callbacks must not call their own \
+                 {h} (nothing was done)"
+            ),
+            FfiError::SessionFailed => f.write_str(
+                "the session failed: a step failed with no saved state to start again from; free it and create \
+                 a new session from a state of the game",
+            ),
+            FfiError::StepFailed { cause, redo, reload: Some(l) } => write!(
+                f,
+                "{}; the step was undone: the next advance loads frame {l} and simulates frame {redo} again",
+                Plain(cause)
+            ),
+            FfiError::StepFailed { cause, redo, reload: None } => write!(
+                f,
+                "{}; the step was undone: the game still holds frame {redo}, the next advance simulates it again",
+                Plain(cause)
+            ),
+            FfiError::StepUnrecoverable { cause, frame } => write!(
+                f,
+                "{}; no saved state with the inputs after it is held to start frame {frame} again (lockstep \
+                 with a checksum_interval above 1): the session failed, free it",
+                Plain(cause)
+            ),
+            FfiError::Panic => {
+                f.write_str("internal error: a panic inside framelock was caught at the C boundary")?;
+                PANIC_AT.with(|p| match p.try_borrow() {
+                    Ok(p) if p.len > 0 => write!(f, " ({})", core::str::from_utf8(&p.buf[..p.len]).unwrap_or("?")),
+                    _ => Ok(()),
+                })
+            }
         }
+    }
+}
+
+/// A core error as the C caller should read it (the C function names, not the Rust ones).
+struct Plain<'a>(&'a Error);
+
+impl fmt::Display for Plain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&FfiError::Core(*self.0), f)
+    }
+}
+
+/// Where the last caught panic happened (file:line), for the message; written by the panic hook.
+struct PanicAt {
+    buf: [u8; 160],
+    len: usize,
+}
+
+thread_local! {
+    /// How many framelock calls are running on this thread (nested through callbacks).
+    static DEPTH: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+    static PANIC_AT: RefCell<PanicAt> = const { RefCell::new(PanicAt { buf: [0; 160], len: 0 }) };
+}
+
+/// Installs, once, a panic hook that keeps panics inside framelock calls silent (they become
+/// FRAMELOCK_ERR_PANIC with the location in the message) and passes every other panic of the
+/// process to the hook that was there before.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if DEPTH.with(|d| d.get()) == 0 {
+                return previous(info);
+            }
+            let _ = PANIC_AT.try_with(|p| {
+                if let (Ok(mut p), Some(loc)) = (p.try_borrow_mut(), info.location()) {
+                    let mut w = Fixed { buf: &mut p.buf, len: 0 };
+                    let _ = fmt::write(&mut w, format_args!("{}:{}", loc.file(), loc.line()));
+                    let len = w.len;
+                    p.len = len;
+                }
+            });
+        }));
+    });
+}
+
+/// Counts a framelock call running on this thread while alive.
+struct Depth;
+
+impl Depth {
+    fn enter() -> Depth {
+        DEPTH.with(|d| d.set(d.get() + 1));
+        Depth
+    }
+}
+
+impl Drop for Depth {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
     }
 }
 
@@ -233,6 +412,8 @@ fn record(e: &FfiError) -> framelock_status {
 
 /// Runs the body of an export: catches panics and records errors as the thread's last error.
 pub(crate) fn guard(f: impl FnOnce() -> Result<(), FfiError>) -> framelock_status {
+    install_panic_hook();
+    let _depth = Depth::enter();
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => FRAMELOCK_OK,
         Ok(Err(e)) => record(&e),
@@ -242,6 +423,8 @@ pub(crate) fn guard(f: impl FnOnce() -> Result<(), FfiError>) -> framelock_statu
 
 /// Like [`guard`] for functions that cannot report a status (`_free`): panics are swallowed.
 pub(crate) fn guard_void(f: impl FnOnce()) {
+    install_panic_hook();
+    let _depth = Depth::enter();
     let _ = catch_unwind(AssertUnwindSafe(f));
 }
 
@@ -278,6 +461,8 @@ pub(crate) fn status_name(code: i32) -> &'static core::ffi::CStr {
         (FRAMELOCK_ERR_BUFFER_TOO_SMALL, c"FRAMELOCK_ERR_BUFFER_TOO_SMALL"),
         (FRAMELOCK_ERR_WRONG_STATE, c"FRAMELOCK_ERR_WRONG_STATE"),
         (FRAMELOCK_ERR_PANIC, c"FRAMELOCK_ERR_PANIC"),
+        (FRAMELOCK_ERR_BUSY, c"FRAMELOCK_ERR_BUSY"),
+        (FRAMELOCK_ERR_REENTRANT, c"FRAMELOCK_ERR_REENTRANT"),
         (FRAMELOCK_ERR_INVALID_CONFIG, c"FRAMELOCK_ERR_INVALID_CONFIG"),
         (FRAMELOCK_ERR_UNKNOWN_SLOT, c"FRAMELOCK_ERR_UNKNOWN_SLOT"),
         (FRAMELOCK_ERR_WRONG_SLOT_KIND, c"FRAMELOCK_ERR_WRONG_SLOT_KIND"),
@@ -295,6 +480,7 @@ pub(crate) fn status_name(code: i32) -> &'static core::ffi::CStr {
         (FRAMELOCK_ERR_NO_OPEN_STEP, c"FRAMELOCK_ERR_NO_OPEN_STEP"),
         (FRAMELOCK_ERR_FRAME_OVERFLOW, c"FRAMELOCK_ERR_FRAME_OVERFLOW"),
         (FRAMELOCK_ERR_SIMULATION, c"FRAMELOCK_ERR_SIMULATION"),
+        (FRAMELOCK_ERR_SESSION_FAILED, c"FRAMELOCK_ERR_SESSION_FAILED"),
         (FRAMELOCK_ERR_LOG_CORRUPT, c"FRAMELOCK_ERR_LOG_CORRUPT"),
         (FRAMELOCK_ERR_LOG_TRUNCATED, c"FRAMELOCK_ERR_LOG_TRUNCATED"),
         (FRAMELOCK_ERR_LOG_UNSUPPORTED_VERSION, c"FRAMELOCK_ERR_LOG_UNSUPPORTED_VERSION"),
@@ -374,4 +560,21 @@ pub(crate) unsafe fn c_str<'a>(p: *const core::ffi::c_char, name: &'static str) 
     // SAFETY: non-NULL and NUL-terminated, as the caller promises.
     let s = unsafe { core::ffi::CStr::from_ptr(p) };
     s.to_str().map(Some).map_err(|_| FfiError::Invalid(name, "is not valid UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::panic)]
+    fn a_panic_inside_a_call_is_a_status_with_its_location() {
+        let st = guard(|| panic!("a bug"));
+        assert_eq!(st, FRAMELOCK_ERR_PANIC);
+        // SAFETY: the message is a NUL-terminated string in this thread's buffer.
+        let msg = unsafe { core::ffi::CStr::from_ptr(last_message_ptr()) }.to_string_lossy().into_owned();
+        assert!(msg.contains("internal error") && msg.contains("error.rs:"), "{msg}");
+        // Outside a call the hook passes panics on to the previous hook (here: the test harness).
+        assert_eq!(DEPTH.with(|d| d.get()), 0);
+    }
 }

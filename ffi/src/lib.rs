@@ -44,10 +44,13 @@
 //!
 //! ## Rules of this crate
 //!
-//! Every export runs inside [`std::panic::catch_unwind`]; pointers are checked for NULL and turn
+//! Every export runs inside [`std::panic::catch_unwind`], with a panic hook that keeps panics
+//! inside framelock calls silent (the library never prints); pointers are checked for NULL and turn
 //! into `FRAMELOCK_ERR_NULL_ARGUMENT`; out-parameters are written only on success; the last error
 //! is a fixed per-thread buffer, so a tick through the C ABI allocates nothing (see
-//! `tests/zero_alloc.rs`).
+//! `tests/zero_alloc.rs`). A session handle is reached only through a per-call claim (`lock.rs`):
+//! a second thread gets `FRAMELOCK_ERR_BUSY`, a callback calling its own session
+//! `FRAMELOCK_ERR_REENTRANT`. A step whose fulfilment fails is undone (`Session::abort_step`).
 // The C ABI is raw pointers by definition: every `unsafe` block below states why it is sound
 // (the caller's documented contract, plus the NULL and range checks made just before).
 #![allow(unsafe_code)]
@@ -60,15 +63,20 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod error;
+mod lock;
 mod session;
+mod callbacks;
+mod observe;
 mod arena;
 mod log;
 mod net;
 
 pub use arena::*;
+pub use callbacks::*;
 pub use error::framelock_status;
 pub use log::*;
 pub use net::*;
+pub use observe::*;
 pub use session::*;
 
 const _: () = assert!(FRAMELOCK_ARENA_INPUT_SIZE as usize == framelock_core::arena::INPUT_SIZE);

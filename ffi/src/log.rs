@@ -16,9 +16,9 @@ use crate::arena::{framelock_arena, new_arena};
 use crate::error::{bytes, c_str, check_size, guard, guard_void, handle, handle_mut, out, FfiError};
 use crate::framelock_status;
 use crate::session::{
-    c_input, framelock_callbacks, framelock_input, framelock_session, CallbackSim, FRAMELOCK_INPUT_CONFIRMED,
-    FRAMELOCK_INPUT_DISCONNECTED, FRAMELOCK_INPUT_SUBSTITUTED, FRAMELOCK_MODE_LOCKSTEP, FRAMELOCK_MODE_ROLLBACK,
-    FRAMELOCK_MODE_SYNC_TEST,
+    c_input, framelock_callbacks, framelock_input, framelock_session, observe, CallbackSim, FRAMELOCK_INPUT_CONFIRMED,
+    FRAMELOCK_INPUT_DISCONNECTED, FRAMELOCK_INPUT_SUBSTITUTED, FRAMELOCK_MAX_INPUT_SIZE, FRAMELOCK_MAX_SLOTS,
+    FRAMELOCK_MODE_LOCKSTEP, FRAMELOCK_MODE_ROLLBACK, FRAMELOCK_MODE_SYNC_TEST,
 };
 
 /// What an input log records about itself. Fill with framelock_log_config_init().
@@ -197,8 +197,9 @@ pub unsafe extern "C" fn framelock_log_config_init(config: *mut framelock_log_co
 /// close it with framelock_log_writer_finish(), then free it with framelock_log_writer_free().
 ///
 /// Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_STRUCT_SIZE;
-/// FRAMELOCK_ERR_INVALID_ARGUMENT (a value out of range, path not UTF-8); FRAMELOCK_ERR_LOG_MISMATCH
-/// (the header cannot be written, see the message); FRAMELOCK_ERR_IO.
+/// FRAMELOCK_ERR_INVALID_ARGUMENT (slots not 1..=64, max_input_size above 1024, frames_per_chunk
+/// not 1..=4096, tick_rate above 65535, an unknown mode, path not UTF-8); FRAMELOCK_ERR_LOG_MISMATCH
+/// (another field the log header cannot hold, see the message); FRAMELOCK_ERR_IO.
 #[no_mangle]
 pub unsafe extern "C" fn framelock_log_writer_new(
     config: *const framelock_log_config,
@@ -212,6 +213,17 @@ pub unsafe extern "C" fn framelock_log_writer_new(
         // SAFETY: NULL or a NUL-terminated string.
         let path = unsafe { c_str(path, "path") }?.ok_or(FfiError::Null("path"))?;
         let out_writer = out(out_writer, "out_writer")?;
+        // Range checks here, so that they are the INVALID_ARGUMENT the header promises (the log
+        // header's own validation would report them as a mismatch).
+        if !(1..=FRAMELOCK_MAX_SLOTS).contains(&cfg.slots) {
+            return Err(FfiError::Invalid("config.slots", "must be 1..=64"));
+        }
+        if cfg.max_input_size > FRAMELOCK_MAX_INPUT_SIZE {
+            return Err(FfiError::Invalid("config.max_input_size", "must be at most 1024"));
+        }
+        if !(1..=4096).contains(&cfg.frames_per_chunk) {
+            return Err(FfiError::Invalid("config.frames_per_chunk", "must be 1..=4096"));
+        }
         let slots = u8::try_from(cfg.slots).map_err(|_| FfiError::Invalid("config.slots", "must be 1..=64"))?;
         let max_input = u16::try_from(cfg.max_input_size)
             .map_err(|_| FfiError::Invalid("config.max_input_size", "must be at most 1024"))?;
@@ -262,7 +274,7 @@ pub unsafe extern "C" fn framelock_log_writer_record_session(
         // SAFETY: NULL or live handles.
         let w = unsafe { handle_mut(writer, "writer") }?;
         // SAFETY: as above.
-        let s = unsafe { handle_mut(session, "session") }?;
+        let mut s = unsafe { observe(session) }?;
         open_writer(w)?.record_from(&mut s.session)?;
         Ok(())
     })

@@ -1,14 +1,13 @@
 //! Sessions: configuration, inputs, advancing (pulled requests or callbacks), checksums, events.
 
-use core::ffi::c_void;
+use framelock_core::{Authority, Error, Mode, Outcome, Request, Session, SessionBuilder, Simulation};
 
-use framelock_core::{
-    Authority, Error, Event, FrameInputs, InputStatus, Mode, Outcome, Request, Session, SessionBuilder, SimError,
-    Simulation, SnapshotWriter,
-};
+// The callback machinery lives in `callbacks.rs`; the network client (net.rs) imports it from here.
+pub(crate) use crate::callbacks::{c_input, framelock_callbacks, framelock_snapshot, CallbackSim, Callbacks};
 
-use crate::error::{bytes, check_size, guard, guard_void, handle, handle_mut, out, FfiError};
+use crate::error::{bytes, check_size, guard, guard_void, handle, out, FfiError};
 use crate::framelock_status;
+use crate::lock::{Claim, Guarded};
 
 // ----- constants ------------------------------------------------------------------------------------
 
@@ -66,6 +65,9 @@ pub const FRAMELOCK_MAX_INPUT_SIZE: u32 = 1024;
 pub const FRAMELOCK_MAX_INPUT_DELAY: u32 = 32;
 /// The largest max_prediction and check_distance.
 pub const FRAMELOCK_MAX_ROLLBACK: u32 = 64;
+/// The largest start_frame: 2^31 - 1.
+pub const FRAMELOCK_MAX_START_FRAME: u32 = 0x7fff_ffff;
+const MAX_START_FRAME: u32 = FRAMELOCK_MAX_START_FRAME;
 
 // ----- types ----------------------------------------------------------------------------------------
 
@@ -73,8 +75,81 @@ pub const FRAMELOCK_MAX_ROLLBACK: u32 = 64;
 /// framelock_session_free().
 #[derive(Debug)]
 pub struct framelock_session {
+    /// Claimed by every call (see `lock.rs`): misuse from two threads or from a callback is
+    /// reported instead of corrupting the session.
+    guarded: Guarded<SessionState>,
+}
+
+/// What a session handle holds.
+#[derive(Debug)]
+pub(crate) struct SessionState {
     pub(crate) session: Session,
     sim: CallbackSim,
+    /// The frame arena handed to callback simulations (they bring their own memory: never used).
+    scratch: framelock_core::Bump,
+    /// A step failed and could not be undone: only observation calls work (SESSION_FAILED).
+    failed: bool,
+}
+
+/// Claims a session for one call (BUSY, REENTRANT), refusing a failed session (SESSION_FAILED).
+///
+/// # Safety
+/// `p` is NULL or a live session handle.
+pub(crate) unsafe fn lock<'a>(p: *const framelock_session) -> Result<Claim<'a, SessionState>, FfiError> {
+    // SAFETY: as the caller promises.
+    let c = unsafe { observe(p) }?;
+    if c.failed {
+        return Err(FfiError::SessionFailed);
+    }
+    Ok(c)
+}
+
+/// Claims a session for a call that only observes it (also allowed on a failed session).
+///
+/// # Safety
+/// `p` is NULL or a live session handle.
+pub(crate) unsafe fn observe<'a>(p: *const framelock_session) -> Result<Claim<'a, SessionState>, FfiError> {
+    // SAFETY: as the caller promises; only the atomic owner flag is touched before the claim.
+    let h = unsafe { handle(p, "session") }?;
+    h.guarded.claim("session")
+}
+
+/// Undoes the open step after request `index` failed with `cause`, and says what happens next.
+pub(crate) fn abort(st: &mut SessionState, index: usize, cause: Error) -> FfiError {
+    match st.session.abort_step(index) {
+        Ok(reload) => FfiError::StepFailed { cause, redo: st.session.current_frame(), reload },
+        Err(Error::NoOpenStep) => FfiError::Core(cause),
+        Err(_) => {
+            st.failed = true;
+            FfiError::StepUnrecoverable { cause, frame: st.session.current_frame() }
+        }
+    }
+}
+
+/// Fulfils the open step with the callbacks set in `st.sim`, request by request, and closes it; a
+/// failing request aborts the step (the session does not count what the game did not complete).
+fn fulfil_with_callbacks(st: &mut SessionState) -> Result<(), FfiError> {
+    for i in 0..st.session.step_len() {
+        let Some(r) = st.session.step_request(i) else { break };
+        let done = match r {
+            Request::SaveState { frame } => match st.session.step_save(frame) {
+                Ok(mut w) => st.sim.save(&mut w).map_err(|e| Error::Simulation { frame, reason: e.reason }),
+                Err(e) => Err(e),
+            },
+            Request::LoadState { frame } => match st.session.step_load(frame) {
+                Ok(data) => st.sim.load(data).map_err(|e| Error::Simulation { frame, reason: e.reason }),
+                Err(e) => Err(e),
+            },
+            Request::AdvanceFrame { frame, inputs } => {
+                st.sim.advance(inputs, &st.scratch).map_err(|e| Error::Simulation { frame, reason: e.reason })
+            }
+        };
+        if let Err(cause) = done {
+            return Err(abort(st, i, cause));
+        }
+    }
+    st.session.finish_step();
+    Ok(())
 }
 
 /// How to build a session. Fill it with framelock_session_config_init(), then change what you need.
@@ -99,7 +174,7 @@ pub struct framelock_session_config {
     pub max_input_size: u32,
     /// Frames between adding a local input and the frame it is for, 0..=32 (default 0).
     pub input_delay: u32,
-    /// The capacity of each core-owned snapshot buffer in bytes (default 65536; at most 1 GiB).
+    /// The capacity of each core-owned snapshot buffer in bytes, 1..=2^30 (default 65536).
     pub max_snapshot_size: usize,
     /// The input of a disconnected slot and the prediction before any input arrived (may be NULL
     /// when default_input_len is 0, the default). Copied by framelock_session_new().
@@ -116,7 +191,7 @@ pub struct framelock_session_config {
     pub early_checksum_capacity: u32,
     /// Events that wait for framelock_session_poll_event() before the oldest are dropped (default 256).
     pub event_capacity: u32,
-    /// The first frame simulated (default 0).
+    /// The first frame simulated, 0..=FRAMELOCK_MAX_START_FRAME (2^31 - 1; default 0).
     pub start_frame: u32,
     /// Keep confirmed frames until a log writer records them (framelock_log_writer_record_session());
     /// default false.
@@ -166,224 +241,6 @@ impl Default for framelock_input {
     }
 }
 
-/// Something the engine should know about, from framelock_session_poll_event().
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct framelock_event {
-    /// FRAMELOCK_EVENT_NONE (nothing waiting) or another FRAMELOCK_EVENT_ kind.
-    pub kind: u32,
-    /// The slot concerned (desync: the peer that sent the checksum).
-    pub slot: u32,
-    /// The frame concerned.
-    pub frame: u32,
-    /// Desync: the local checksum. Sync-test mismatch: the first run's checksum.
-    pub local_checksum: u64,
-    /// Desync: the remote checksum. Sync-test mismatch: the resimulation's checksum.
-    pub remote_checksum: u64,
-}
-
-/// Where a session stands. Set struct_size before calling framelock_session_get_info().
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct framelock_session_info {
-    /// sizeof(framelock_session_info).
-    pub struct_size: u32,
-    /// The frame the next advance simulates.
-    pub current_frame: u32,
-    /// The first frame whose inputs are not all confirmed.
-    pub confirmed_until: u32,
-    /// Every frame below this has its final checksum recorded.
-    pub checksummed_until: u32,
-    /// The current input delay.
-    pub input_delay: u32,
-    /// The number of slots.
-    pub slots: u32,
-    /// The largest input in bytes.
-    pub max_input_size: u32,
-    /// FRAMELOCK_MODE_ constant.
-    pub mode: u32,
-    /// The local slots.
-    pub local_slots: u64,
-    /// The capacity of a snapshot buffer in bytes.
-    pub max_snapshot_size: usize,
-}
-
-/// Counters of what a session did. Set struct_size before calling framelock_session_get_stats().
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct framelock_stats {
-    /// sizeof(framelock_stats).
-    pub struct_size: u32,
-    /// The longest rollback, in frames.
-    pub max_rollback: u32,
-    /// Frames simulated for the first time.
-    pub frames_advanced: u64,
-    /// Frames simulated again after a load (rollbacks and sync-test checks).
-    pub frames_resimulated: u64,
-    /// Rollbacks performed.
-    pub rollbacks: u64,
-    /// Advances that could not advance the frame.
-    pub stalls: u64,
-    /// Remote checksums compared with a local one.
-    pub checksums_compared: u64,
-    /// Desyncs and sync-test mismatches found.
-    pub desyncs: u64,
-    /// Events dropped because nobody polled them.
-    pub events_dropped: u64,
-}
-
-/// The buffer a save_state callback writes one snapshot into (opaque, core-owned). Valid only
-/// during the callback it was passed to.
-#[derive(Debug)]
-pub struct framelock_snapshot {
-    pub(crate) writer: *mut SnapshotWriter<'static>,
-    pub(crate) frame: u32,
-    /// Bytes at the end of the buffer kept for framelock (the network client's frame tag).
-    pub(crate) reserved: usize,
-}
-
-/// Saves the current game state (the state at the start of `frame`) into `snapshot` with
-/// framelock_snapshot_write() or framelock_snapshot_buffer(). Returns 0, or nonzero to fail the
-/// call that invoked it with FRAMELOCK_ERR_SIMULATION. Must not throw or longjmp.
-pub type framelock_save_state_fn =
-    Option<unsafe extern "C" fn(user: *mut c_void, frame: u32, snapshot: *mut framelock_snapshot) -> i32>;
-
-/// Replaces the game state by the snapshot saved for `frame` (`len` bytes at `data`, owned by
-/// framelock, valid during the call). Returns 0, or nonzero to fail (FRAMELOCK_ERR_SIMULATION).
-pub type framelock_load_state_fn =
-    Option<unsafe extern "C" fn(user: *mut c_void, frame: u32, data: *const u8, len: usize) -> i32>;
-
-/// Simulates `frame` with every slot's input (`count` entries in slot order, owned by framelock,
-/// valid during the call). Returns 0, or nonzero to fail (FRAMELOCK_ERR_SIMULATION).
-pub type framelock_advance_frame_fn =
-    Option<unsafe extern "C" fn(user: *mut c_void, frame: u32, inputs: *const framelock_input, count: usize) -> i32>;
-
-/// The engine's game state as three callbacks (GGPO-style), for framelock_session_advance_with(),
-/// framelock_log_verify() and framelock_log_seek().
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct framelock_callbacks {
-    /// sizeof(framelock_callbacks).
-    pub struct_size: u32,
-    /// Passed to every callback as is.
-    pub user: *mut c_void,
-    /// Required.
-    pub save_state: framelock_save_state_fn,
-    /// Required.
-    pub load_state: framelock_load_state_fn,
-    /// Required.
-    pub advance_frame: framelock_advance_frame_fn,
-}
-
-/// Checked callbacks.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Callbacks {
-    pub(crate) user: *mut c_void,
-    pub(crate) save: unsafe extern "C" fn(*mut c_void, u32, *mut framelock_snapshot) -> i32,
-    pub(crate) load: unsafe extern "C" fn(*mut c_void, u32, *const u8, usize) -> i32,
-    pub(crate) advance: unsafe extern "C" fn(*mut c_void, u32, *const framelock_input, usize) -> i32,
-}
-
-/// A [`Simulation`] made of C callbacks. It tells each callback the frame concerned: it follows the
-/// state's frame from the requests it is given.
-#[derive(Debug)]
-pub(crate) struct CallbackSim {
-    cb: Option<Callbacks>,
-    inputs: Vec<framelock_input>,
-    /// The frame whose starting state the game holds.
-    state_frame: u32,
-    /// The frame the next load restores.
-    load_frame: u32,
-}
-
-impl CallbackSim {
-    pub(crate) fn new(slots: usize) -> Self {
-        CallbackSim { cb: None, inputs: Vec::with_capacity(slots), state_frame: 0, load_frame: 0 }
-    }
-
-    /// Reads and checks a callbacks struct.
-    ///
-    /// # Safety
-    /// `p` is NULL or points to a readable `framelock_callbacks`.
-    pub(crate) unsafe fn set(&mut self, p: *const framelock_callbacks, start: u32, load: u32) -> Result<(), FfiError> {
-        // SAFETY: as the caller promises.
-        self.cb = Some(unsafe { Callbacks::read(p) }?);
-        self.state_frame = start;
-        self.load_frame = load;
-        Ok(())
-    }
-}
-
-impl Callbacks {
-    /// Reads and checks a callbacks struct.
-    ///
-    /// # Safety
-    /// `p` is NULL or points to a readable `framelock_callbacks`.
-    pub(crate) unsafe fn read(p: *const framelock_callbacks) -> Result<Callbacks, FfiError> {
-        // SAFETY: as the caller promises.
-        let c = unsafe { handle(p, "callbacks") }?;
-        check_size::<framelock_callbacks>(c.struct_size, "framelock_callbacks")?;
-        let (Some(save), Some(load), Some(advance)) = (c.save_state, c.load_state, c.advance_frame) else {
-            return Err(FfiError::Null("callbacks.save_state, load_state or advance_frame"));
-        };
-        Ok(Callbacks { user: c.user, save, load, advance })
-    }
-}
-
-fn status_code(s: InputStatus) -> u32 {
-    match s {
-        InputStatus::Confirmed => FRAMELOCK_INPUT_CONFIRMED,
-        InputStatus::Predicted => FRAMELOCK_INPUT_PREDICTED,
-        InputStatus::Disconnected => FRAMELOCK_INPUT_DISCONNECTED,
-        InputStatus::Substituted => FRAMELOCK_INPUT_SUBSTITUTED,
-    }
-}
-
-pub(crate) fn c_input(slot: usize, bytes: &[u8], status: InputStatus) -> framelock_input {
-    framelock_input { bytes: bytes.as_ptr(), len: bytes.len(), slot: slot as u32, status: status_code(status) }
-}
-
-impl Simulation for CallbackSim {
-    fn advance(&mut self, inputs: FrameInputs<'_>, _scratch: &framelock_core::Bump) -> Result<(), SimError> {
-        let cb = self.cb.ok_or(SimError::new("no callbacks set"))?;
-        self.inputs.clear();
-        self.inputs.extend(inputs.iter().map(|p| c_input(p.slot, p.bytes, p.status)));
-        let frame = inputs.frame();
-        // SAFETY: the callback was checked non-NULL; `inputs` holds `len` initialized entries whose
-        // byte pointers stay valid during the call (they point into the session's input store).
-        let rc = unsafe { (cb.advance)(cb.user, frame, self.inputs.as_ptr(), self.inputs.len()) };
-        self.state_frame = frame.wrapping_add(1);
-        if rc != 0 {
-            return Err(SimError::new("the advance_frame callback returned nonzero"));
-        }
-        Ok(())
-    }
-
-    fn save(&self, out: &mut SnapshotWriter<'_>) -> Result<(), SimError> {
-        let cb = self.cb.ok_or(SimError::new("no callbacks set"))?;
-        let writer: *mut SnapshotWriter<'_> = out;
-        let mut snap = framelock_snapshot { writer: writer.cast(), frame: self.state_frame, reserved: 0 };
-        // SAFETY: the callback was checked non-NULL; `snap` points to a writer that lives for the
-        // whole call, and the snapshot functions only use it through this pointer.
-        let rc = unsafe { (cb.save)(cb.user, self.state_frame, &mut snap) };
-        if rc != 0 {
-            return Err(SimError::new("the save_state callback returned nonzero"));
-        }
-        Ok(())
-    }
-
-    fn load(&mut self, snapshot: &[u8]) -> Result<(), SimError> {
-        let cb = self.cb.ok_or(SimError::new("no callbacks set"))?;
-        self.state_frame = self.load_frame;
-        // SAFETY: the callback was checked non-NULL; the bytes are valid during the call.
-        let rc = unsafe { (cb.load)(cb.user, self.load_frame, snapshot.as_ptr(), snapshot.len()) };
-        if rc != 0 {
-            return Err(SimError::new("the load_state callback returned nonzero"));
-        }
-        Ok(())
-    }
-}
-
 // ----- helpers --------------------------------------------------------------------------------------
 
 pub(crate) fn outcome(session: &Session, o: Outcome) -> framelock_outcome {
@@ -409,7 +266,7 @@ pub(crate) fn check_save(session: &Session, frame: u32) -> Result<(), FfiError> 
     }
 }
 
-fn slot_arg(slot: u32) -> usize {
+pub(crate) fn slot_arg(slot: u32) -> usize {
     slot as usize
 }
 
@@ -422,7 +279,7 @@ fn mode_of(cfg: &framelock_session_config) -> Result<Mode, FfiError> {
     }
 }
 
-fn mode_code(m: Mode) -> u32 {
+pub(crate) fn mode_code(m: Mode) -> u32 {
     match m {
         Mode::Lockstep => FRAMELOCK_MODE_LOCKSTEP,
         Mode::Rollback { .. } => FRAMELOCK_MODE_ROLLBACK,
@@ -491,6 +348,17 @@ pub unsafe extern "C" fn framelock_session_new(
             FRAMELOCK_AUTHORITY_RELAY => Authority::Relay,
             _ => return Err(FfiError::Invalid("config.authority", "is not a FRAMELOCK_AUTHORITY_ constant")),
         };
+        // Checked here with the exact bounds the header states.
+        if cfg.max_snapshot_size == 0 {
+            return Err(Error::InvalidConfig { setting: "max_snapshot_size", reason: "must be at least 1 byte" }.into());
+        }
+        if cfg.start_frame > MAX_START_FRAME {
+            return Err(Error::InvalidConfig {
+                setting: "start_frame",
+                reason: "must be at most 2^31 - 1 (2147483647), to leave room for the frame counter",
+            }
+            .into());
+        }
         // SAFETY: NULL (with length 0) or `default_input_len` readable bytes, as documented.
         let default_input = unsafe { bytes(cfg.default_input, cfg.default_input_len, "config.default_input") }?;
         let session = SessionBuilder::new(cfg.slots as usize)
@@ -512,7 +380,9 @@ pub unsafe extern "C" fn framelock_session_new(
             .record_confirmed(cfg.record_confirmed)
             .build()?;
         let slots = session.slots();
-        let handle = Box::new(framelock_session { session, sim: CallbackSim::new(slots) });
+        let state =
+            SessionState { session, sim: CallbackSim::new(slots), scratch: framelock_core::Bump::new(), failed: false };
+        let handle = Box::new(framelock_session { guarded: Guarded::new(state) });
         // SAFETY: `out_session` is non-NULL and writable, as documented.
         unsafe { out_session.write(Box::into_raw(handle)) };
         Ok(())
@@ -520,23 +390,33 @@ pub unsafe extern "C" fn framelock_session_new(
 }
 
 /// Frees a session and everything it owns (snapshot buffers, inputs). Pointers obtained from it
-/// become invalid. Accepts NULL (does nothing).
+/// become invalid. Accepts NULL (does nothing). Called from inside one of the session's own
+/// callbacks, or while another thread is in a call on it, it does nothing (the session stays).
 #[no_mangle]
 pub unsafe extern "C" fn framelock_session_free(session: *mut framelock_session) {
     guard_void(|| {
-        if !session.is_null() {
-            // SAFETY: a non-NULL handle came from framelock_session_new() and is freed once.
-            drop(unsafe { Box::from_raw(session) });
+        // SAFETY: NULL or a handle from framelock_session_new(), not freed yet.
+        let Some(h) = (unsafe { session.as_ref() }) else { return };
+        // A free from inside a callback of this session (or while another thread is in a call on
+        // it) would pull the session from under the running call: it is ignored instead.
+        if h.guarded.claim("session").is_err() {
+            return;
         }
+        // SAFETY: a non-NULL handle came from framelock_session_new(), is freed once, and no call
+        // is running on it (the claim above was free and has been released).
+        drop(unsafe { Box::from_raw(session) }.guarded.into_inner());
     })
 }
 
 // ----- exports: inputs ------------------------------------------------------------------------------
 
 /// Adds this tick's input of local slot `slot` (`len` bytes at `input`, copied). It is queued for
-/// frame current_frame + input_delay, written to `*out_frame` (which may be NULL); when the input
-/// is dropped (a lowered input delay catching up, or a disconnected slot) FRAMELOCK_NO_FRAME is
-/// written instead. Call it for every local slot before every framelock_session_advance().
+/// frame current_frame + input_delay, written to `*out_frame` (which may be NULL). A local slot has
+/// one input per frame: when that frame already has this slot's input the new one is dropped and
+/// FRAMELOCK_NO_FRAME is written instead, still with FRAMELOCK_OK. That happens on a second call in
+/// the same tick (the first input stays), on every tick while the session stalls (the current
+/// frame did not move), while a lowered input delay catches up, and for a disconnected slot. Call
+/// it for every local slot before every framelock_session_advance().
 ///
 /// Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_UNKNOWN_SLOT;
 /// FRAMELOCK_ERR_WRONG_SLOT_KIND (not a local slot); FRAMELOCK_ERR_INPUT_TOO_LONG;
@@ -550,8 +430,8 @@ pub unsafe extern "C" fn framelock_session_add_local_input(
     out_frame: *mut u32,
 ) -> framelock_status {
     guard(|| {
-        // SAFETY: NULL or a live session handle, used by one thread at a time, as documented.
-        let s = unsafe { handle_mut(session, "session") }?;
+        // SAFETY: NULL or a live session handle.
+        let mut s = unsafe { lock(session) }?;
         // SAFETY: NULL (with len 0) or `len` readable bytes.
         let input = unsafe { bytes(input, len, "input") }?;
         let frame = s.session.add_local_input(slot_arg(slot), input)?;
@@ -600,7 +480,7 @@ pub unsafe extern "C" fn framelock_session_add_input_with_status(
 ) -> framelock_status {
     guard(|| {
         // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle_mut(session, "session") }?;
+        let mut s = unsafe { lock(session) }?;
         // SAFETY: NULL (with len 0) or `len` readable bytes.
         let input = unsafe { bytes(input, len, "input") }?;
         let slot = slot_arg(slot);
@@ -628,7 +508,7 @@ pub unsafe extern "C" fn framelock_session_disconnect_slot(
 ) -> framelock_status {
     guard(|| {
         // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle_mut(session, "session") }?;
+        let mut s = unsafe { lock(session) }?;
         s.session.disconnect_slot(slot_arg(slot), frame)?;
         Ok(())
     })
@@ -645,7 +525,7 @@ pub unsafe extern "C" fn framelock_session_set_input_delay(
 ) -> framelock_status {
     guard(|| {
         // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle_mut(session, "session") }?;
+        let mut s = unsafe { lock(session) }?;
         s.session.set_input_delay(frames)?;
         Ok(())
     })
@@ -670,7 +550,7 @@ pub unsafe extern "C" fn framelock_session_advance(
 ) -> framelock_status {
     guard(|| {
         // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle_mut(session, "session") }?;
+        let mut s = unsafe { lock(session) }?;
         let out_outcome = out(out_outcome, "out_outcome")?;
         let o = s.session.begin_step()?;
         // SAFETY: non-NULL, writable out-parameter.
@@ -682,9 +562,16 @@ pub unsafe extern "C" fn framelock_session_advance(
 /// Like framelock_session_advance(), but fulfils the requests at once by calling the engine's
 /// callbacks in order, then closes the step. The callbacks are not kept after the call returns.
 ///
+/// A callback that returns nonzero fails the call with FRAMELOCK_ERR_SIMULATION (the message names
+/// the frame) and the step is undone as framelock_session_abort_step() undoes it: the session does
+/// not count the frame, and the next advance asks for it again, starting with a
+/// FRAMELOCK_REQUEST_LOAD_STATE when the failure left the game's state unknown (a failed load or
+/// advance; a failed save leaves the game as it was). The message says which frame comes next.
+///
 /// Returns as framelock_session_advance(), and FRAMELOCK_ERR_STRUCT_SIZE;
-/// FRAMELOCK_ERR_NULL_ARGUMENT (a callback is NULL); FRAMELOCK_ERR_SIMULATION (a callback returned
-/// nonzero: the step is abandoned, the message names the frame); FRAMELOCK_ERR_NO_SUCH_SNAPSHOT.
+/// FRAMELOCK_ERR_NULL_ARGUMENT (a callback is NULL); FRAMELOCK_ERR_SIMULATION (a callback failed,
+/// the step was undone); FRAMELOCK_ERR_SESSION_FAILED (a callback failed and the step could not be
+/// undone); FRAMELOCK_ERR_REENTRANT (called from inside a callback).
 #[no_mangle]
 pub unsafe extern "C" fn framelock_session_advance_with(
     session: *mut framelock_session,
@@ -693,7 +580,7 @@ pub unsafe extern "C" fn framelock_session_advance_with(
 ) -> framelock_status {
     guard(|| {
         // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle_mut(session, "session") }?;
+        let mut s = unsafe { lock(session) }?;
         let out_outcome = out(out_outcome, "out_outcome")?;
         // SAFETY: NULL or a readable callbacks struct, as documented.
         unsafe { s.sim.set(callbacks, 0, 0) }?;
@@ -714,12 +601,46 @@ pub unsafe extern "C" fn framelock_session_advance_with(
         }
         s.sim.state_frame = start;
         s.sim.load_frame = load;
-        let fulfilled = s.session.fulfil_step(&mut s.sim);
+        let fulfilled = fulfil_with_callbacks(&mut s);
         s.sim.cb = None;
         fulfilled?;
         // SAFETY: non-NULL, writable out-parameter.
         unsafe { out_outcome.write(outcome(&s.session, o)) };
         Ok(())
+    })
+}
+
+/// Abandons the open step because request `failed_request` (its index) could not be fulfilled: the
+/// engine's save, load or advance failed, or framelock_session_save() / _load() returned an error.
+/// The requests before it count as fulfilled. Call it instead of framelock_session_finish_step(),
+/// before any other call on the session (those close the step). The session forgets the step: it
+/// does not count the frame, checksums nothing of it, and the next framelock_session_advance()
+/// asks for the same frame again. When the failed request was a load or an advance (the game's
+/// state is unknown now) the next step starts with a FRAMELOCK_REQUEST_LOAD_STATE of a saved frame
+/// and simulates again from there; a failed save leaves the game as it was.
+///
+/// When no saved state with the inputs after it is held (lockstep with a checksum_interval above
+/// 1, failing in a frame that saves nothing) the step cannot be undone: the session enters the
+/// failed state, where every call but the observation calls returns FRAMELOCK_ERR_SESSION_FAILED.
+///
+/// Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_NO_OPEN_STEP;
+/// FRAMELOCK_ERR_SESSION_FAILED.
+#[no_mangle]
+pub unsafe extern "C" fn framelock_session_abort_step(
+    session: *mut framelock_session,
+    failed_request: usize,
+) -> framelock_status {
+    guard(|| {
+        // SAFETY: NULL or a live session handle.
+        let mut s = unsafe { lock(session) }?;
+        match s.session.abort_step(failed_request) {
+            Ok(_) => Ok(()),
+            Err(Error::NoOpenStep) => Err(Error::NoOpenStep.into()),
+            Err(_) => {
+                s.failed = true;
+                Err(FfiError::SessionFailed)
+            }
+        }
     })
 }
 
@@ -734,7 +655,7 @@ pub unsafe extern "C" fn framelock_session_request_count(
 ) -> framelock_status {
     guard(|| {
         // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle(session, "session") }?;
+        let s = unsafe { observe(session) }?;
         let out_count = out(out_count, "out_count")?;
         // SAFETY: non-NULL, writable out-parameter.
         unsafe { out_count.write(s.session.step_len()) };
@@ -755,7 +676,7 @@ pub unsafe extern "C" fn framelock_session_request(
 ) -> framelock_status {
     guard(|| {
         // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle(session, "session") }?;
+        let s = unsafe { lock(session) }?;
         let out_request = out(out_request, "out_request")?;
         let r = s.session.step_request(index).ok_or(FfiError::IndexOutOfRange {
             what: "request",
@@ -790,7 +711,7 @@ pub unsafe extern "C" fn framelock_session_request_inputs(
 ) -> framelock_status {
     guard(|| {
         // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle(session, "session") }?;
+        let s = unsafe { lock(session) }?;
         let out_inputs = out(out_inputs, "out_inputs")?;
         let out_count = out(out_count, "out_count")?;
         let r = s.session.step_request(index).ok_or(FfiError::IndexOutOfRange {
@@ -831,7 +752,7 @@ pub unsafe extern "C" fn framelock_session_save(
 ) -> framelock_status {
     guard(|| {
         // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle_mut(session, "session") }?;
+        let mut s = unsafe { lock(session) }?;
         // SAFETY: NULL (with len 0) or `len` readable bytes.
         let data = unsafe { bytes(data, len, "data") }?;
         check_save(&s.session, frame)?;
@@ -862,7 +783,7 @@ pub unsafe extern "C" fn framelock_session_save_buffer(
 ) -> framelock_status {
     guard(|| {
         // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle_mut(session, "session") }?;
+        let mut s = unsafe { lock(session) }?;
         let out_buffer = out(out_buffer, "out_buffer")?;
         check_save(&s.session, frame)?;
         let mut w = s.session.step_save(frame)?;
@@ -894,7 +815,7 @@ pub unsafe extern "C" fn framelock_session_load(
 ) -> framelock_status {
     guard(|| {
         // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle(session, "session") }?;
+        let s = unsafe { lock(session) }?;
         let out_data = out(out_data, "out_data")?;
         let out_len = out(out_len, "out_len")?;
         let data = s.session.step_load(frame)?;
@@ -915,275 +836,8 @@ pub unsafe extern "C" fn framelock_session_load(
 pub unsafe extern "C" fn framelock_session_finish_step(session: *mut framelock_session) -> framelock_status {
     guard(|| {
         // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle_mut(session, "session") }?;
+        let mut s = unsafe { lock(session) }?;
         s.session.finish_step();
-        Ok(())
-    })
-}
-
-// ----- exports: snapshots in callbacks --------------------------------------------------------------
-
-/// In a save_state callback: appends `len` bytes from `data` to the snapshot.
-///
-/// Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_SNAPSHOT_TOO_LARGE.
-#[no_mangle]
-pub unsafe extern "C" fn framelock_snapshot_write(
-    snapshot: *mut framelock_snapshot,
-    data: *const u8,
-    len: usize,
-) -> framelock_status {
-    guard(|| {
-        // SAFETY: NULL or the snapshot passed to the running save_state callback.
-        let snap = unsafe { handle_mut(snapshot, "snapshot") }?;
-        // SAFETY: NULL (with len 0) or `len` readable bytes.
-        let data = unsafe { bytes(data, len, "data") }?;
-        // SAFETY: `writer` points to the writer that outlives the running callback.
-        let w = unsafe { &mut *snap.writer };
-        let capacity = w.capacity() - snap.reserved;
-        if w.len() + data.len() > capacity {
-            return Err(Error::SnapshotTooLarge { frame: snap.frame, capacity }.into());
-        }
-        w.write(data).map_err(|_| Error::SnapshotTooLarge { frame: snap.frame, capacity })?;
-        Ok(())
-    })
-}
-
-/// In a save_state callback: sets the snapshot to `len` zeroed bytes and writes a pointer to them
-/// to `*out_buffer`, for the engine to fill before the callback returns.
-///
-/// Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_SNAPSHOT_TOO_LARGE.
-#[no_mangle]
-pub unsafe extern "C" fn framelock_snapshot_buffer(
-    snapshot: *mut framelock_snapshot,
-    len: usize,
-    out_buffer: *mut *mut u8,
-) -> framelock_status {
-    guard(|| {
-        // SAFETY: NULL or the snapshot passed to the running save_state callback.
-        let snap = unsafe { handle_mut(snapshot, "snapshot") }?;
-        let out_buffer = out(out_buffer, "out_buffer")?;
-        // SAFETY: `writer` points to the writer that outlives the running callback.
-        let w = unsafe { &mut *snap.writer };
-        let capacity = w.capacity() - snap.reserved;
-        if len > capacity {
-            return Err(Error::SnapshotTooLarge { frame: snap.frame, capacity }.into());
-        }
-        let buf = w.buffer(len).map_err(|_| Error::SnapshotTooLarge { frame: snap.frame, capacity })?;
-        // SAFETY: non-NULL, writable out-parameter.
-        unsafe { out_buffer.write(buf.as_mut_ptr()) };
-        Ok(())
-    })
-}
-
-/// In a save_state callback: uses the game's own checksum for this snapshot instead of
-/// framelock's hash of its bytes.
-///
-/// Returns FRAMELOCK_OK or FRAMELOCK_ERR_NULL_ARGUMENT.
-#[no_mangle]
-pub unsafe extern "C" fn framelock_snapshot_set_checksum(
-    snapshot: *mut framelock_snapshot,
-    checksum: u64,
-) -> framelock_status {
-    guard(|| {
-        // SAFETY: NULL or the snapshot passed to the running save_state callback.
-        let snap = unsafe { handle_mut(snapshot, "snapshot") }?;
-        // SAFETY: `writer` points to the writer that outlives the running callback.
-        unsafe { &mut *snap.writer }.set_checksum(checksum);
-        Ok(())
-    })
-}
-
-/// In a save_state callback: writes the snapshot's capacity (max_snapshot_size) to `*out_capacity`.
-///
-/// Returns FRAMELOCK_OK or FRAMELOCK_ERR_NULL_ARGUMENT.
-#[no_mangle]
-pub unsafe extern "C" fn framelock_snapshot_capacity(
-    snapshot: *const framelock_snapshot,
-    out_capacity: *mut usize,
-) -> framelock_status {
-    guard(|| {
-        // SAFETY: NULL or the snapshot passed to the running save_state callback.
-        let snap = unsafe { handle(snapshot, "snapshot") }?;
-        let out_capacity = out(out_capacity, "out_capacity")?;
-        // SAFETY: `writer` points to the writer that outlives the running callback; non-NULL out.
-        unsafe { out_capacity.write((*snap.writer).capacity() - snap.reserved) };
-        Ok(())
-    })
-}
-
-// ----- exports: checksums, events, observation ------------------------------------------------------
-
-/// Compares a remote peer's checksum of `frame` (from `slot`) with the local one, now or once the
-/// local one is final. A difference raises FRAMELOCK_EVENT_DESYNC.
-///
-/// Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_UNKNOWN_SLOT;
-/// FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE (older than the kept history); FRAMELOCK_ERR_CHECKSUM_QUEUE_FULL.
-#[no_mangle]
-pub unsafe extern "C" fn framelock_session_add_remote_checksum(
-    session: *mut framelock_session,
-    slot: u32,
-    frame: u32,
-    checksum: u64,
-) -> framelock_status {
-    guard(|| {
-        // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle_mut(session, "session") }?;
-        s.session.add_remote_checksum(slot_arg(slot), frame, checksum)?;
-        Ok(())
-    })
-}
-
-/// Writes the final checksum of the state at the start of confirmed frame `frame` to
-/// `*out_checksum` (to send to peers), while the history holds it.
-///
-/// Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE (not final
-/// yet, too old, or not taken in lockstep with a checksum_interval).
-#[no_mangle]
-pub unsafe extern "C" fn framelock_session_checksum(
-    session: *const framelock_session,
-    frame: u32,
-    out_checksum: *mut u64,
-) -> framelock_status {
-    guard(|| {
-        // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle(session, "session") }?;
-        let out_checksum = out(out_checksum, "out_checksum")?;
-        let c = s.session.checksum(frame).ok_or(FfiError::Core(Error::ChecksumUnavailable { frame, slot: 0 }))?;
-        // SAFETY: non-NULL, writable out-parameter.
-        unsafe { out_checksum.write(c) };
-        Ok(())
-    })
-}
-
-/// Takes the oldest waiting event into `*out_event`; its kind is FRAMELOCK_EVENT_NONE when none is
-/// waiting. Poll until NONE after every tick.
-///
-/// Returns FRAMELOCK_OK or FRAMELOCK_ERR_NULL_ARGUMENT.
-#[no_mangle]
-pub unsafe extern "C" fn framelock_session_poll_event(
-    session: *mut framelock_session,
-    out_event: *mut framelock_event,
-) -> framelock_status {
-    guard(|| {
-        // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle_mut(session, "session") }?;
-        let out_event = out(out_event, "out_event")?;
-        let e = match s.session.poll_event() {
-            None => framelock_event::default(),
-            Some(Event::Desync { frame, slot, local, remote }) => framelock_event {
-                kind: FRAMELOCK_EVENT_DESYNC,
-                slot: slot as u32,
-                frame,
-                local_checksum: local,
-                remote_checksum: remote,
-            },
-            Some(Event::SyncTestMismatch { frame, first, second }) => framelock_event {
-                kind: FRAMELOCK_EVENT_SYNC_TEST_MISMATCH,
-                slot: 0,
-                frame,
-                local_checksum: first,
-                remote_checksum: second,
-            },
-            Some(Event::SlotDisconnected { slot, frame }) => framelock_event {
-                kind: FRAMELOCK_EVENT_SLOT_DISCONNECTED,
-                slot: slot as u32,
-                frame,
-                ..Default::default()
-            },
-            Some(Event::ChecksumNotCompared { frame, slot }) => framelock_event {
-                kind: FRAMELOCK_EVENT_CHECKSUM_NOT_COMPARED,
-                slot: slot as u32,
-                frame,
-                ..Default::default()
-            },
-        };
-        // SAFETY: non-NULL, writable out-parameter.
-        unsafe { out_event.write(e) };
-        Ok(())
-    })
-}
-
-/// Writes where the session stands to `*out_info` (set its struct_size first).
-///
-/// Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_STRUCT_SIZE.
-#[no_mangle]
-pub unsafe extern "C" fn framelock_session_get_info(
-    session: *const framelock_session,
-    out_info: *mut framelock_session_info,
-) -> framelock_status {
-    guard(|| {
-        // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle(session, "session") }?;
-        let out_info = out(out_info, "out_info")?;
-        // SAFETY: non-NULL; the caller promises a readable struct whose struct_size is set.
-        check_size::<framelock_session_info>(unsafe { (*out_info).struct_size }, "framelock_session_info")?;
-        let x = &s.session;
-        let info = framelock_session_info {
-            struct_size: core::mem::size_of::<framelock_session_info>() as u32,
-            current_frame: x.current_frame(),
-            confirmed_until: x.confirmed_until(),
-            checksummed_until: x.checksummed_until(),
-            input_delay: x.input_delay(),
-            slots: x.slots() as u32,
-            max_input_size: x.max_input_size() as u32,
-            mode: mode_code(x.mode()),
-            local_slots: x.local_slots(),
-            max_snapshot_size: x.max_snapshot_size(),
-        };
-        // SAFETY: non-NULL, writable out-parameter.
-        unsafe { out_info.write(info) };
-        Ok(())
-    })
-}
-
-/// Writes the session's counters to `*out_stats` (set its struct_size first).
-///
-/// Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_STRUCT_SIZE.
-#[no_mangle]
-pub unsafe extern "C" fn framelock_session_get_stats(
-    session: *const framelock_session,
-    out_stats: *mut framelock_stats,
-) -> framelock_status {
-    guard(|| {
-        // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle(session, "session") }?;
-        let out_stats = out(out_stats, "out_stats")?;
-        // SAFETY: non-NULL; the caller promises a readable struct whose struct_size is set.
-        check_size::<framelock_stats>(unsafe { (*out_stats).struct_size }, "framelock_stats")?;
-        let st = s.session.stats();
-        let stats = framelock_stats {
-            struct_size: core::mem::size_of::<framelock_stats>() as u32,
-            max_rollback: st.max_rollback,
-            frames_advanced: st.frames_advanced,
-            frames_resimulated: st.frames_resimulated,
-            rollbacks: st.rollbacks,
-            stalls: st.stalls,
-            checksums_compared: st.checksums_compared,
-            desyncs: st.desyncs,
-            events_dropped: st.events_dropped,
-        };
-        // SAFETY: non-NULL, writable out-parameter.
-        unsafe { out_stats.write(stats) };
-        Ok(())
-    })
-}
-
-/// Writes the slots whose input for `frame` is not confirmed yet to `*out_mask` (bit `s` for slot
-/// `s`).
-///
-/// Returns FRAMELOCK_OK or FRAMELOCK_ERR_NULL_ARGUMENT.
-#[no_mangle]
-pub unsafe extern "C" fn framelock_session_waiting_for(
-    session: *const framelock_session,
-    frame: u32,
-    out_mask: *mut u64,
-) -> framelock_status {
-    guard(|| {
-        // SAFETY: NULL or a live session handle.
-        let s = unsafe { handle(session, "session") }?;
-        let out_mask = out(out_mask, "out_mask")?;
-        // SAFETY: non-NULL, writable out-parameter.
-        unsafe { out_mask.write(s.session.waiting_for(frame)) };
         Ok(())
     })
 }

@@ -1,7 +1,8 @@
 //! A tick through the C ABI allocates nothing: adding inputs, advancing (with rollbacks), every
-//! request fulfilled through the exported functions, events, statistics, and even an error with
-//! its message — counted by a global allocator, after a warm-up; and so do a network client's
-//! polls (receiving datagrams) and ticks (with rollbacks) against a loopback relay.
+//! request fulfilled through the exported functions, events, statistics, even an error with its
+//! message, and a failed step undone and redone — counted by a global allocator, after a warm-up;
+//! and so do a network client's polls (receiving datagrams) and ticks (with rollbacks) against a
+//! loopback relay.
 //!
 //! Its own test binary with `framelock_testkit::Counting` as global allocator: counting is per
 //! thread and only while a test switched it on.
@@ -133,4 +134,39 @@ fn a_network_client_tick_and_poll_allocate_nothing() {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     relay.join().expect("relay thread");
+}
+
+#[test]
+fn a_failed_step_and_its_undo_allocate_nothing() {
+    let mut rig = Rig::new(FRAMELOCK_MODE_SYNC_TEST);
+    for _ in 0..100 {
+        rig.tick_by_request(true);
+    }
+    let n = count(|| {
+        for i in 0..400 {
+            rig.inputs(true);
+            // SAFETY: valid handles and out-parameters.
+            unsafe {
+                let mut o = framelock_outcome::default();
+                ok(framelock_session_advance(rig.session, &mut o));
+                let mut n = 0usize;
+                ok(framelock_session_request_count(rig.session, &mut n));
+                // Every other step: the requests before the last done, the last one "fails" (the
+                // next step reloads); else the first one fails (nothing to reload).
+                let failed = if i % 2 == 0 { n - 1 } else { 0 };
+                for k in 0..failed {
+                    let mut r = framelock_request::default();
+                    ok(framelock_session_request(rig.session, k, &mut r));
+                    match r.kind {
+                        FRAMELOCK_REQUEST_SAVE_STATE => ok(framelock_arena_save(rig.arena, rig.session, r.frame)),
+                        FRAMELOCK_REQUEST_LOAD_STATE => ok(framelock_arena_load(rig.arena, rig.session, r.frame)),
+                        _ => ok(framelock_arena_advance(rig.arena, rig.session, k)),
+                    }
+                }
+                ok(framelock_session_abort_step(rig.session, failed));
+            }
+            rig.tick_by_request(true);
+        }
+    });
+    assert_eq!(n, 0, "allocations in 400 failed and redone steps");
 }

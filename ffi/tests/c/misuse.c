@@ -25,6 +25,21 @@ static int failures = 0;
         }                                                                                                           \
     } while (0)
 
+/* 1 when `part` is in `m`, 0 when not, -1 for a NULL `part` (no check). */
+static int contains(const char *m, const char *part) { return part == NULL ? -1 : strstr(m, part) != NULL; }
+
+/* Like EXPECT, and the message contains `has` and not `lacks` (NULL: no check). */
+#define EXPECT_MSG(call, want, has, lacks)                                                                          \
+    do {                                                                                                            \
+        EXPECT(call, want);                                                                                         \
+        const char *m_ = framelock_last_error_message();                                                           \
+        if (contains(m_, (has)) == 0 || contains(m_, (lacks)) == 1) {                                               \
+            fprintf(stderr, "%s:%d: %s: message '%s' should contain '%s' and not '%s'\n", __FILE__, __LINE__,      \
+                    #call, m_, (has) ? (has) : "", (lacks) ? (lacks) : "");                                         \
+            failures++;                                                                                             \
+        }                                                                                                           \
+    } while (0)
+
 static framelock_session *make_session(void) {
     framelock_session_config cfg;
     framelock_session_config_init(&cfg);
@@ -58,6 +73,33 @@ static int cb_ok_advance(void *user, uint32_t frame, const framelock_input *inpu
     (void)inputs;
     (void)count;
     return 0;
+}
+
+/* Callbacks that call into their own session (forbidden): REENTRANT, and nothing happens. */
+static framelock_session *reenter_session;
+static int reentrant_seen = 0;
+static int cb_reenter_advance(void *user, uint32_t frame, const framelock_input *inputs, size_t count) {
+    (void)user;
+    (void)frame;
+    (void)inputs;
+    (void)count;
+    const uint8_t b[2] = {0, 0};
+    framelock_outcome o;
+    size_t n = 0;
+    if (framelock_session_add_local_input(reenter_session, 0, b, 2, NULL) == FRAMELOCK_ERR_REENTRANT &&
+        framelock_last_error_status() == FRAMELOCK_ERR_REENTRANT &&
+        strstr(framelock_last_error_message(), "callback") != NULL)
+        reentrant_seen++;
+    if (framelock_session_advance(reenter_session, &o) == FRAMELOCK_ERR_REENTRANT) reentrant_seen++;
+    if (framelock_session_request_count(reenter_session, &n) == FRAMELOCK_ERR_REENTRANT) reentrant_seen++;
+    framelock_session_free(reenter_session); /* ignored from inside a callback */
+    return 0;
+}
+static int cb_save_small(void *user, uint32_t frame, framelock_snapshot *snap) {
+    (void)user;
+    (void)frame;
+    const uint8_t b[4] = {1, 2, 3, 4};
+    return framelock_snapshot_write(snap, b, sizeof b) != FRAMELOCK_OK;
 }
 
 int main(void) {
@@ -137,11 +179,29 @@ int main(void) {
     ap.players = 0;
     EXPECT(framelock_arena_new(&ap, &arena), FRAMELOCK_ERR_INVALID_CONFIG);
 
+    /* What the header says, the library does (issue 11: each of these once disagreed). */
+    framelock_session_config_init(&cfg);
+    cfg.max_snapshot_size = 0;
+    EXPECT_MSG(framelock_session_new(&cfg, &s), FRAMELOCK_ERR_INVALID_CONFIG, "max_snapshot_size", NULL);
+    framelock_session_config_init(&cfg);
+    cfg.start_frame = FRAMELOCK_MAX_START_FRAME + 1u;
+    EXPECT_MSG(framelock_session_new(&cfg, &s), FRAMELOCK_ERR_INVALID_CONFIG, "2147483647", NULL);
+    cfg.start_frame = FRAMELOCK_MAX_START_FRAME; /* the largest accepted, as documented */
+    EXPECT(framelock_session_new(&cfg, &s), FRAMELOCK_OK);
+    framelock_session_free(s);
+    s = NULL;
+    framelock_arena_params_init(&ap);
+    EXPECT(framelock_arena_snapshot_size(&ap, NULL), FRAMELOCK_OK); /* out may be NULL: checks only */
+    EXPECT(framelock_arena_snapshot_size(NULL, &n), FRAMELOCK_ERR_NULL_ARGUMENT);
+    ap.players = 0;
+    EXPECT(framelock_arena_snapshot_size(&ap, NULL), FRAMELOCK_ERR_INVALID_CONFIG);
+
     /* Calls out of order and out-of-range arguments on a live session. */
     s = make_session();
     if (s == NULL) return 1;
     EXPECT(framelock_session_advance(s, &o), FRAMELOCK_ERR_MISSING_LOCAL_INPUT);
-    EXPECT(framelock_session_save(s, 0, in, 2, NULL), FRAMELOCK_ERR_NO_OPEN_STEP);
+    EXPECT_MSG(framelock_session_save(s, 0, in, 2, NULL), FRAMELOCK_ERR_NO_OPEN_STEP, "framelock_session_advance",
+               "begin_step");
     const uint8_t *data = NULL;
     EXPECT(framelock_session_load(s, 0, &data, &n), FRAMELOCK_ERR_NO_OPEN_STEP);
     EXPECT(framelock_session_request(s, 0, &r), FRAMELOCK_ERR_INVALID_ARGUMENT);
@@ -153,9 +213,14 @@ int main(void) {
     EXPECT(framelock_session_add_remote_input(s, 1, 100000, in, 2), FRAMELOCK_ERR_BEYOND_WINDOW);
     EXPECT(framelock_session_add_input_with_status(s, 1, 0, 42, in, 2), FRAMELOCK_ERR_INVALID_ARGUMENT);
     EXPECT(framelock_session_set_input_delay(s, 1000), FRAMELOCK_ERR_INVALID_CONFIG);
-    EXPECT(framelock_session_checksum(s, 0, &c), FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE);
+    EXPECT_MSG(framelock_session_checksum(s, 0, &c), FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE, "no final checksum yet",
+               "remote");
     EXPECT(framelock_session_add_local_input(s, 0, in, 2, &frame), FRAMELOCK_OK);
     if (frame != 0) failures++;
+    /* A second input in the same tick is dropped (documented): NO_FRAME, and the first one stays. */
+    const uint8_t other[2] = {9, 9};
+    EXPECT(framelock_session_add_local_input(s, 0, other, 2, &frame), FRAMELOCK_OK);
+    if (frame != FRAMELOCK_NO_FRAME) failures++;
     EXPECT(framelock_session_add_remote_input(s, 1, 0, in, 2), FRAMELOCK_OK);
     EXPECT(framelock_session_add_remote_input(s, 1, 0, in, 2), FRAMELOCK_ERR_ALREADY_CONFIRMED);
     EXPECT(framelock_session_advance(s, NULL), FRAMELOCK_ERR_NULL_ARGUMENT);
@@ -166,6 +231,7 @@ int main(void) {
     EXPECT(framelock_session_request_inputs(s, 0, inputs, 4, &n), FRAMELOCK_ERR_INVALID_ARGUMENT); /* a save */
     EXPECT(framelock_session_request_inputs(s, 1, inputs, 1, &n), FRAMELOCK_ERR_BUFFER_TOO_SMALL);
     EXPECT(framelock_session_request_inputs(s, 1, inputs, 4, &n), FRAMELOCK_OK);
+    if (n != 2 || inputs[0].len != 2 || inputs[0].bytes[0] != 1) failures++; /* the first input, not `other` */
     EXPECT(framelock_session_save(s, 5, in, 2, NULL), FRAMELOCK_ERR_NO_SUCH_SNAPSHOT); /* not a save of this step */
     uint8_t big[64] = {0};
     EXPECT(framelock_session_save(s, 0, big, sizeof big, NULL), FRAMELOCK_ERR_SNAPSHOT_TOO_LARGE);
@@ -202,6 +268,24 @@ int main(void) {
     EXPECT(framelock_session_advance_with(s, &cb, &o), FRAMELOCK_ERR_SIMULATION);
     framelock_session_free(s);
 
+    /* Re-entrant calls from a callback: refused with REENTRANT; the outer call completes. */
+    reenter_session = make_session();
+    if (reenter_session == NULL) return 1;
+    cb.save_state = cb_save_small;
+    cb.advance_frame = cb_reenter_advance;
+    EXPECT(framelock_session_add_local_input(reenter_session, 0, in, 2, NULL), FRAMELOCK_OK);
+    EXPECT(framelock_session_add_remote_input(reenter_session, 1, 0, in, 2), FRAMELOCK_OK);
+    EXPECT(framelock_session_advance_with(reenter_session, &cb, &o), FRAMELOCK_OK);
+    if (reentrant_seen != 3 || !o.advanced || o.frame != 0) {
+        fprintf(stderr, "re-entrant calls: %d of 3 refused with REENTRANT (outcome frame %u)\n", reentrant_seen, o.frame);
+        failures++;
+    }
+    framelock_session_info info;
+    info.struct_size = sizeof info;
+    EXPECT(framelock_session_get_info(reenter_session, &info), FRAMELOCK_OK); /* still alive: free was ignored */
+    if (info.current_frame != 1) failures++;
+    framelock_session_free(reenter_session);
+
     /* Arena: buffers too small, requests of the wrong kind. */
     uint8_t one[1];
     EXPECT(framelock_arena_scripted_input(1, 0, 0, one, sizeof one), FRAMELOCK_ERR_BUFFER_TOO_SMALL);
@@ -234,8 +318,16 @@ int main(void) {
     EXPECT(framelock_log_writer_new(&lc, "misuse.flog", &w), FRAMELOCK_ERR_STRUCT_SIZE);
     lc.struct_size = sizeof lc;
     lc.frames_per_chunk = 0;
-    EXPECT(framelock_log_writer_new(&lc, "misuse.flog", &w), FRAMELOCK_ERR_LOG_MISMATCH);
+    EXPECT(framelock_log_writer_new(&lc, "misuse.flog", &w), FRAMELOCK_ERR_INVALID_ARGUMENT);
     lc.frames_per_chunk = 16;
+    lc.slots = 0;
+    EXPECT_MSG(framelock_log_writer_new(&lc, "misuse.flog", &w), FRAMELOCK_ERR_INVALID_ARGUMENT, "slots", NULL);
+    lc.slots = 65;
+    EXPECT_MSG(framelock_log_writer_new(&lc, "misuse.flog", &w), FRAMELOCK_ERR_INVALID_ARGUMENT, "slots", NULL);
+    lc.slots = 1;
+    lc.max_input_size = 1025;
+    EXPECT(framelock_log_writer_new(&lc, "misuse.flog", &w), FRAMELOCK_ERR_INVALID_ARGUMENT);
+    lc.max_input_size = 2;
     EXPECT(framelock_log_writer_new(&lc, NULL, &w), FRAMELOCK_ERR_NULL_ARGUMENT);
     EXPECT(framelock_log_writer_new(&lc, "/nonexistent/dir/x.flog", &w), FRAMELOCK_ERR_IO);
     EXPECT(framelock_log_writer_new(&lc, "misuse.flog", &w), FRAMELOCK_OK);
