@@ -22,6 +22,9 @@ infos["episode_seed"] uint64 ``(E,)``           uint64 ``(E,)``
 infos["score"]      int32 ``(E, players)``      int32 ``(E, players)``
 ==================  ==========================  ==============================
 
+The matches are split over ``threads`` native threads (default: one per 16 matches, at most the
+number of CPUs), all inside the one call that releases the GIL.
+
 Autoreset is Gymnasium's "next step" mode: the step after a truncation resets that match (its
 actions are ignored, its reward is 0) and returns the new episode's first observation. Each
 episode's arena seed is drawn from the vector seed (``reset(seed=s)``; ``reset()`` draws a new
@@ -31,6 +34,7 @@ whole sequence is reproducible.
 
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Any
 
@@ -66,13 +70,18 @@ class _Batch:
         observation: str,
         projectiles: int,
         flat: bool,
+        threads: int | None,
     ) -> None:
+        if threads is None:
+            threads = min(os.cpu_count() or 1, max(1, num_envs // 16))
         if observation not in ("basic", "full"):
             raise ValueError(f'observation must be "basic" or "full", not {observation!r}')
         self.params = ArenaParams(players=players, max_projectiles=max_projectiles, world_size=world_size, seed=0)
         full = observation == "full"
         self.projectiles = projectiles if full else 0
-        self.native = _framelock.NativeVecEnv(num_envs, self.params._tuple(), max_cycles, agents, full, self.projectiles)
+        self.native = _framelock.NativeVecEnv(
+            num_envs, self.params._tuple(), max_cycles, agents, full, self.projectiles, threads
+        )
         self.num_envs, self.agents, self.players = num_envs, agents, players
         rows, features = players + self.projectiles, 9 if full else 6
         self.obs_shape: tuple[int, ...] = (rows * features,) if flat else (rows, features)
@@ -126,9 +135,12 @@ class ArenaVecEnv:
         projectiles: int = 8,
         flat: bool = True,
         render_mode: str | None = None,
+        threads: int | None = None,
     ) -> None:
         slots = list(range(players)) if agents is None else sorted(agents)
-        self._b = _Batch(num_envs, players, slots, max_cycles, world_size, max_projectiles, observation, projectiles, flat)
+        self._b = _Batch(
+            num_envs, players, slots, max_cycles, world_size, max_projectiles, observation, projectiles, flat, threads
+        )
         self.num_envs = num_envs
         self.players = players
         self.possible_agents = [f"player_{s}" for s in slots]
@@ -185,8 +197,11 @@ class ArenaGymVecEnv(VectorEnv):  # type: ignore[misc,unused-ignore]
         projectiles: int = 8,
         flat: bool = True,
         render_mode: str | None = None,
+        threads: int | None = None,
     ) -> None:
-        self._b = _Batch(num_envs, players, [0], max_cycles, world_size, max_projectiles, observation, projectiles, flat)
+        self._b = _Batch(
+            num_envs, players, [0], max_cycles, world_size, max_projectiles, observation, projectiles, flat, threads
+        )
         self.num_envs = num_envs
         self.render_mode = render_mode
         self.single_observation_space = spaces.Box(-1.0, 1.0, self._b.obs_shape, np.float32)

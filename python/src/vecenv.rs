@@ -53,12 +53,35 @@ pub fn episode_seed(seed: u64, env: usize, episode: u64) -> u64 {
 
 struct Match {
     driver: Driver<Arena>,
+    index: usize,
     seed: u64,
     episode: u64,
     cycles: u32,
     score: Vec<i32>,
     respawn: Vec<u16>,
     needs_reset: bool,
+    /// Scratch of the nearest-projectile search (per match, so that threads share nothing).
+    near: Vec<(i128, usize)>,
+}
+
+/// What every match shares while stepping (read-only).
+struct Shared<'a> {
+    template: &'a ArenaParams,
+    max_cycles: u32,
+    controlled: &'a [usize],
+    spec: &'a Spec,
+    seed: u64,
+}
+
+/// One match's slices of the output batches.
+struct Out<'a> {
+    actions: &'a [i64],
+    obs: &'a mut [f32],
+    rewards: &'a mut [f32],
+    truncated: &'a mut [u8],
+    frame: &'a mut u32,
+    seed: &'a mut u64,
+    scores: &'a mut [i32],
 }
 
 struct VecInner {
@@ -67,8 +90,8 @@ struct VecInner {
     controlled: Vec<usize>,
     spec: Spec,
     seed: u64,
+    threads: usize,
     matches: Vec<Match>,
-    near: Vec<(i128, usize)>,
     actions: Vec<i64>,
     obs: Vec<f32>,
     rewards: Vec<f32>,
@@ -94,94 +117,139 @@ fn new_match(template: &ArenaParams, seed: u64) -> Result<Driver<Arena>, Error> 
     Ok(Driver::new(b.build()?, sim))
 }
 
-impl VecInner {
-    fn reset_match(&mut self, e: usize) -> Result<(), Error> {
-        let m = &mut self.matches[e];
-        m.episode += 1;
-        m.seed = episode_seed(self.seed, e, m.episode);
-        m.driver = new_match(&self.template, m.seed)?;
-        m.cycles = 0;
-        for (i, q) in m.driver.sim().players().iter().enumerate() {
-            m.score[i] = q.score;
-            m.respawn[i] = q.respawn;
+impl Match {
+    /// A new episode (the next number) with its own seed.
+    fn reset(&mut self, sh: &Shared<'_>) -> Result<(), Error> {
+        self.episode = self.episode.wrapping_add(1);
+        self.seed = episode_seed(sh.seed, self.index, self.episode);
+        self.driver = new_match(sh.template, self.seed)?;
+        self.cycles = 0;
+        for (i, q) in self.driver.sim().players().iter().enumerate() {
+            self.score[i] = q.score;
+            self.respawn[i] = q.respawn;
         }
-        m.needs_reset = false;
+        self.needs_reset = false;
         Ok(())
+    }
+
+    /// One step (or the reset after a truncation), then the observations and infos.
+    fn step(&mut self, sh: &Shared<'_>, out: Out<'_>) -> Result<(), Error> {
+        if self.needs_reset {
+            self.reset(sh)?;
+            out.rewards.fill(0.0);
+            out.truncated.fill(0);
+        } else {
+            let c = sh.controlled.len();
+            let frame = self.driver.session().current_frame();
+            let mut next = 0;
+            for slot in 0..self.score.len() {
+                let input = if next < c && sh.controlled[next] == slot {
+                    let a = &out.actions[next * 3..next * 3 + 3];
+                    next += 1;
+                    action_input([a[0], a[1], a[2]])
+                } else {
+                    scripted_input(self.seed, slot, frame)
+                };
+                self.driver.session_mut().add_local_input(slot, &input)?;
+            }
+            self.driver.advance()?;
+            self.cycles += 1;
+            let mut rewards = [0.0f32; 64];
+            for (i, q) in self.driver.sim().players().iter().enumerate() {
+                let died = q.respawn > 0 && self.respawn[i] == 0;
+                rewards[i] = (q.score - self.score[i]) as f32 - if died { 1.0 } else { 0.0 };
+                self.score[i] = q.score;
+                self.respawn[i] = q.respawn;
+            }
+            for (j, &slot) in sh.controlled.iter().enumerate() {
+                out.rewards[j] = rewards[slot];
+            }
+            let done = self.cycles >= sh.max_cycles;
+            out.truncated.fill(u8::from(done));
+            self.needs_reset = done;
+        }
+        self.write(sh, out);
+        Ok(())
+    }
+
+    fn write(&mut self, sh: &Shared<'_>, out: Out<'_>) {
+        let a = self.driver.sim();
+        let per = sh.spec.len(self.score.len());
+        for (j, &slot) in sh.controlled.iter().enumerate() {
+            observe::agent(a, slot, sh.spec, &mut self.near, &mut out.obs[j * per..(j + 1) * per]);
+        }
+        *out.frame = self.driver.session().current_frame();
+        *out.seed = self.seed;
+        for (i, q) in a.players().iter().enumerate() {
+            out.scores[i] = q.score;
+        }
+    }
+}
+
+impl VecInner {
+    /// Runs `f` on every match with its output slices, on `self.threads` threads.
+    fn each(
+        &mut self,
+        f: &(dyn Fn(&mut Match, &Shared<'_>, Out<'_>) -> Result<(), Error> + Sync),
+    ) -> Result<(), Error> {
+        let sh = Shared {
+            template: &self.template,
+            max_cycles: self.max_cycles,
+            controlled: &self.controlled,
+            spec: &self.spec,
+            seed: self.seed,
+        };
+        let players = usize::from(self.template.players);
+        let c = self.controlled.len();
+        let per = self.spec.len(players) * c;
+        let n = self.matches.len().div_ceil(self.threads.max(1));
+        let work = self
+            .matches
+            .iter_mut()
+            .zip(self.actions.chunks(c * 3))
+            .zip(self.obs.chunks_mut(per))
+            .zip(self.rewards.chunks_mut(c))
+            .zip(self.truncated.chunks_mut(c))
+            .zip(self.frames.iter_mut())
+            .zip(self.seeds.iter_mut())
+            .zip(self.scores.chunks_mut(players))
+            .map(|(((((((m, actions), obs), rewards), truncated), frame), seed), scores)| {
+                (m, Out { actions, obs, rewards, truncated, frame, seed, scores })
+            });
+        if self.threads <= 1 {
+            for (m, out) in work {
+                f(m, &sh, out)?;
+            }
+            return Ok(());
+        }
+        let mut lanes: Vec<Vec<(&mut Match, Out<'_>)>> = (0..self.threads).map(|_| Vec::new()).collect();
+        for (i, w) in work.enumerate() {
+            lanes[i / n].push(w);
+        }
+        let sh = &sh;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = lanes
+                .into_iter()
+                .map(|lane| scope.spawn(move || lane.into_iter().try_for_each(|(m, out)| f(m, sh, out))))
+                .collect();
+            handles.into_iter().try_for_each(|h| {
+                h.join().unwrap_or(Err(Error::Simulation { frame: 0, reason: "a stepping thread panicked" }))
+            })
+        })
     }
 
     fn reset_all(&mut self, seed: u64) -> Result<(), Error> {
         self.seed = seed;
-        for e in 0..self.matches.len() {
-            self.matches[e].episode = u64::MAX; // the next episode is number 0
-            self.reset_match(e)?;
+        for m in &mut self.matches {
+            m.episode = u64::MAX; // the next episode is number 0
+            m.needs_reset = true;
         }
-        self.rewards.fill(0.0);
-        self.truncated.fill(0);
-        self.write_all();
-        Ok(())
+        self.each(&|m, sh, out| m.step(sh, out))
     }
 
     /// One step of every match: actions were copied into `self.actions` and checked.
     fn step(&mut self) -> Result<(), Error> {
-        let players = usize::from(self.template.players);
-        let c = self.controlled.len();
-        for e in 0..self.matches.len() {
-            if self.matches[e].needs_reset {
-                self.reset_match(e)?;
-                self.rewards[e * c..(e + 1) * c].fill(0.0);
-                self.truncated[e * c..(e + 1) * c].fill(0);
-                continue;
-            }
-            let m = &mut self.matches[e];
-            let frame = m.driver.session().current_frame();
-            let mut next = 0;
-            for slot in 0..players {
-                let input = if next < c && self.controlled[next] == slot {
-                    let a = &self.actions[(e * c + next) * 3..(e * c + next) * 3 + 3];
-                    next += 1;
-                    action_input([a[0], a[1], a[2]])
-                } else {
-                    scripted_input(m.seed, slot, frame)
-                };
-                m.driver.session_mut().add_local_input(slot, &input)?;
-            }
-            m.driver.advance()?;
-            m.cycles += 1;
-            let mut rewards = [0.0f32; 64];
-            for (i, q) in m.driver.sim().players().iter().enumerate() {
-                let died = q.respawn > 0 && m.respawn[i] == 0;
-                rewards[i] = (q.score - m.score[i]) as f32 - if died { 1.0 } else { 0.0 };
-                m.score[i] = q.score;
-                m.respawn[i] = q.respawn;
-            }
-            for (j, &slot) in self.controlled.iter().enumerate() {
-                self.rewards[e * c + j] = rewards[slot];
-            }
-            let done = m.cycles >= self.max_cycles;
-            self.truncated[e * c..(e + 1) * c].fill(u8::from(done));
-            m.needs_reset = done;
-        }
-        self.write_all();
-        Ok(())
-    }
-
-    /// Observations and per-match infos of every match.
-    fn write_all(&mut self) {
-        let players = usize::from(self.template.players);
-        let per = self.spec.len(players);
-        let c = self.controlled.len();
-        for (e, m) in self.matches.iter().enumerate() {
-            let a = m.driver.sim();
-            for (j, &slot) in self.controlled.iter().enumerate() {
-                let at = (e * c + j) * per;
-                observe::agent(a, slot, &self.spec, &mut self.near, &mut self.obs[at..at + per]);
-            }
-            self.frames[e] = m.driver.session().current_frame();
-            self.seeds[e] = m.seed;
-            for (i, q) in a.players().iter().enumerate() {
-                self.scores[e * players + i] = q.score;
-            }
-        }
+        self.each(&|m, sh, out| m.step(sh, out))
     }
 }
 
@@ -212,7 +280,8 @@ impl NativeVecEnv {
     /// `num_envs` matches of `params` (its seed is unused: each episode draws its own);
     /// `controlled` slots take actions, the others play scripted bots.
     #[new]
-    #[pyo3(signature = (num_envs, params_tuple, max_cycles, controlled, full, projectiles))]
+    #[pyo3(signature = (num_envs, params_tuple, max_cycles, controlled, full, projectiles, threads = 1))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         num_envs: usize,
         params_tuple: ParamsTuple,
@@ -220,6 +289,7 @@ impl NativeVecEnv {
         controlled: Vec<usize>,
         full: bool,
         projectiles: usize,
+        threads: usize,
     ) -> PyResult<Self> {
         let template = params(params_tuple).py_err()?;
         let players = usize::from(template.players);
@@ -243,9 +313,11 @@ impl NativeVecEnv {
         let spec = Spec { full, projectiles };
         let c = controlled.len();
         let mut matches = Vec::with_capacity(num_envs);
-        for _ in 0..num_envs {
+        for index in 0..num_envs {
             matches.push(Match {
                 driver: new_match(&template, 0).py_err()?,
+                index,
+                near: Vec::with_capacity(usize::from(template.max_projectiles)),
                 seed: 0,
                 episode: 0,
                 cycles: 0,
@@ -259,7 +331,7 @@ impl NativeVecEnv {
             max_cycles,
             spec,
             seed: 0,
-            near: Vec::with_capacity(usize::from(template.max_projectiles)),
+            threads: threads.clamp(1, 64).min(num_envs),
             actions: vec![0; num_envs * c * 3],
             obs: vec![0.0; num_envs * c * spec.len(players)],
             rewards: vec![0.0; num_envs * c],
