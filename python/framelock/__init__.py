@@ -58,6 +58,7 @@ from ._arena import (
     scripted_inputs,
 )
 from ._errors import OutOfRangeError
+from ._render import draw_arena
 from ._log import FLAG_DISCONNECTED, FLAG_SUBSTITUTED, InputLog, LoggedFrame, LogHeader, VerifyReport
 from ._net import ConnectionState, NetClient, NetStats
 from ._session import (
@@ -146,6 +147,7 @@ __all__ = [
     "WrongSlotKindError",
     "__version__",
     "checksum64",
+    "draw_arena",
     "encode_input",
     "scripted_inputs",
 ]
