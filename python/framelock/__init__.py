@@ -57,6 +57,8 @@ from ._arena import (
     encode_input,
     scripted_inputs,
 )
+from ._errors import OutOfRangeError
+from ._render import draw_arena
 from ._log import FLAG_DISCONNECTED, FLAG_SUBSTITUTED, InputLog, LoggedFrame, LogHeader, VerifyReport
 from ._net import ConnectionState, NetClient, NetStats
 from ._session import (
@@ -126,6 +128,7 @@ __all__ = [
     "NetworkError",
     "NoOpenStepError",
     "NoSuchSnapshotError",
+    "OutOfRangeError",
     "Outcome",
     "ReplayDivergedError",
     "Request",
@@ -144,6 +147,27 @@ __all__ = [
     "WrongSlotKindError",
     "__version__",
     "checksum64",
+    "draw_arena",
     "encode_input",
     "scripted_inputs",
 ]
+
+
+def _register_gymnasium() -> None:
+    """``gymnasium.make("framelock/Arena-v0")`` works once framelock is imported, when
+    gymnasium is installed (the ``env`` extra)."""
+    import importlib.util
+
+    if importlib.util.find_spec("gymnasium") is None:
+        return
+    import gymnasium
+
+    if "framelock/Arena-v0" not in gymnasium.registry:
+        gymnasium.register(
+            id="framelock/Arena-v0",
+            entry_point="framelock.env:ArenaEnv",
+            vector_entry_point="framelock.vector:ArenaGymVecEnv",
+        )
+
+
+_register_gymnasium()

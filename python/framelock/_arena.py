@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _framelock
+from ._errors import I32, U8, U16, U32, U64, OutOfRangeError, check_range
 
 __all__ = [
     "ArenaParams",
@@ -45,6 +46,14 @@ class ArenaParams:
     max_projectiles: int = 1024
     world_size: int = 1024
     seed: int = 1
+
+    def __post_init__(self) -> None:
+        check_range(
+            players=(self.players, U8),
+            max_projectiles=(self.max_projectiles, U16),
+            world_size=(self.world_size, I32),
+            seed=(self.seed, U64),
+        )
 
     def _tuple(self) -> tuple[int, int, int, int]:
         return (self.players, self.max_projectiles, self.world_size, self.seed)
@@ -160,6 +169,8 @@ def encode_input(
 
     ``aim`` is a direction in 256ths of a turn: 0 along ``+x``, 64 along ``+y`` (down).
     """
+    if isinstance(aim, int) and not 0 <= aim <= 255:
+        raise OutOfRangeError("aim", aim, 0, 255)
     return bytes(_framelock.encode_input(up, down, left, right, fire, aim))
 
 
@@ -170,5 +181,9 @@ def scripted_inputs(seed: int, slots: int, frames: int, start: int = 0) -> npt.N
     """
     if slots < 1 or frames < 0:
         raise ValueError(f"slots must be at least 1 and frames at least 0 (got {slots}, {frames})")
-    raw = _framelock.scripted_inputs(seed, slots, frames, start)
+    try:
+        raw = _framelock.scripted_inputs(seed, slots, frames, start)
+    except OverflowError:
+        check_range(seed=(seed, U64), slots=(slots, (1, 2**63 - 1)), frames=(frames, (0, 2**63 - 1)), start=(start, U32))
+        raise
     return np.frombuffer(raw, dtype=np.uint8).reshape(frames, slots, INPUT_SIZE).copy()

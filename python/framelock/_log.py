@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from . import _framelock
 from ._arena import ArenaParams, ArenaState
+from ._errors import U32, check_range
 from ._session import InputStatus
 
 __all__ = ["InputLog", "LogHeader", "LoggedFrame", "VerifyReport", "FLAG_DISCONNECTED", "FLAG_SUBSTITUTED"]
@@ -74,6 +75,22 @@ class VerifyReport:
     checksums_unchecked: int
     #: ``(frame, checksum)`` of the last checksum compared, if any.
     last_checksum: tuple[int, int] | None
+    #: The frame after the last one replayed (the log's ``end_frame``).
+    end_frame: int = 0
+    #: For a log opened with ``allow_truncated=True`` that was cut short: where it was cut. The
+    #: report then covers only the frames of its whole chunks, up to ``end_frame``.
+    truncation: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True when the whole recorded match was replayed (the log was not cut short)."""
+        return self.truncation is None
+
+    def __str__(self) -> str:
+        head = f"{self.frames} frames replayed, {self.checksums_verified} checksums verified"
+        if self.truncation is None:
+            return head
+        return f"{head}; the log is cut short ({self.truncation}): verified up to frame {self.end_frame}"
 
 
 class InputLog:
@@ -82,13 +99,15 @@ class InputLog:
     The whole file is checked when it is opened (every chunk's CRC and every frame's encoding):
     ``LogCorruptError``, ``LogChunkCrcError``, ``LogTruncatedError`` or
     ``LogUnsupportedVersionError`` say what is wrong and where. A file cut short inside a chunk
-    opens up to its last whole chunk, with ``truncation`` saying where it was cut.
+    (a recorder that crashed) is a ``LogTruncatedError`` too, unless opened with
+    ``allow_truncated=True``: it then opens up to its last whole chunk, with ``truncation`` saying
+    where it was cut.
     """
 
     __slots__ = ("_native", "header", "end_frame", "size", "truncation", "_dense")
 
-    def __init__(self, data: bytes | bytearray | memoryview) -> None:
-        self._native = _framelock.NativeLog(bytes(data))
+    def __init__(self, data: bytes | bytearray | memoryview, *, allow_truncated: bool = False) -> None:
+        self._native = _framelock.NativeLog(bytes(data), allow_truncated)
         h: dict[str, Any] = self._native.header()
         self.end_frame: int = h.pop("end_frame")
         self.size: int = h.pop("size")
@@ -98,10 +117,10 @@ class InputLog:
         self._dense: tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint16], npt.NDArray[np.uint8]] | None = None
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> InputLog:
+    def open(cls, path: str | os.PathLike[str], *, allow_truncated: bool = False) -> InputLog:
         """Reads and validates the log at ``path`` (``OSError`` if it cannot be read)."""
         with open(path, "rb") as f:
-            return cls(f.read())
+            return cls(f.read(), allow_truncated=allow_truncated)
 
     def __repr__(self) -> str:
         h = self.header
@@ -236,8 +255,13 @@ class InputLog:
         checksum. ``ReplayDivergedError`` names the first divergent frame; ``LogMismatchError``
         when the log is not of the built-in simulation."""
         frames, verified, unchecked, last_frame, last = self._native.verify()
-        return VerifyReport(frames, verified, unchecked, None if last_frame is None else (last_frame, last or 0))
+        last_checksum = None if last_frame is None else (last_frame, last or 0)
+        return VerifyReport(frames, verified, unchecked, last_checksum, self.end_frame, self.truncation)
 
     def seek(self, frame: int) -> ArenaState:
         """The arena's state at the start of ``frame`` (replayed from the nearest keyframe)."""
-        return ArenaState._from_native(self._native.seek(frame))
+        try:
+            return ArenaState._from_native(self._native.seek(frame))
+        except OverflowError:
+            check_range(frame=(frame, U32))
+            raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import numpy.typing as npt
 
 from . import _framelock
 from ._arena import ArenaParams, ArenaState
+from ._errors import U32, U64, USIZE, check_range
 
 __all__ = [
     "AdvanceFrame",
@@ -321,58 +323,109 @@ class Session:
         else:
             local_slots = list(local)
         depth = {"rollback": max_prediction, "synctest": check_distance}.get(mode, 0)
-        self._native = _framelock.NativeSession(
-            slots,
-            local_slots,
-            mode,
-            depth,
-            relay,
-            input_size,
-            input_delay,
-            max_snapshot_size,
-            None if default_input is None else _as_bytes(default_input, "default_input"),
-            frame_arena_size,
-            input_window,
-            checksum_history,
-            checksum_interval,
-            event_capacity,
-            record,
-            start_frame,
-            None if arena is None else arena._tuple(),
-            early_checksum_capacity,
-        )
+        try:
+            self._native = _framelock.NativeSession(
+                slots,
+                local_slots,
+                mode,
+                depth,
+                relay,
+                input_size,
+                input_delay,
+                max_snapshot_size,
+                None if default_input is None else _as_bytes(default_input, "default_input"),
+                frame_arena_size,
+                input_window,
+                checksum_history,
+                checksum_interval,
+                event_capacity,
+                record,
+                start_frame,
+                None if arena is None else arena._tuple(),
+                early_checksum_capacity,
+            )
+        except OverflowError:
+            check_range(
+                slots=(slots, USIZE),
+                max_prediction=(max_prediction, U32),
+                check_distance=(check_distance, U32),
+                input_size=(input_size, USIZE),
+                input_delay=(input_delay, U32),
+                max_snapshot_size=(max_snapshot_size, USIZE),
+                frame_arena_size=(frame_arena_size, USIZE),
+                input_window=(input_window, U32),
+                checksum_history=(checksum_history, U32),
+                checksum_interval=(checksum_interval, U32),
+                event_capacity=(event_capacity, USIZE),
+                early_checksum_capacity=(early_checksum_capacity, USIZE),
+                start_frame=(start_frame, U32),
+            )
+            for slot in local_slots:
+                check_range(local=(slot, USIZE))
+            raise
         self._arena = arena
+        # Fixed for the session's life: repr() reads these without taking the session's lock.
+        self._slots = slots
+        self._mode: Mode = mode
 
     def __repr__(self) -> str:
         sim = f", arena={self._arena!r}" if self._arena else ""
-        return f"Session(slots={self.slots}, mode={self.mode!r}, current_frame={self.current_frame}{sim})"
+        try:
+            frame = str(self.current_frame)
+        except RuntimeError:  # another thread is inside run(): say so rather than fail
+            frame = "<running>"
+        return f"Session(slots={self._slots}, mode={self._mode!r}, current_frame={frame}{sim})"
 
     # ----- inputs -------------------------------------------------------------------------------
 
     def add_local_input(self, slot: int, input: InputLike) -> int | None:
         """Adds this tick's input of a local slot; returns the frame it is for (``None`` when a
         lowered input delay drops it)."""
-        return self._native.add_local_input(slot, _as_bytes(input))
+        try:
+            return self._native.add_local_input(slot, _as_bytes(input))
+        except OverflowError:
+            check_range(slot=(slot, USIZE))
+            raise
 
     def add_remote_input(self, slot: int, frame: int, input: InputLike) -> None:
         """Adds the confirmed input of ``slot`` for ``frame`` (a remote player's, or the relay's)."""
-        self._native.add_remote_input(slot, frame, _as_bytes(input))
+        try:
+            self._native.add_remote_input(slot, frame, _as_bytes(input))
+        except OverflowError:
+            check_range(slot=(slot, USIZE), frame=(frame, U32))
+            raise
 
     def add_substituted_input(self, slot: int, frame: int, input: InputLike) -> None:
         """A confirmed input the relay substituted for a late one."""
-        self._native.add_substituted_input(slot, frame, _as_bytes(input))
+        try:
+            self._native.add_substituted_input(slot, frame, _as_bytes(input))
+        except OverflowError:
+            check_range(slot=(slot, USIZE), frame=(frame, U32))
+            raise
 
     def add_disconnected_input(self, slot: int, frame: int, input: InputLike) -> None:
         """A frame the authority closed with ``slot`` disconnected (one frame only)."""
-        self._native.add_disconnected_input(slot, frame, _as_bytes(input))
+        try:
+            self._native.add_disconnected_input(slot, frame, _as_bytes(input))
+        except OverflowError:
+            check_range(slot=(slot, USIZE), frame=(frame, U32))
+            raise
 
     def disconnect_slot(self, slot: int, frame: int) -> None:
         """Disconnects ``slot`` from ``frame`` on (its input becomes the default input)."""
-        self._native.disconnect_slot(slot, frame)
+        try:
+            self._native.disconnect_slot(slot, frame)
+        except OverflowError:
+            check_range(slot=(slot, USIZE), frame=(frame, U32))
+            raise
 
     def add_remote_checksum(self, slot: int, frame: int, checksum: int) -> None:
         """Compares a peer's checksum of ``frame`` with the local one (now or once final)."""
-        self._native.add_remote_checksum(slot, frame, checksum)
+        try:
+            self._native.add_remote_checksum(slot, frame, checksum)
+        except OverflowError:
+            check_range(slot=(slot, USIZE), frame=(frame, U32), checksum=(checksum, U64))
+            raise
 
     @property
     def input_delay(self) -> int:
@@ -381,7 +434,11 @@ class Session:
 
     @input_delay.setter
     def input_delay(self, frames: int) -> None:
-        self._native.set_input_delay(frames)
+        try:
+            self._native.set_input_delay(frames)
+        except OverflowError:
+            check_range(input_delay=(frames, U32))
+            raise
 
     # ----- advancing ----------------------------------------------------------------------------
 
@@ -441,19 +498,31 @@ class Session:
 
     def checksum(self, frame: int) -> int | None:
         """The final checksum of the state at the start of ``frame``, while kept."""
-        return self._native.checksum(frame)
+        try:
+            return self._native.checksum(frame)
+        except OverflowError:
+            check_range(frame=(frame, U32))
+            raise
 
     def checksums(
         self, start: int = 0, stop: int | None = None
     ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint64]]:
         """Every kept final checksum of frames in ``[start, stop)``: ``(frames, checksums)``."""
         stop = self.checksummed_until if stop is None else stop
-        frames, values = self._native.checksums(start, stop)
+        try:
+            frames, values = self._native.checksums(start, stop)
+        except OverflowError:
+            check_range(start=(start, U32), stop=(stop, U32))
+            raise
         return np.array(frames, dtype=np.uint32), np.array(values, dtype=np.uint64)
 
     def waiting_for(self, frame: int) -> tuple[int, ...]:
         """The slots whose input for ``frame`` is not confirmed yet."""
-        return _slots_of(self._native.waiting_for(frame))
+        try:
+            return _slots_of(self._native.waiting_for(frame))
+        except OverflowError:
+            check_range(frame=(frame, U32))
+            raise
 
     @property
     def stats(self) -> SessionStats:
@@ -506,7 +575,11 @@ class Session:
 
     def final_snapshot(self, frame: int) -> bytes | None:
         """The snapshot of ``frame`` once its checksum is final, while the ring holds it."""
-        return self._native.final_snapshot(frame)
+        try:
+            return self._native.final_snapshot(frame)
+        except OverflowError:
+            check_range(frame=(frame, U32))
+            raise
 
     def sync_test_evidence(self) -> SyncTestEvidence | None:
         """The two snapshots of the first sync-test mismatch, if there was one."""
@@ -517,11 +590,54 @@ class Session:
         """The built-in simulation's current state as read-only numpy arrays."""
         return ArenaState._from_native(self._native.arena_state())
 
+    # ----- saving and restoring (built-in simulation) ---------------------------------------------
+
+    def save_state(self) -> bytes:
+        """The session and the arena at the current frame as bytes, for ``load_state``, pickle
+        and ``copy.deepcopy`` (tree search, population-based training).
+
+        Holds the configuration, the frame and the arena's snapshot, with a checksum. A restored
+        session continues from that frame exactly as this one would, but has no history: earlier
+        checksums, events, statistics and a running recording are not kept. Only an arena session
+        at a frame where nothing is predicted and no input was added ahead can be saved
+        (``RuntimeError`` otherwise: a lockstep session between ticks always can).
+        """
+        return self._native.save_state()
+
+    def load_state(self, data: bytes | bytearray | memoryview) -> None:
+        """Replaces this session by the one ``save_state()``'s bytes describe (its configuration
+        too). ``ValueError`` for bytes that are not a saved state (bad magic, checksum, fields)."""
+        self._native.load_state(_as_bytes(data, "state"))
+        self._sync_from_native()
+
+    @classmethod
+    def from_state(cls, data: bytes | bytearray | memoryview) -> Session:
+        """A new session from ``save_state()``'s bytes."""
+        self = cls.__new__(cls)
+        self._native = _framelock.NativeSession.from_state(_as_bytes(data, "state"))
+        self._sync_from_native()
+        return self
+
+    def _sync_from_native(self) -> None:
+        raw = self._native.arena_params
+        self._arena = None if raw is None else ArenaParams(*raw)
+        self._slots = self._native.slots
+        self._mode = self._native.mode[0]  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[object, tuple[bytes]]:
+        return (Session.from_state, (self.save_state(),))
+
+    def __copy__(self) -> Session:
+        return Session.from_state(self.save_state())
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Session:
+        return Session.from_state(self.save_state())
+
     # ----- recording ----------------------------------------------------------------------------
 
     def start_recording(
         self,
-        path: str,
+        path: str | os.PathLike[str],
         *,
         checksum_interval: int = 60,
         keyframe_interval: int = 0,
@@ -534,29 +650,39 @@ class Session:
         built with ``record=True``): a checksum every ``checksum_interval`` frames and, if
         ``keyframe_interval`` > 0, a snapshot every that many frames for seeking. Arena sessions
         record the simulation's name and params, so ``InputLog.verify`` can replay them."""
-        self._native.start_recording(
-            str(path),
-            checksum_interval,
-            keyframe_interval,
-            tick_rate,
-            simulation,
-            sim_params,
-            creator,
-            int(time.time()),
-        )
+        try:
+            self._native.start_recording(
+                os.fspath(path),
+                checksum_interval,
+                keyframe_interval,
+                tick_rate,
+                simulation,
+                sim_params,
+                creator,
+                int(time.time()),
+            )
+        except OverflowError:
+            check_range(
+                checksum_interval=(checksum_interval, U32),
+                keyframe_interval=(keyframe_interval, U32),
+                tick_rate=(tick_rate, (0, 2**16 - 1)),
+            )
+            raise
 
     def stop_recording(self) -> int:
-        """Writes everything confirmed so far, closes the log and returns the frames recorded
-        (0 when not recording)."""
+        """Writes everything confirmed so far, closes the log and returns the frames recorded.
+        ``RuntimeError`` when the session is not recording."""
         r = self._native.stop_recording()
-        return 0 if r is None else r[1]
+        if r is None:
+            raise RuntimeError("the session is not recording: start_recording() first")
+        return r[1]
 
     @property
     def is_recording(self) -> bool:
         return self._native.recording is not None
 
     @contextlib.contextmanager
-    def recording(self, path: str, **options: int | str | bytes | None) -> Iterator[Session]:
+    def recording(self, path: str | os.PathLike[str], **options: int | str | bytes | None) -> Iterator[Session]:
         """``with session.recording("match.flog"): ...`` records the block's frames."""
         self.start_recording(path, **options)  # type: ignore[arg-type]
         try:

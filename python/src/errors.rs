@@ -4,6 +4,8 @@
 use framelock_core::Error;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::{create_exception, PyTypeInfo};
 
 create_exception!(framelock, FramelockError, PyException, "The root of every error framelock raises.");
@@ -29,7 +31,6 @@ create_exception!(framelock, LogTruncatedError, FramelockError, "An input log en
 create_exception!(framelock, LogUnsupportedVersionError, FramelockError, "An input log of an unreadable version.");
 create_exception!(framelock, LogFramesOutOfOrderError, FramelockError, "Log frames that are not consecutive.");
 create_exception!(framelock, LogMismatchError, FramelockError, "An input log does not fit what it is used with.");
-create_exception!(framelock, FramelockIOError, FramelockError, "Reading or writing a log failed in the OS.");
 create_exception!(framelock, ReplayDivergedError, FramelockError, "A replay computed a different checksum.");
 create_exception!(framelock, SimulationError, FramelockError, "The simulation failed while fulfilling a request.");
 create_exception!(framelock, NetworkError, FramelockError, "A network client failed: socket, connection, time limit.");
@@ -66,14 +67,88 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         LogUnsupportedVersionError,
         LogFramesOutOfOrderError,
         LogMismatchError,
-        FramelockIOError,
         ReplayDivergedError,
         SimulationError,
         NetworkError,
         ConnectTokenError,
         ConnectionFailedError,
     );
+    m.add("FramelockIOError", io_error_type(py)?)?;
     Ok(())
+}
+
+/// `FramelockIOError` is both a `FramelockError` and an `OSError` (with `errno`, `strerror` and
+/// `filename`), so `except OSError` catches it. `create_exception!` takes one base, so the class
+/// is built once with `type(name, bases, dict)`.
+static IO_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn io_error_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    IO_ERROR
+        .get_or_try_init(py, || -> PyResult<Py<PyType>> {
+            let bases = PyTuple::new(
+                py,
+                [py.get_type::<FramelockError>().into_any(), py.get_type::<pyo3::exceptions::PyOSError>().into_any()],
+            )?;
+            let dict = PyDict::new(py);
+            dict.set_item("__module__", "framelock")?;
+            dict.set_item(
+                "__doc__",
+                "Reading or writing a file failed in the OS (also an `OSError`: `errno`, `strerror`, `filename`).",
+            )?;
+            let ty = py.get_type::<PyType>().call1(("FramelockIOError", bases, dict))?;
+            Ok(ty.cast_into::<PyType>()?.unbind())
+        })
+        .map(|t| t.bind(py))
+}
+
+/// The errno of an `io::ErrorKind`, for errors that carry only the kind.
+fn errno_of(kind: std::io::ErrorKind) -> Option<i32> {
+    use std::io::ErrorKind as K;
+    Some(match kind {
+        K::NotFound => 2,
+        K::PermissionDenied => 13,
+        K::AlreadyExists => 17,
+        K::Interrupted => 4,
+        K::InvalidInput => 22,
+        K::WriteZero | K::StorageFull => 28,
+        K::UnexpectedEof => 5,
+        K::IsADirectory => 21,
+        K::NotADirectory => 20,
+        K::ReadOnlyFilesystem => 30,
+        _ => return None,
+    })
+}
+
+/// A `FramelockIOError` from an OS error on `filename` (`errno`, `strerror`, `filename` set as an
+/// `OSError` would have them; `kind` is Rust's `io::ErrorKind`).
+pub fn io_error(e: &std::io::Error, filename: Option<&str>) -> PyErr {
+    Python::attach(|py| {
+        let errno = e.raw_os_error().or_else(|| errno_of(e.kind()));
+        io_error_in(py, errno, format!("I/O error: {e}"), filename, e.kind())
+    })
+}
+
+fn io_error_in(
+    py: Python<'_>,
+    errno: Option<i32>,
+    strerror: String,
+    filename: Option<&str>,
+    kind: std::io::ErrorKind,
+) -> PyErr {
+    let made = io_error_type(py).and_then(|ty| {
+        let v = match (errno, filename) {
+            (Some(n), Some(f)) => ty.call1((n, strerror.clone(), f))?,
+            (Some(n), None) => ty.call1((n, strerror.clone()))?,
+            (None, _) => {
+                let v = ty.call1((strerror.clone(),))?;
+                v.setattr("filename", filename)?;
+                v
+            }
+        };
+        v.setattr("kind", format!("{kind:?}"))?;
+        Ok(PyErr::from_value(v))
+    });
+    made.unwrap_or_else(|e| e)
 }
 
 /// A field value set as an exception attribute.
@@ -196,12 +271,7 @@ fn to_py_in(py: Python<'_>, e: Error) -> PyErr {
             raise::<LogFramesOutOfOrderError>(py, msg, &[("expected", f(expected)), ("found", f(found))])
         }
         Error::LogMismatch { what } => raise::<LogMismatchError>(py, msg, &[("what", Str(what))]),
-        Error::Io { kind } => {
-            let kind = format!("{kind:?}");
-            let err = raise::<FramelockIOError>(py, msg, &[]);
-            let _ = err.value(py).setattr("kind", kind);
-            err
-        }
+        Error::Io { kind } => io_error_in(py, errno_of(kind), msg, None, kind),
         Error::ReplayDiverged { frame, expected, actual } => raise::<ReplayDivergedError>(
             py,
             msg,

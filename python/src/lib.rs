@@ -16,7 +16,11 @@ mod arena;
 mod errors;
 mod log;
 mod net;
+mod observe;
 mod session;
+mod signals;
+mod state;
+mod vecenv;
 
 use std::time::Instant;
 
@@ -108,6 +112,7 @@ fn _framelock(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::NativeSession>()?;
     m.add_class::<log::NativeLog>()?;
     m.add_class::<net::NativeNetClient>()?;
+    m.add_class::<vecenv::NativeVecEnv>()?;
     m.add_function(wrap_pyfunction!(checksum64, m)?)?;
     m.add_function(wrap_pyfunction!(_bench_native, m)?)?;
     m.add_function(wrap_pyfunction!(_raise_core_error, m)?)?;

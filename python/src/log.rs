@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::IntoPy;
+use crate::signals::Interruptible;
 
 /// The bytes of a log file, parsed once to check them (parsing borrows the bytes, so operations
 /// parse again: it is a linear scan, small next to decoding or replaying).
@@ -60,11 +61,28 @@ impl NativeLog {
 
 #[pymethods]
 impl NativeLog {
-    /// Parses and validates a whole log.
+    /// Parses and validates a whole log. A log cut short inside a chunk is a `LogTruncatedError`
+    /// unless `allow_truncated`, which reads it up to its last whole chunk.
     #[new]
-    fn new(data: &[u8]) -> PyResult<Self> {
+    #[pyo3(signature = (data, allow_truncated = false))]
+    fn new(data: &[u8], allow_truncated: bool) -> PyResult<Self> {
         let log = NativeLog { bytes: data.to_vec() };
-        log.reader().py_err()?;
+        let reader = log.reader().py_err()?;
+        if let (Some(cut), false) = (reader.truncation(), allow_truncated) {
+            let err = crate::errors::to_py(cut);
+            Python::attach(|py| {
+                let v = err.value(py);
+                let msg = format!(
+                    "{cut}: the log ends inside a chunk (its whole chunks hold frames {}..{}); \
+                     open it with allow_truncated=True to read those",
+                    reader.header().first_frame,
+                    reader.end_frame()
+                );
+                let _ = v.setattr("args", (msg,));
+                let _ = v.setattr("end_frame", reader.end_frame());
+            });
+            return Err(err);
+        }
         Ok(log)
     }
 
@@ -131,20 +149,27 @@ impl NativeLog {
         let start = start.max(h.first_frame);
         let stop = stop.min(log.end_frame());
         let n = stop.saturating_sub(start) as usize;
-        let (mut inputs, mut lens, mut flags) =
-            (vec![0u8; n * slots * max], vec![0u8; n * slots * 2], vec![0u8; n * slots]);
-        if n > 0 {
-            let mut cursor = log.cursor_at(start).py_err()?;
-            for i in 0..n {
-                let Some(frame) = cursor.next_frame().py_err()? else { break };
-                for (s, input) in frame.inputs().enumerate() {
-                    let row = i * slots + s;
-                    inputs[row * max..row * max + input.bytes.len()].copy_from_slice(input.bytes);
-                    lens[row * 2..row * 2 + 2].copy_from_slice(&(input.bytes.len() as u16).to_le_bytes());
-                    flags[row] = input.flags;
+        let decoded = py.detach(|| -> PyResult<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+            let (mut inputs, mut lens, mut flags) =
+                (vec![0u8; n * slots * max], vec![0u8; n * slots * 2], vec![0u8; n * slots]);
+            if n > 0 {
+                let mut cursor = log.cursor_at(start).py_err()?;
+                for i in 0..n {
+                    if i % 65_536 == 65_535 {
+                        crate::signals::check()?;
+                    }
+                    let Some(frame) = cursor.next_frame().py_err()? else { break };
+                    for (s, input) in frame.inputs().enumerate() {
+                        let row = i * slots + s;
+                        inputs[row * max..row * max + input.bytes.len()].copy_from_slice(input.bytes);
+                        lens[row * 2..row * 2 + 2].copy_from_slice(&(input.bytes.len() as u16).to_le_bytes());
+                        flags[row] = input.flags;
+                    }
                 }
             }
-        }
+            Ok((inputs, lens, flags))
+        });
+        let (inputs, lens, flags) = decoded?;
         Ok((PyBytes::new(py, &inputs), PyBytes::new(py, &lens), PyBytes::new(py, &flags)))
     }
 
@@ -155,15 +180,21 @@ impl NativeLog {
     }
 
     /// Replays the whole log through the arena with the GIL released and checks every recorded
-    /// checksum. Returns `(frames, verified, unchecked, last_frame, last_checksum)`.
+    /// checksum. Returns `(frames, verified, unchecked, last_frame, last_checksum)`. Ctrl-C stops
+    /// it (`KeyboardInterrupt`).
     fn verify(&self, py: Python<'_>) -> PyResult<(u32, u32, u32, Option<Frame>, Option<u64>)> {
-        let r = py.detach(|| -> Result<_, Error> {
-            let log = self.reader()?;
-            let p = Self::params_of(&log)?;
-            let mut sim = Self::first_state(&log, p)?;
-            Self::replay(&log, &p).verify(&mut sim, &mut |_| {})
+        let r = py.detach(|| -> PyResult<_> {
+            let log = self.reader().py_err()?;
+            let p = Self::params_of(&log).py_err()?;
+            let mut sim = Self::first_state(&log, p).py_err()?;
+            let mut sim = Interruptible::new(&mut sim);
+            let r = Self::replay(&log, &p).verify(&mut sim, &mut |_| {});
+            match (r, sim.raised.take()) {
+                (_, Some(e)) => Err(e),
+                (r, None) => r.py_err(),
+            }
         });
-        let r = r.py_err()?;
+        let r = r?;
         Ok((
             r.frames,
             r.checksums_verified,
@@ -175,18 +206,20 @@ impl NativeLog {
 
     /// The arena's state at the start of `frame` (from the nearest keyframe), as `Session.arena_state`.
     fn seek<'py>(&self, py: Python<'py>, frame: Frame) -> PyResult<(u32, usize, usize, Bound<'py, PyBytes>)> {
-        let sim = py
-            .detach(|| -> Result<Arena, Error> {
-                let log = self.reader()?;
-                let p = Self::params_of(&log)?;
-                let mut sim = match log.keyframe_at_or_before(frame) {
-                    Some(_) => Arena::new(p).map_err(|e| Error::LogMismatch { what: e.reason })?,
-                    None => Self::first_state(&log, p)?,
-                };
-                Self::replay(&log, &p).seek(&mut sim, frame)?;
-                Ok(sim)
-            })
-            .py_err()?;
+        let sim = py.detach(|| -> PyResult<Arena> {
+            let log = self.reader().py_err()?;
+            let p = Self::params_of(&log).py_err()?;
+            let mut sim = match log.keyframe_at_or_before(frame) {
+                Some(_) => Arena::new(p).map_err(|e| Error::LogMismatch { what: e.reason }).py_err()?,
+                None => Self::first_state(&log, p).py_err()?,
+            };
+            let mut wrapped = Interruptible::new(&mut sim);
+            let r = Self::replay(&log, &p).seek(&mut wrapped, frame);
+            match (r, wrapped.raised.take()) {
+                (_, Some(e)) => Err(e),
+                (r, None) => r.py_err().map(|_| sim),
+            }
+        })?;
         crate::arena::state(py, &sim)
     }
 }

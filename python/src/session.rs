@@ -9,6 +9,7 @@ use framelock_core::arena::{self, Arena, ArenaParams};
 use framelock_core::replay::{LogHeader, LogWriter, SessionKind};
 use framelock_core::{
     Authority, Error, Event, Frame, InputStatus, Mode, Outcome, Request, Session, SessionBuilder, SessionStats,
+    Simulation,
 };
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
@@ -17,6 +18,18 @@ use pyo3::types::{PyBytes, PyTuple};
 
 use crate::arena::{params, params_tuple, ParamsTuple};
 use crate::errors::{to_py, IntoPy};
+use crate::state::{self, Config};
+
+/// Ticks of `run` between two looks at Python's pending signals (about 10 ms of an 8-player
+/// arena; 40 ms at 64 players).
+const SIGNAL_CHECK_TICKS: usize = 2048;
+
+/// Why `run_frames` stopped early: a core error, or a Python exception raised by a signal handler
+/// (`KeyboardInterrupt`), each with the tick it stopped at.
+enum RunStop {
+    Core(Error, usize),
+    Signal(PyErr, usize),
+}
 
 #[derive(Debug)]
 struct Recorder {
@@ -46,6 +59,8 @@ struct Inner {
     /// The next frame a recorder receives from `poll_confirmed` (the session's start frame until
     /// a recording took frames).
     record_next: Frame,
+    /// What the session was built from (`save_state` writes it).
+    config: Config,
 }
 
 fn mode_of(kind: &str, depth: u32) -> PyResult<Mode> {
@@ -81,6 +96,81 @@ fn stats_tuple(s: SessionStats) -> (u64, u64, u64, u32, u64, u64, u64, u64) {
 }
 
 impl Inner {
+    /// A session from its configuration; `snapshot` (a restored state) is loaded into the arena.
+    fn build(config: Config, snapshot: Option<&[u8]>) -> PyResult<Inner> {
+        let c = config.clone();
+        let arena_params = c.arena_params;
+        if let Some(p) = &arena_params {
+            if usize::from(p.players) != c.slots {
+                return Err(to_py(Error::InvalidConfig {
+                    setting: "arena",
+                    reason: "must have one player per slot (players == slots)",
+                }));
+            }
+        }
+        let record = c.record;
+        let mut b = SessionBuilder::new(c.slots)
+            .mode(mode_of(&c.mode, c.depth)?)
+            .authority(if c.relay { Authority::Relay } else { Authority::PeerToPeer })
+            .input_delay(c.input_delay)
+            .input_window(c.input_window)
+            .checksum_history(c.checksum_history)
+            .checksum_interval(c.checksum_interval)
+            .event_capacity(c.event_capacity)
+            .early_checksum_capacity(c.early_checksum_capacity)
+            .record_confirmed(record)
+            .start_frame(c.start_frame);
+        for s in c.local {
+            b = b.local_slot(s);
+        }
+        let default_input = match (&c.default_input, &arena_params) {
+            (Some(d), _) => d.clone(),
+            (None, Some(_)) => arena::NEUTRAL_INPUT.to_vec(),
+            (None, None) => Vec::new(),
+        };
+        b = b.default_input(&default_input);
+        let (snap, scratch, input) = match &arena_params {
+            Some(p) => (arena::snapshot_size_bound(p), arena::scratch_size_bound(p), arena::INPUT_SIZE),
+            None => (64 * 1024, 1 << 20, 8),
+        };
+        b = b
+            .max_input_size(c.max_input_size.unwrap_or(input))
+            .max_snapshot_size(c.max_snapshot_size.unwrap_or(snap))
+            .frame_arena_size(c.frame_arena_size.unwrap_or(scratch));
+        let session = b.build().py_err()?;
+        let arena = match arena_params {
+            Some(p) => {
+                let mut a =
+                    Arena::new(p).map_err(|e| Error::InvalidConfig { setting: "arena", reason: e.reason }).py_err()?;
+                if let Some(bytes) = snapshot {
+                    a.load(bytes).map_err(|e| Error::Simulation { frame: c.start_frame, reason: e.reason }).py_err()?;
+                    if a.frame() != c.start_frame {
+                        return Err(PyValueError::new_err("saved state: the arena's frame is not the session's"));
+                    }
+                }
+                Some(a)
+            }
+            None => None,
+        };
+        Ok(Inner {
+            session,
+            arena,
+            default_input,
+            record_confirmed: record,
+            recorder: None,
+            step_id: 0,
+            relay_authority: c.relay,
+            record_next: c.start_frame,
+            config,
+        })
+    }
+
+    /// A session rebuilt from `save_state()` bytes (`ValueError` for bytes that are not one).
+    fn restore(data: &[u8]) -> PyResult<Inner> {
+        let (config, snap) = state::decode(data).map_err(|e| PyValueError::new_err(e.reason))?;
+        Inner::build(config, Some(&snap))
+    }
+
     /// Hands the newly confirmed frames to the recorder; while not recording, lets them go (so a
     /// `record=True` session never fills its input window) and moves the next recording's start.
     fn record(&mut self) -> Result<(), Error> {
@@ -131,16 +221,16 @@ impl Inner {
         self.relay_authority
     }
 
-    fn run_frames(
-        &mut self,
-        data: &[u8],
-        frames: usize,
-        row: usize,
-        size: usize,
-    ) -> Result<(u64, u64), (Error, usize)> {
+    /// Runs `frames` ticks. Every [`SIGNAL_CHECK_TICKS`] ticks it takes the GIL for a moment to
+    /// run Python's signal handlers, so that Ctrl-C stops a long batch at once; the session stays
+    /// usable at the frame reached.
+    fn run_frames(&mut self, data: &[u8], frames: usize, row: usize, size: usize) -> Result<(u64, u64), RunStop> {
         let (mut advanced, mut stalled) = (0, 0);
         for t in 0..frames {
-            let o = self.run_tick(&data[t * row..(t + 1) * row], size).map_err(|e| (e, t))?;
+            if t % SIGNAL_CHECK_TICKS == SIGNAL_CHECK_TICKS - 1 {
+                crate::signals::check().map_err(|e| RunStop::Signal(e, t))?;
+            }
+            let o = self.run_tick(&data[t * row..(t + 1) * row], size).map_err(|e| RunStop::Core(e, t))?;
             if o.stalled() {
                 stalled += 1;
             } else {
@@ -198,65 +288,69 @@ impl NativeSession {
         early_checksum_capacity: usize,
     ) -> PyResult<Self> {
         let arena_params: Option<ArenaParams> = arena_params.map(params).transpose().py_err()?;
-        if let Some(p) = &arena_params {
-            if usize::from(p.players) != slots {
-                return Err(to_py(Error::InvalidConfig {
-                    setting: "arena",
-                    reason: "must have one player per slot (players == slots)",
-                }));
-            }
-            if start_frame != 0 {
-                return Err(to_py(Error::InvalidConfig {
-                    setting: "start_frame",
-                    reason: "must be 0 for a session driving the built-in simulation",
-                }));
-            }
+        if arena_params.is_some() && start_frame != 0 {
+            return Err(to_py(Error::InvalidConfig {
+                setting: "start_frame",
+                reason: "must be 0 for a session driving the built-in simulation",
+            }));
         }
-        let mut b = SessionBuilder::new(slots)
-            .mode(mode_of(mode, depth)?)
-            .authority(if relay { Authority::Relay } else { Authority::PeerToPeer })
-            .input_delay(input_delay)
-            .input_window(input_window)
-            .checksum_history(checksum_history)
-            .checksum_interval(checksum_interval)
-            .event_capacity(event_capacity)
-            .early_checksum_capacity(early_checksum_capacity)
-            .record_confirmed(record)
-            .start_frame(start_frame);
-        for s in local {
-            b = b.local_slot(s);
-        }
-        let default_input = match (&default_input, &arena_params) {
-            (Some(d), _) => d.clone(),
-            (None, Some(_)) => arena::NEUTRAL_INPUT.to_vec(),
-            (None, None) => Vec::new(),
-        };
-        b = b.default_input(&default_input);
-        let (snap, scratch, input) = match &arena_params {
-            Some(p) => (arena::snapshot_size_bound(p), arena::scratch_size_bound(p), arena::INPUT_SIZE),
-            None => (64 * 1024, 1 << 20, 8),
-        };
-        b = b
-            .max_input_size(max_input_size.unwrap_or(input))
-            .max_snapshot_size(max_snapshot_size.unwrap_or(snap))
-            .frame_arena_size(frame_arena_size.unwrap_or(scratch));
-        let session = b.build().py_err()?;
-        let arena = match arena_params {
-            Some(p) => {
-                Some(Arena::new(p).map_err(|e| Error::InvalidConfig { setting: "arena", reason: e.reason }).py_err()?)
-            }
-            None => None,
-        };
-        Ok(NativeSession::from(Inner {
-            session,
-            arena,
+        let config = Config {
+            slots,
+            local,
+            mode: mode.to_string(),
+            depth,
+            relay,
+            max_input_size,
+            input_delay,
+            max_snapshot_size,
             default_input,
-            record_confirmed: record,
-            recorder: None,
-            step_id: 0,
-            relay_authority: relay,
-            record_next: start_frame,
-        }))
+            frame_arena_size,
+            input_window,
+            checksum_history,
+            checksum_interval,
+            event_capacity,
+            record,
+            start_frame,
+            arena_params,
+            early_checksum_capacity,
+        };
+        Ok(NativeSession::from(Inner::build(config, None)?))
+    }
+
+    /// A session rebuilt from `save_state()`'s bytes.
+    #[staticmethod]
+    fn from_state(data: &[u8]) -> PyResult<Self> {
+        Ok(NativeSession::from(Inner::restore(data)?))
+    }
+
+    /// The session's configuration, frame and arena state as bytes (see `state.rs`). Only at a
+    /// frame where nothing is predicted and no input was added ahead: a rebuilt session starts
+    /// there with no input history.
+    fn save_state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let s = self.lock()?;
+        let a = s.arena_ref()?;
+        let frame = s.session.current_frame();
+        let all = if s.session.slots() >= 64 { u64::MAX } else { (1u64 << s.session.slots()) - 1 };
+        let why = if s.session.input_delay() != 0 {
+            Some("its input delay is not 0 (inputs for frames ahead would be lost)")
+        } else if s.session.confirmed_until() != frame {
+            Some("frames it simulated are not confirmed yet (predicted state)")
+        } else if s.session.waiting_for(frame) != all {
+            Some("inputs for the next frame were added already (advance first)")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(PyRuntimeError::new_err(format!("cannot save the session's state at frame {frame}: {why}")));
+        }
+        Ok(PyBytes::new(py, &state::encode(&s.config, frame, a)))
+    }
+
+    /// Replaces this session by the one `save_state()`'s bytes describe.
+    fn load_state(&self, data: &[u8]) -> PyResult<()> {
+        let mut s = self.lock()?;
+        *s = Inner::restore(data)?;
+        Ok(())
     }
 
     // ----- inputs ---------------------------------------------------------------------------
@@ -384,8 +478,11 @@ impl NativeSession {
         drop(buf);
         let this: &mut Inner = &mut s;
         let r = py.detach(move || this.run_frames(&data, frames, row, size));
-        r.map_err(|(e, tick)| {
-            let err = to_py(e);
+        r.map_err(|stop| {
+            let (err, tick) = match stop {
+                RunStop::Core(e, tick) => (to_py(e), tick),
+                RunStop::Signal(e, tick) => (e, tick),
+            };
             let _ = err.value(py).setattr("tick", tick);
             err
         })
@@ -438,7 +535,7 @@ impl NativeSession {
         }
         h.creator = creator;
         h.created_unix = created_unix;
-        let file = File::create(&path).map_err(|e| to_py(Error::from(e)))?;
+        let file = File::create(&path).map_err(|e| crate::errors::io_error(&e, Some(&path)))?;
         let writer = LogWriter::new(BufWriter::new(file), h).py_err()?;
         s.recorder = Some(Recorder { writer, path });
         Ok(())
@@ -601,6 +698,30 @@ impl NativeSession {
     fn arena_params(&self) -> PyResult<Option<ParamsTuple>> {
         let s = self.lock()?;
         Ok(s.arena.as_ref().map(|a| params_tuple(a.params())))
+    }
+
+    /// Every player's observation (`players × rows × features` float32, see `observe.rs`) and
+    /// the global state (`players × features`), as native-endian float32 bytes.
+    fn observe<'py>(
+        &self,
+        py: Python<'py>,
+        full: bool,
+        projectiles: usize,
+    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        let s = self.lock()?;
+        let a = s.arena_ref()?;
+        let spec = crate::observe::Spec { full, projectiles: projectiles.min(1024) };
+        let p = a.players().len();
+        let per = spec.len(p);
+        let mut obs = vec![0f32; p * per];
+        let mut near = Vec::new();
+        for (agent, out) in obs.chunks_exact_mut(per).enumerate() {
+            crate::observe::agent(a, agent, &spec, &mut near, out);
+        }
+        let mut global = vec![0f32; p * spec.features()];
+        crate::observe::global(a, &spec, &mut global);
+        let bytes = |v: &[f32]| PyBytes::new(py, &v.iter().flat_map(|x| x.to_ne_bytes()).collect::<Vec<u8>>());
+        Ok((bytes(&obs), bytes(&global)))
     }
 
     fn arena_state<'py>(&self, py: Python<'py>) -> PyResult<(u32, usize, usize, Bound<'py, PyBytes>)> {

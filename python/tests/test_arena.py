@@ -225,8 +225,12 @@ def test_scripted_inputs_and_encoding() -> None:
     assert fl.encode_input() == fl.NEUTRAL_INPUT and fl.INPUT_SIZE == 2
     with pytest.raises(ValueError):
         fl.scripted_inputs(1, 0, 5)
-    with pytest.raises(OverflowError):
+    with pytest.raises(fl.OutOfRangeError, match="aim must be in 0..=255, not 256") as e:
         fl.encode_input(aim=256)
+    assert (e.value.argument, e.value.value, e.value.min, e.value.max) == ("aim", 256, 0, 255)
+    assert isinstance(e.value, OverflowError) and isinstance(e.value, ValueError)
+    with pytest.raises(fl.OutOfRangeError, match="seed"):
+        fl.scripted_inputs(-1, 2, 5)
 
 
 def test_params() -> None:
@@ -241,5 +245,8 @@ def test_params() -> None:
         fl.Session(3, arena=fl.ArenaParams(players=4))
     with pytest.raises(fl.InvalidConfigError, match="world_size"):
         fl.ArenaParams(world_size=1).snapshot_size
-    with pytest.raises(OverflowError):
-        fl.ArenaParams(players=300).snapshot_size
+    with pytest.raises(fl.OutOfRangeError, match="players must be in 0..=255, not 300"):
+        fl.ArenaParams(players=300)
+    with pytest.raises(fl.OutOfRangeError, match="max_projectiles") as e:
+        fl.ArenaParams(max_projectiles=10**9)
+    assert e.value.argument == "max_projectiles" and isinstance(e.value, fl.FramelockError)

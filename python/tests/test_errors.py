@@ -3,6 +3,8 @@ raises it where the Python API can reach it."""
 
 from __future__ import annotations
 
+import errno
+
 import numpy as np
 import pytest
 
@@ -32,7 +34,7 @@ KINDS = {
     "LogUnsupportedVersion": (fl.LogUnsupportedVersionError, "this one reads version 1", {"supported": 1}),
     "LogFramesOutOfOrder": (fl.LogFramesOutOfOrderError, "expected frame 4, found 6", {"expected": 4}),
     "LogMismatch": (fl.LogMismatchError, "input log does not fit: slots differ", {"what": "slots differ"}),
-    "Io": (fl.FramelockIOError, "I/O error: entity not found", {"kind": "NotFound"}),
+    "Io": (fl.FramelockIOError, "I/O error: entity not found", {"kind": "NotFound", "errno": 2}),
     "ReplayDiverged": (fl.ReplayDivergedError, "recorded checksum 0x0000000000000001", {"expected": 1, "actual": 2}),
     "Simulation": (fl.SimulationError, "failed at frame 3: snapshot truncated", {"reason": "snapshot truncated"}),
 }
@@ -55,7 +57,8 @@ def test_the_hierarchy() -> None:
     assert len(classes) == len(KINDS), "one class per kind"
     exported = {getattr(fl, n) for n in fl.__all__ if n.endswith("Error")}
     network = {fl.NetworkError, fl.ConnectTokenError, fl.ConnectionFailedError}
-    assert exported == classes | {fl.FramelockError} | network
+    assert exported == classes | {fl.FramelockError, fl.OutOfRangeError} | network
+    assert issubclass(fl.FramelockIOError, OSError) and issubclass(fl.OutOfRangeError, ValueError)
     assert all(issubclass(c, fl.NetworkError) and issubclass(c, fl.FramelockError) for c in network)
     assert all(c.__module__ == "framelock" for c in exported)
     with pytest.raises(ValueError):
@@ -85,8 +88,22 @@ def test_config_errors() -> None:
         fl.Session(2, input_window=3)
     with pytest.raises(fl.InvalidConfigError, match="default_input"):
         fl.Session(2, input_size=1, default_input=b"ab")
-    with pytest.raises(OverflowError):
+    with pytest.raises(fl.OutOfRangeError, match="local must be"):
         fl.Session(2, local=[-1])
+    with pytest.raises(fl.OutOfRangeError, match="input_window"):
+        fl.Session(2, input_window=2**40)
+    s = fl.Session(2)
+    for call, name in [
+        (lambda: s.checksum(-1), "frame"),
+        (lambda: s.add_remote_input(2**70, 0, b""), "slot"),
+        (lambda: s.add_remote_input(1, -5, b""), "frame"),
+        (lambda: s.waiting_for(2**32), "frame"),
+        (lambda: s.checksums(-1), "start"),
+        (lambda: setattr(s, "input_delay", -1), "input_delay"),
+    ]:
+        with pytest.raises(fl.OutOfRangeError) as e:
+            call()
+        assert e.value.argument == name and name in str(e.value)
 
 
 def test_input_errors() -> None:
@@ -154,5 +171,13 @@ def test_io_error(tmp_path: object) -> None:
     with pytest.raises(fl.FramelockIOError, match="I/O error") as e:
         s.start_recording("/nonexistent-dir/x.flog")
     assert e.value.kind == "NotFound"
+    # also an OSError, as open() would raise it: errno and filename
+    assert isinstance(e.value, OSError) and isinstance(e.value, fl.FramelockError)
+    assert e.value.errno == errno.ENOENT and e.value.filename == "/nonexistent-dir/x.flog"
+    assert "/nonexistent-dir/x.flog" in str(e.value)
+    with pytest.raises(OSError):
+        s.start_recording("/nonexistent-dir/x.flog")
+    with pytest.raises(RuntimeError, match="not recording"):
+        s.stop_recording()
     with pytest.raises(fl.InvalidConfigError, match="record"):
         fl.Session(1).start_recording("/tmp/never.flog")

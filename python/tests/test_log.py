@@ -129,7 +129,8 @@ def test_a_python_owned_log(tmp_path: Path) -> None:
     s.add_local_input(0, b"\x09")
     s.advance().finish()
     assert s.stop_recording() == 21 and not s.is_recording
-    assert s.stop_recording() == 0
+    with pytest.raises(RuntimeError, match="not recording"):
+        s.stop_recording()
     log = fl.InputLog.open(path)
     assert (log.header.simulation, log.header.sim_params, len(log)) == ("counters", b"v1", 21)
     assert log.frame(20).statuses == (fl.InputStatus.CONFIRMED, fl.InputStatus.DISCONNECTED)
@@ -215,9 +216,12 @@ def test_bad_files(recorded: Path, tmp_path: Path) -> None:
     flipped[-6] ^= 0xFF
     with pytest.raises(fl.LogChunkCrcError, match="fails its CRC"):
         fl.InputLog(bytes(flipped))
-    cut = fl.InputLog(good[:-3])
+    with pytest.raises(fl.LogTruncatedError, match="allow_truncated=True") as e3:
+        fl.InputLog(good[:-3])
+    assert e3.value.chunk is not None and e3.value.byte == len(good) - 3
+    cut = fl.InputLog(good[:-3], allow_truncated=True)
     assert cut.truncation is not None and "truncated" in cut.truncation
-    assert 0 < len(cut) <= 400
+    assert 0 < len(cut) < 400 and e3.value.end_frame == cut.end_frame
     with pytest.raises(FileNotFoundError):
         fl.InputLog.open(tmp_path / "missing.flog")
     with pytest.raises(TypeError):
