@@ -140,12 +140,8 @@ fn the_relay_shuts_down_gracefully_on_sigterm() {
         .expect("serve");
     let mut lines = BufReader::new(relay.stdout.take().expect("stdout")).lines();
     assert!(lines.next().expect("a line").expect("utf-8").starts_with("listening on "));
-    let metrics_line = lines.next().expect("a line").expect("utf-8");
-    let metrics = metrics_line
-        .strip_prefix("metrics on http://")
-        .and_then(|s| s.strip_suffix("/metrics"))
-        .expect("the metrics address is printed")
-        .to_string();
+    let metrics = line_after(&mut lines, "metrics on http://");
+    let metrics = metrics.split('/').next().expect("the metrics address is printed").to_string();
     // The page is rendered about once a second: scrape until it has content.
     let mut page = String::new();
     for _ in 0..50 {
@@ -308,5 +304,123 @@ fn a_bot_whose_match_ends_first_says_the_relay_ended_it() {
     assert!(stderr.contains("the relay ended the connection (the relay said goodbye"), "{stderr}");
     assert!(!stderr.contains("could not connect"), "{stderr}");
     assert!(wait_exit(&mut relay, 15, "the relay").success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The HTTP response to `GET path` from the metrics listener at `addr`.
+fn http_get(addr: &str, path: &str) -> String {
+    let mut conn = std::net::TcpStream::connect(addr).expect("metrics listener");
+    std::io::Write::write_all(&mut conn, format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .expect("request");
+    let mut page = String::new();
+    std::io::Read::read_to_string(&mut conn, &mut page).expect("response");
+    page
+}
+
+/// The next line of `lines` that starts with `prefix`, with the prefix removed.
+fn line_after(lines: &mut impl Iterator<Item = std::io::Result<String>>, prefix: &str) -> String {
+    for line in lines.by_ref() {
+        let line = line.expect("utf-8");
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return rest.to_string();
+        }
+    }
+    panic!("no line starting with {prefix}");
+}
+
+#[test]
+fn a_relay_on_a_wildcard_address_plays_through_its_public_addresses() {
+    let (dir, key) = scratch_with_key("wildcard-test");
+    // Without a public address a wildcard cannot be named in tokens: refused with the reason.
+    let out = framelock().args(["serve", "--listen", "0.0.0.0:0", "--key-file"]).arg(&key).output().expect("serve");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--public-address"), "{out:?}");
+
+    // 0.0.0.0, one worker, played through 127.0.0.1 (port 0: the bound port).
+    let (mut relay, addr, mut lines) = serve(
+        &key,
+        &["--listen", "0.0.0.0:0", "--public-address", "127.0.0.1:0", "--players", "1", "--tick-rate", "60"],
+    );
+    let port = addr.rsplit(':').next().expect("port").to_string();
+    assert_eq!(line_after(&mut lines, "public at "), format!("127.0.0.1:{port}"));
+    let out =
+        bot(&token(&dir, &key, &format!("127.0.0.1:{port}"), 1, 0, 1, 5), 0, 1, 120).wait_with_output().expect("bot");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = relay.kill();
+    let _ = relay.wait();
+
+    // [::], two workers, public at 127.0.0.1 and [::1]: a bot through each.
+    let (mut relay, addr, mut lines) = serve(
+        &key,
+        &["--listen", "[::]:0", "--workers", "2", "--public-address", "127.0.0.1:0", "--public-address", "[::1]:0"],
+    );
+    let port = addr.rsplit(':').next().expect("port").to_string();
+    assert_eq!(line_after(&mut lines, "public at "), format!("127.0.0.1:{port}, [::1]:{port}"));
+    let bots: Vec<_> = [(2, "127.0.0.1"), (3, "[::1]")]
+        .iter()
+        .map(|&(room, host)| {
+            let t = token(&dir, &key, &format!("{host}:{port}"), room, 0, room, 5);
+            framelock()
+                .args(["bot", "--slot", "0", "--players", "4", "--frames", "90", "--token"])
+                .arg(t)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("bot")
+        })
+        .collect();
+    for b in bots {
+        let out = b.wait_with_output().expect("bot");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let _ = relay.kill();
+    let _ = relay.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sigterm_drains_rooms_and_readyz_says_so_then_a_second_signal_exits_at_once() {
+    let (dir, key) = scratch_with_key("drain-test");
+    let (mut relay, addr, mut lines) =
+        serve(&key, &["--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--players", "1", "--tick-rate", "60"]);
+    let _ = line_after(&mut lines, "public at ");
+    let metrics = line_after(&mut lines, "metrics on http://");
+    let metrics = metrics.split('/').next().expect("address").to_string();
+    assert!(http_get(&metrics, "/healthz").starts_with("HTTP/1.1 200 OK"));
+    assert!(http_get(&metrics, "/readyz").starts_with("HTTP/1.1 200 OK"));
+
+    // Room 1 plays 300 frames (5 s); the relay is told to stop 1.5 s into it.
+    let playing = bot(&token(&dir, &key, &addr, 1, 0, 1, 5), 0, 1, 300);
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    sigterm(&relay);
+    assert!(line_after(&mut lines, "draining: ").starts_with("1 rooms open"));
+    let readyz = http_get(&metrics, "/readyz");
+    assert!(readyz.starts_with("HTTP/1.1 503"), "{readyz}");
+    assert!(http_get(&metrics, "/healthz").starts_with("HTTP/1.1 200 OK"));
+    // No new room while draining: refused with a denial, counted.
+    let refused = bot(&token(&dir, &key, &addr, 2, 0, 2, 5), 0, 1, 60).wait_with_output().expect("bot");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("refused the connection"));
+    let page = http_get(&metrics, "/metrics");
+    assert!(page.contains("framelock_refused_connections_total{reason=\"draining\"}"), "{page}");
+    // The running room finishes; then the relay exits by itself.
+    let out = playing.wait_with_output().expect("bot");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(wait_exit(&mut relay, 10, "the drained relay").success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l == "shutting down: telling 0 clients"), "{rest:?}");
+
+    // A second signal does not wait for the running room.
+    let (mut relay, addr, mut lines) =
+        serve(&key, &["--listen", "127.0.0.1:0", "--players", "1", "--drain-secs", "60"]);
+    let long = bot(&token(&dir, &key, &addr, 1, 0, 1, 5), 0, 1, 100_000);
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    sigterm(&relay);
+    assert!(line_after(&mut lines, "draining: ").starts_with("1 rooms open"));
+    assert!(Command::new("kill").args(["-INT", &relay.id().to_string()]).status().expect("kill").success());
+    assert!(wait_exit(&mut relay, 5, "the relay (after a second signal)").success());
+    assert!(line_after(&mut lines, "shutting down at once").contains("telling 1 clients"));
+    let out = long.wait_with_output().expect("bot");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the relay ended the connection (the relay said goodbye"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
