@@ -424,3 +424,57 @@ fn sigterm_drains_rooms_and_readyz_says_so_then_a_second_signal_exits_at_once() 
     assert!(stderr.contains("the relay ended the connection (the relay said goodbye"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Open file descriptors and resident memory (KiB) of process `pid` (Linux `/proc`).
+fn fds_and_rss(pid: u32) -> (usize, u64) {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("/proc fd").count();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS");
+    (fds, rss)
+}
+
+/// Plays `rooms` one-player rooms with fresh ids, four at a time, 30 frames each.
+fn play_rooms(dir: &std::path::Path, key: &std::path::Path, addr: &str, ids: std::ops::Range<u64>) {
+    let ids: Vec<u64> = ids.collect();
+    for batch in ids.chunks(4) {
+        let bots: Vec<_> = batch.iter().map(|&id| bot(&token(dir, key, addr, id, 0, id, 5), 0, 1, 30)).collect();
+        for b in bots {
+            let out = b.wait_with_output().expect("bot");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
+
+#[test]
+fn rooms_with_fresh_ids_are_freed_and_the_relay_returns_to_its_file_descriptors_and_memory() {
+    let (dir, key) = scratch_with_key("churn-test");
+    let rooms = dir.join("rooms");
+    let (mut relay, addr, _lines) = serve(
+        &key,
+        &["--listen", "127.0.0.1:0", "--players", "1", "--tick-rate", "60", "--room-idle-secs", "0", "--record-dir"]
+            .into_iter()
+            .chain([rooms.to_str().expect("utf-8 path")])
+            .collect::<Vec<_>>(),
+    );
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(300));
+    play_rooms(&dir, &key, &addr, 1..9);
+    settle();
+    let (fds, rss) = fds_and_rss(relay.id());
+    play_rooms(&dir, &key, &addr, 100..148);
+    settle();
+    let (fds_after, rss_after) = fds_and_rss(relay.id());
+    eprintln!("relay: {fds} -> {fds_after} open fds, {rss} -> {rss_after} KiB resident");
+    // Every room's recording was finished and closed when its room was freed.
+    assert_eq!(fds_after, fds, "open file descriptors");
+    assert_eq!(std::fs::read_dir(&rooms).expect("rooms").count(), 56);
+    // 48 rooms and recordings (about 200 KiB each) leaked would be about 10 MiB.
+    assert!(rss_after < rss + 3 * 1024, "resident memory {rss} KiB before, {rss_after} KiB after");
+    let _ = relay.kill();
+    let _ = relay.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
