@@ -478,3 +478,39 @@ fn rooms_with_fresh_ids_are_freed_and_the_relay_returns_to_its_file_descriptors_
     let _ = relay.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_relay_killed_mid_match_loses_at_most_about_a_second_of_its_recording() {
+    let (dir, key) = scratch_with_key("sigkill-test");
+    let rooms = dir.join("rooms");
+    let (mut relay, addr, _lines) = serve(
+        &key,
+        &["--listen", "127.0.0.1:0", "--players", "1", "--tick-rate", "60", "--record-dir"]
+            .into_iter()
+            .chain([rooms.to_str().expect("utf-8 path")])
+            .collect::<Vec<_>>(),
+    );
+    let playing = bot(&token(&dir, &key, &addr, 9, 0, 1, 2), 0, 1, 100_000);
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    relay.kill().expect("SIGKILL");
+    let _ = relay.wait();
+    // The bot notices the relay is gone and says how far its frames were final.
+    let out = playing.wait_with_output().expect("bot");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the relay stopped answering"), "{stderr}");
+    let final_frames: u32 = stderr
+        .split("with frames below ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(final_frames > 120, "{final_frames} frames in 5 s at 60 Hz");
+    // The recording reads up to its last whole chunk: every second (60 frames) reached the file.
+    let bytes = std::fs::read(rooms.join("room-9.flog")).expect("the recording");
+    let log = framelock_core::replay::LogReader::parse(&bytes).expect("a readable, truncated recording");
+    let recorded = log.frames();
+    eprintln!("relay killed: the bot had {final_frames} final frames, the recording holds {recorded}");
+    assert!(recorded <= final_frames + 10, "{recorded} recorded, {final_frames} played");
+    assert!(final_frames - recorded <= 60 + 10, "{recorded} recorded, {final_frames} played: more than a second lost");
+    let _ = std::fs::remove_dir_all(&dir);
+}
