@@ -268,7 +268,15 @@ fn relay_config(args: &ServeArgs, key: [u8; 32], public: Vec<SocketAddr>) -> Res
         match_frames: args.match_frames,
         ..RelayConfig::new(netcode, room)
     };
-    cfg.validate().or_else(|e| fail(format!("{e}")))?;
+    if let Err(e) = cfg.validate() {
+        let option = match e {
+            framelock_net::relay::RelayConfigError::OutOfRange { setting: "max_rooms", .. } => "--max-rooms",
+            framelock_net::relay::RelayConfigError::OutOfRange { setting: "room_idle", .. } => "--room-idle-secs",
+            framelock_net::relay::RelayConfigError::OutOfRange { setting: "match_frames", .. } => "--match-frames",
+            _ => "the relay settings",
+        };
+        return fail(format!("{option}: {e}"));
+    }
     Ok(cfg)
 }
 
