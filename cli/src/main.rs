@@ -8,6 +8,7 @@
 //! error or a file that cannot be used (unreadable, not an input log, truncated, corrupt).
 
 mod alloc_count;
+mod bot;
 mod demo;
 mod link;
 mod metrics;

@@ -1,4 +1,6 @@
-//! `framelock serve --metrics ADDR`: the relay's counters in the Prometheus text format over HTTP.
+//! `framelock serve --metrics ADDR`: the relay's counters in the Prometheus text format over HTTP
+//! (`/metrics`), with a liveness probe (`/healthz`: 200 while the process runs) and a readiness
+//! probe (`/readyz`: 200 while the relay opens new rooms, 503 while it drains).
 //!
 //! The relay loop renders the page about once a second into a shared slot (one short lock, no
 //! I/O); a separate thread serves it. A scrape therefore never blocks a tick. The HTTP side is
@@ -8,7 +10,7 @@
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,20 +21,34 @@ use framelock_net::relay::{Refusal, Relay};
 const MAX_CONNECTIONS: usize = 16;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The page the HTTP thread serves.
-#[derive(Clone, Default)]
-pub struct Page(Arc<Mutex<String>>);
+/// The page the HTTP thread serves at `/metrics`, and the readiness it answers `/readyz` with.
+#[derive(Clone)]
+pub struct Page {
+    text: Arc<Mutex<String>>,
+    ready: Arc<AtomicBool>,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page { text: Arc::default(), ready: Arc::new(AtomicBool::new(true)) }
+    }
+}
 
 impl Page {
     /// Replaces the page.
     pub fn set(&self, text: String) {
-        if let Ok(mut p) = self.0.lock() {
+        if let Ok(mut p) = self.text.lock() {
             *p = text;
         }
     }
 
+    /// Whether `/readyz` says the relay accepts new rooms (200) or not (503, draining).
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+
     fn get(&self) -> String {
-        self.0.lock().map(|p| p.clone()).unwrap_or_default()
+        self.text.lock().map(|p| p.clone()).unwrap_or_default()
     }
 }
 
@@ -74,10 +90,20 @@ fn answer(mut stream: TcpStream, page: &Page) -> std::io::Result<()> {
             k => n += k,
         }
     }
-    let (status, body) = if request[..n].starts_with(b"GET /metrics ") {
+    let request = &request[..n];
+    let (status, body) = if request.starts_with(b"GET /metrics ") {
         ("200 OK", page.get())
+    } else if request.starts_with(b"GET /healthz ") {
+        // Alive: this thread answers while the process runs.
+        ("200 OK", "ok\n".to_string())
+    } else if request.starts_with(b"GET /readyz ") {
+        if page.ready.load(Ordering::Relaxed) {
+            ("200 OK", "ready\n".to_string())
+        } else {
+            ("503 Service Unavailable", "draining\n".to_string())
+        }
     } else {
-        ("404 Not Found", "not found: try /metrics\n".to_string())
+        ("404 Not Found", "not found: try /metrics, /healthz or /readyz\n".to_string())
     };
     write!(
         stream,

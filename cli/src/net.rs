@@ -5,17 +5,17 @@ use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use clap::Args;
-use framelock_core::arena::{self, scratch_size_bound, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
-use framelock_core::{Authority, Driver, Mode, SessionBuilder};
-use framelock_net::io::{Conditioner, UdpDriver};
-use framelock_net::netcode::{ClientState, ConnectToken, SeededRng, ServerConfig, TokenParams, UserData};
-use framelock_net::player::NetClient;
+use framelock_core::arena::{self, INPUT_SIZE};
+use framelock_net::io::UdpDriver;
+use framelock_net::netcode::{ConnectToken, SeededRng, ServerConfig, TokenParams, UserData};
 use framelock_net::relay::{Relay, RelayConfig};
-use framelock_net::sync::{RoomClient, RoomConfig};
+use framelock_net::sync::RoomConfig;
 
+pub use crate::bot::{bot, play, BotArgs, LinkArgs};
 use crate::metrics;
 use crate::room_log::RoomLogs;
 
@@ -84,9 +84,10 @@ pub struct TokenArgs {
     /// The private key file (`framelock key`).
     #[arg(long)]
     pub key_file: PathBuf,
-    /// The relay's address, as clients reach it.
-    #[arg(long)]
-    pub server: SocketAddr,
+    /// The relay's address as clients reach it (HOST:PORT, one of its `--public-address`es); repeat
+    /// it for a relay with several (a client tries them in order, at most 32).
+    #[arg(long, required = true)]
+    pub server: Vec<String>,
     /// The room.
     #[arg(long)]
     pub room: u64,
@@ -107,10 +108,39 @@ pub struct TokenArgs {
     pub out: PathBuf,
 }
 
+/// Every address `HOST:PORT` names (an IP address, or a name resolved now), for `option`.
+pub fn resolve(spec: &str, option: &str) -> Result<Vec<SocketAddr>, NetError> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = spec.parse::<SocketAddr>() {
+        return Ok(vec![addr]);
+    }
+    let addrs: Vec<SocketAddr> = spec
+        .to_socket_addrs()
+        .or_else(|e| fail(format!("{option} {spec}: not an address HOST:PORT that resolves ({e})")))?
+        .collect();
+    if addrs.is_empty() {
+        return fail(format!("{option} {spec}: resolves to no address"));
+    }
+    Ok(addrs)
+}
+
 /// A connect token for `slot` of `room` on the relay at `server`, valid `expires` seconds.
 pub fn make_token(
     key: &[u8; 32],
     server: SocketAddr,
+    room: u64,
+    slot: u8,
+    client_id: u64,
+    expires: u64,
+    timeout: i32,
+) -> Result<ConnectToken, NetError> {
+    make_token_for(key, &[server], room, slot, client_id, expires, timeout)
+}
+
+/// A connect token for `slot` of `room` on the relay reachable at `servers` (tried in order).
+pub fn make_token_for(
+    key: &[u8; 32],
+    servers: &[SocketAddr],
     room: u64,
     slot: u8,
     client_id: u64,
@@ -126,7 +156,7 @@ pub fn make_token(
             create_timestamp: now,
             expire_timestamp: now.saturating_add(expires),
             timeout_seconds: timeout,
-            server_addresses: &[server],
+            server_addresses: servers,
             user_data: UserData::for_room_slot(room, slot),
         },
         key,
@@ -141,7 +171,11 @@ pub fn token(args: &TokenArgs) -> Result<(), NetError> {
         return fail("--slot must be 0..=63, or 255 for a spectator");
     }
     let key = read_key(&args.key_file)?;
-    let token = make_token(&key, args.server, args.room, args.slot, args.client_id, args.expires, args.timeout)?;
+    let mut servers = Vec::new();
+    for spec in &args.server {
+        servers.extend(resolve(spec, "--server")?);
+    }
+    let token = make_token_for(&key, &servers, args.room, args.slot, args.client_id, args.expires, args.timeout)?;
     std::fs::write(&args.out, token.to_bytes())
         .or_else(|e| fail(format!("cannot write {}: {e}", args.out.display())))?;
     println!("wrote a token for room {} slot {} to {}", args.room, args.slot, args.out.display());
@@ -151,9 +185,20 @@ pub fn token(args: &TokenArgs) -> Result<(), NetError> {
 /// `framelock serve`: a relay.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The UDP address to listen on (port 0 picks one; the address is printed).
+    /// The UDP address to listen on: any address, `0.0.0.0:P` and `[::]:P` included (port 0 picks
+    /// one; the address is printed).
     #[arg(long)]
     pub listen: SocketAddr,
+    /// An address clients reach the relay at, HOST:PORT (repeatable): connect tokens must name one
+    /// of them. Port 0 means the port the relay listens on. Default: the `--listen` address, which
+    /// must then not be a wildcard.
+    #[arg(long)]
+    pub public_address: Vec<String>,
+    /// On the first SIGTERM or SIGINT the relay drains: it opens no new room, lets running rooms
+    /// finish for up to this many seconds, then says goodbye to every client and exits. A second
+    /// signal exits at once.
+    #[arg(long, default_value_t = 30)]
+    pub drain_secs: u64,
     /// The private key file (`framelock key`).
     #[arg(long)]
     pub key_file: PathBuf,
@@ -223,7 +268,15 @@ fn relay_config(args: &ServeArgs, key: [u8; 32], public: Vec<SocketAddr>) -> Res
         match_frames: args.match_frames,
         ..RelayConfig::new(netcode, room)
     };
-    cfg.validate().or_else(|e| fail(format!("{e}")))?;
+    if let Err(e) = cfg.validate() {
+        let option = match e {
+            framelock_net::relay::RelayConfigError::OutOfRange { setting: "max_rooms", .. } => "--max-rooms",
+            framelock_net::relay::RelayConfigError::OutOfRange { setting: "room_idle", .. } => "--room-idle-secs",
+            framelock_net::relay::RelayConfigError::OutOfRange { setting: "match_frames", .. } => "--match-frames",
+            _ => "the relay settings",
+        };
+        return fail(format!("{option}: {e}"));
+    }
     Ok(cfg)
 }
 
@@ -253,22 +306,55 @@ pub fn new_relay(
     Relay::new(driver.now(), cfg, &mut rng).or_else(|e| fail(format!("relay: {e}")))
 }
 
-/// Runs a relay until SIGINT/SIGTERM (or, with `--exit-when-empty`, until its clients left). On a
-/// signal it tells every client goodbye, finishes its recordings and exits within a second.
-pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        ctrlc::set_handler(move || stop.store(true, std::sync::atomic::Ordering::Relaxed))
-            .or_else(|e| fail(format!("cannot handle signals: {e}")))?;
+/// SIGTERM and SIGINT received so far: the first drains, the second exits at once.
+fn count_signals() -> Result<std::sync::Arc<AtomicU32>, NetError> {
+    let signals = std::sync::Arc::new(AtomicU32::new(0));
+    let counted = signals.clone();
+    ctrlc::set_handler(move || {
+        counted.fetch_add(1, Ordering::Relaxed);
+    })
+    .or_else(|e| fail(format!("cannot handle signals: {e}")))?;
+    Ok(signals)
+}
+
+/// The addresses `--public-address` names (port 0 kept: the bound port, filled in later).
+fn configured_public(args: &ServeArgs) -> Result<Vec<SocketAddr>, NetError> {
+    let mut out = Vec::new();
+    for spec in &args.public_address {
+        out.extend(resolve(spec, "--public-address")?);
     }
+    Ok(out)
+}
+
+fn start_metrics(args: &ServeArgs) -> Result<Option<metrics::Page>, NetError> {
+    match args.metrics {
+        Some(m) => {
+            let (page, bound) = metrics::serve(m).or_else(|e| fail(format!("cannot serve metrics on {m}: {e}")))?;
+            println!("metrics on http://{bound}/metrics (probes /healthz, /readyz)");
+            Ok(Some(page))
+        }
+        None => Ok(None),
+    }
+}
+
+fn print_public(public: &[SocketAddr]) {
+    let list: Vec<String> = public.iter().map(SocketAddr::to_string).collect();
+    println!("public at {}", list.join(", "));
+}
+
+/// Runs a relay until SIGINT/SIGTERM (or, with `--exit-when-empty`, until its clients left). The
+/// first signal drains (no new rooms; running rooms finish for up to `--drain-secs`), then the relay
+/// tells every client goodbye, finishes its recordings and exits; a second signal exits at once.
+pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
+    let signals = count_signals()?;
     let key = read_key(&args.key_file)?;
+    let configured = configured_public(args)?;
     let conditioner = args.link.conditioner(u64::from_le_bytes(os_random_32()[..8].try_into().unwrap_or([0; 8])))?;
     if args.workers > 1 {
         if conditioner.is_some() {
             return fail("the link conditioner on the relay needs --workers 1");
         }
-        return serve_workers(args, key, &stop);
+        return serve_workers(args, key, configured, &signals);
     }
     let mut driver =
         UdpDriver::bind(args.listen).or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -276,8 +362,8 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
         driver.condition(c);
     }
     let addr = driver.local_addr().or_else(|e| fail(format!("socket: {e}")))?;
-    let public = framelock_net::workers::public_addresses(&[], addr).or_else(|e| fail(e.to_string()))?;
-    let cfg = relay_config(args, key, public)?;
+    let public = framelock_net::workers::public_addresses(&configured, addr).or_else(|e| fail(e.to_string()))?;
+    let cfg = relay_config(args, key, public.clone())?;
     let mut relay = Relay::new(driver.now(), cfg, &mut SeededRng::from_seed(os_random_32()))
         .or_else(|e| fail(format!("relay: {e}")))?;
     let mut logs = match &args.record_dir {
@@ -285,15 +371,14 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
         None => None,
     };
     println!("listening on {addr}");
-    let page = match args.metrics {
-        Some(m) => {
-            let (page, bound) = metrics::serve(m).or_else(|e| fail(format!("cannot serve metrics on {m}: {e}")))?;
-            println!("metrics on http://{bound}/metrics");
-            Some(page)
-        }
-        None => None,
+    print_public(&public);
+    let page = start_metrics(args)?;
+    let shutdown = Shutdown {
+        signals: &|| signals.load(Ordering::Relaxed),
+        drain: Duration::from_secs(args.drain_secs),
+        exit_when_empty: args.exit_when_empty,
     };
-    relay_loop(&mut driver, &mut relay, logs.as_mut(), page.as_ref(), &stop, args.exit_when_empty)?;
+    run_relay(&mut driver, &mut relay, logs.as_mut(), page.as_ref(), &shutdown)?;
     if let Some(logs) = logs {
         for path in logs.finish().map_err(NetError)? {
             println!("recorded {}", path.display());
@@ -345,7 +430,7 @@ impl framelock_net::workers::WorkerHook for ServeHook {
         for path in self.logs.as_mut().map(RoomLogs::take_finished).unwrap_or_default() {
             println!("recorded {}", path.display());
         }
-        if std::time::Instant::now() >= self.next_publish {
+        if relay.is_draining() || std::time::Instant::now() >= self.next_publish {
             self.publish(relay, io);
             self.next_publish += Duration::from_secs(1);
         }
@@ -369,9 +454,14 @@ impl framelock_net::workers::WorkerHook for ServeHook {
 /// `serve --workers N` (N > 1): a pool of relay loops sharing the port, each recording its own rooms,
 /// their counters summed on the metrics page, until SIGINT/SIGTERM (or, with `--exit-when-empty`,
 /// until the clients left).
-fn serve_workers(args: &ServeArgs, key: [u8; 32], stop: &std::sync::atomic::AtomicBool) -> Result<(), NetError> {
+fn serve_workers(
+    args: &ServeArgs,
+    key: [u8; 32],
+    configured: Vec<SocketAddr>,
+    signals: &AtomicU32,
+) -> Result<(), NetError> {
     let workers = usize::from(args.workers);
-    let cfg = relay_config(args, key, Vec::new())?;
+    let cfg = relay_config(args, key, configured)?;
     let published = std::sync::Arc::new(std::sync::Mutex::new(vec![metrics::Counters::default(); workers]));
     let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut hooks: Vec<Box<dyn framelock_net::workers::WorkerHook>> = Vec::new();
@@ -393,15 +483,10 @@ fn serve_workers(args: &ServeArgs, key: [u8; 32], stop: &std::sync::atomic::Atom
     let pool = framelock_net::workers::Workers::spawn(cfg, args.listen, workers, seed, hooks)
         .or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
     println!("listening on {} ({workers} workers)", pool.local_addr());
-    let page = match args.metrics {
-        Some(m) => {
-            let (page, bound) = metrics::serve(m).or_else(|e| fail(format!("cannot serve metrics on {m}: {e}")))?;
-            println!("metrics on http://{bound}/metrics");
-            Some(page)
-        }
-        None => None,
-    };
+    print_public(pool.public());
+    let page = start_metrics(args)?;
     let mut was_busy = false;
+    let mut draining: Option<std::time::Instant> = None;
     loop {
         std::thread::sleep(Duration::from_millis(20));
         let total = published.lock().map(|p| {
@@ -417,9 +502,26 @@ fn serve_workers(args: &ServeArgs, key: [u8; 32], stop: &std::sync::atomic::Atom
         if args.exit_when_empty && was_busy && total.connections == 0 {
             break;
         }
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-            println!("shutting down: telling every client");
+        let received = signals.load(Ordering::Relaxed);
+        if received >= 2 {
+            println!("shutting down at once (second signal): telling every client");
             break;
+        }
+        if received == 1 && draining.is_none() {
+            pool.drain();
+            if let Some(page) = &page {
+                page.set_ready(false);
+            }
+            println!("draining: {} rooms open, waiting up to {} s for them to finish", total.rooms, args.drain_secs);
+            draining = Some(std::time::Instant::now());
+        }
+        if let Some(since) = draining {
+            // Workers publish every iteration while draining: a count 100 ms old is current.
+            let settled = since.elapsed() >= Duration::from_millis(100);
+            if (settled && total.rooms == 0) || since.elapsed() >= Duration::from_secs(args.drain_secs) {
+                println!("shutting down: telling every client");
+                break;
+            }
         }
     }
     let reports = pool.stop().or_else(|e| fail(format!("relay worker: {e}")))?;
@@ -435,20 +537,44 @@ fn serve_workers(args: &ServeArgs, key: [u8; 32], stop: &std::sync::atomic::Atom
     Ok(())
 }
 
+/// How a relay loop ends.
+pub struct Shutdown<'a> {
+    /// Shutdown signals received so far: the first drains, the second exits at once.
+    pub signals: &'a dyn Fn() -> u32,
+    /// How long running rooms may take to finish once draining.
+    pub drain: Duration,
+    /// Exit once every client that connected has left.
+    pub exit_when_empty: bool,
+}
+
 /// Runs a relay until `stop` is set (then it tells every client goodbye) or, with
 /// `exit_when_empty`, until every client that connected has left. Records rooms into `logs` and
 /// renders the metrics `page` on the way.
 pub fn relay_loop(
     driver: &mut UdpDriver,
     relay: &mut Relay,
-    mut logs: Option<&mut RoomLogs>,
+    logs: Option<&mut RoomLogs>,
     page: Option<&metrics::Page>,
     stop: &std::sync::atomic::AtomicBool,
     exit_when_empty: bool,
 ) -> Result<(), NetError> {
+    let signals = || if stop.load(Ordering::Relaxed) { 2 } else { 0 };
+    run_relay(driver, relay, logs, page, &Shutdown { signals: &signals, drain: Duration::ZERO, exit_when_empty })
+}
+
+/// Runs a relay until `shutdown` says so. Records rooms into `logs` (finishing the log of each room
+/// the relay frees) and renders the metrics `page` on the way.
+pub fn run_relay(
+    driver: &mut UdpDriver,
+    relay: &mut Relay,
+    mut logs: Option<&mut RoomLogs>,
+    page: Option<&metrics::Page>,
+    shutdown: &Shutdown<'_>,
+) -> Result<(), NetError> {
     let mut looped = metrics::LoopStats::default();
     let mut next_render = driver.now();
     let mut was_busy = false;
+    let mut drain_until = None;
     loop {
         let deadline = relay.poll_timeout();
         let started = std::time::Instant::now();
@@ -471,210 +597,27 @@ pub fn relay_loop(
         }
         let connected = relay.server().num_connected();
         was_busy |= connected > 0;
-        if exit_when_empty && was_busy && connected == 0 {
+        if shutdown.exit_when_empty && was_busy && connected == 0 {
             return Ok(());
         }
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-            println!("shutting down: telling {connected} clients");
+        let signals = (shutdown.signals)();
+        if signals == 1 && drain_until.is_none() {
+            relay.drain();
+            if let Some(page) = page {
+                page.set_ready(false);
+            }
+            let rooms = relay.room_count();
+            println!("draining: {rooms} rooms open, waiting up to {} s for them to finish", shutdown.drain.as_secs());
+            drain_until = Some(now + shutdown.drain);
+        }
+        let drained = drain_until.is_some_and(|t| relay.room_count() == 0 || now >= t);
+        if signals >= 2 || drained {
+            let how = if signals >= 2 { " at once" } else { "" };
+            println!("shutting down{how}: telling {connected} clients");
             let now = driver.now();
             relay.disconnect_all(now);
             driver.flush(relay, now);
             return Ok(());
         }
     }
-}
-
-/// `framelock bot`: a player running the reference simulation with scripted inputs.
-#[derive(Debug, Args)]
-pub struct BotArgs {
-    /// The connect token file (`framelock token`).
-    #[arg(long)]
-    pub token: PathBuf,
-    /// The slot the token is for (the token's slot is encrypted for the relay).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=63))]
-    pub slot: u8,
-    /// Player slots in the room (as the relay was started with).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=64))]
-    pub players: u8,
-    /// The room's frame rate (as the relay was started with).
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=120))]
-    pub tick_rate: u16,
-    /// Play until this frame's checksum is final, print it, and leave.
-    #[arg(long, default_value_t = 1_000)]
-    pub frames: u32,
-    /// Seed of the arena and of the bot's inputs (the same for every bot of a room).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// The link conditioner on the bot's socket.
-    #[command(flatten)]
-    pub link: LinkArgs,
-}
-
-/// A seeded link conditioner on a socket's send path (bots and the relay).
-#[derive(Debug, Clone, Default, Args)]
-pub struct LinkArgs {
-    /// Link conditioner: fraction of sent datagrams lost (0..=1).
-    #[arg(long, default_value_t = 0.0)]
-    pub loss: f64,
-    /// Link conditioner: added one-way latency in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    pub latency: u64,
-    /// Link conditioner: latency varies by up to this many milliseconds.
-    #[arg(long, default_value_t = 0)]
-    pub jitter: u64,
-    /// Link conditioner: fraction of sent datagrams sent twice (0..=1).
-    #[arg(long, default_value_t = 0.0)]
-    pub duplicate: f64,
-    /// Link conditioner: fraction of sent datagrams held back by one more jitter (reordering, 0..=1).
-    #[arg(long, default_value_t = 0.0)]
-    pub reorder: f64,
-}
-
-impl LinkArgs {
-    /// The conditioner these options describe (`None`: a plain socket), seeded with `seed`.
-    pub fn conditioner(&self, seed: u64) -> Result<Option<Conditioner>, NetError> {
-        for (name, v) in [("--loss", self.loss), ("--duplicate", self.duplicate), ("--reorder", self.reorder)] {
-            if !(0.0..=1.0).contains(&v) {
-                return fail(format!("{name} must be between 0 and 1"));
-            }
-        }
-        let idle = self.loss == 0.0 && self.duplicate == 0.0 && self.reorder == 0.0;
-        if idle && self.latency == 0 && self.jitter == 0 {
-            return Ok(None);
-        }
-        Ok(Some(Conditioner {
-            latency: Duration::from_millis(self.latency),
-            jitter: Duration::from_millis(self.jitter),
-            loss_per_mille: (self.loss * 1000.0) as u32,
-            duplicate_per_mille: (self.duplicate * 1000.0) as u32,
-            reorder_per_mille: (self.reorder * 1000.0) as u32,
-            seed,
-        }))
-    }
-}
-
-/// Plays until `--frames` is final and prints its checksum.
-pub fn bot(args: &BotArgs) -> Result<(), NetError> {
-    let bytes =
-        std::fs::read(&args.token).or_else(|e| fail(format!("cannot read the token {}: {e}", args.token.display())))?;
-    let token = ConnectToken::read(&bytes)
-        .or_else(|e| fail(format!("{} is not a connect token: {e:?}", args.token.display())))?;
-    let checksum = play(token, args)?;
-    println!("bot {}: frame {} checksum {checksum:#018x}", args.slot, args.frames);
-    Ok(())
-}
-
-/// Plays `args.slot` with `token` until frame `args.frames` is final, leaves, and returns that
-/// frame's checksum (`args.token` is not read).
-pub fn play(token: ConnectToken, args: &BotArgs) -> Result<u64, NetError> {
-    let conditioner = args.link.conditioner(args.seed ^ u64::from(args.slot) << 32)?;
-    let params = ArenaParams { players: args.players, seed: args.seed, ..ArenaParams::default() };
-    let slot = usize::from(args.slot);
-    if slot >= usize::from(args.players) {
-        return fail("--slot must be below --players");
-    }
-    let session = SessionBuilder::new(usize::from(args.players))
-        .local_slot(slot)
-        .authority(Authority::Relay)
-        .mode(Mode::Rollback { max_prediction: 16 })
-        .max_input_size(INPUT_SIZE)
-        .default_input(&arena::NEUTRAL_INPUT)
-        .input_delay(2)
-        .max_snapshot_size(snapshot_size_bound(&params))
-        .frame_arena_size(scratch_size_bound(&params))
-        .build()
-        .or_else(|e| fail(e.to_string()))?;
-    let sim = Arena::new(params).or_else(|e| fail(format!("arena: {e}")))?;
-    let bind: SocketAddr = if token.server_addresses().first().is_some_and(SocketAddr::is_ipv6) {
-        SocketAddr::from(([0u16; 8], 0))
-    } else {
-        SocketAddr::from(([0, 0, 0, 0], 0))
-    };
-    let mut driver = UdpDriver::bind(bind).or_else(|e| fail(format!("socket: {e}")))?;
-    if let Some(c) = conditioner {
-        driver.condition(c);
-    }
-    let mut client = NetClient::new(driver.now(), token, RoomClient::new(Driver::new(session, sim), slot, 30));
-    let period = Duration::from_micros(1_000_000 / u64::from(args.tick_rate));
-    let started = driver.now();
-    let deadline = started + Duration::from_secs(20) + period * (args.frames + 600);
-    let mut next_tick = started;
-    let mut ticks = 0u32;
-    let mut was_connected = false;
-    loop {
-        let now = driver.now();
-        let state = client.connection().state();
-        was_connected |= client.is_connected();
-        if now > deadline {
-            leave(&mut driver, &mut client, &args.link)?;
-            return fail(format!("bot {slot}: frame {} was not final in time", args.frames));
-        }
-        if was_connected && !client.is_connected() {
-            let frame = client.room().driver().session().checksummed_until();
-            return fail(format!(
-                "bot {slot}: the relay ended the connection ({}) with frames below {frame} final, before frame {}",
-                ended(state),
-                args.frames
-            ));
-        }
-        if state == ClientState::ConnectionDenied {
-            return fail(format!(
-                "bot {slot}: the relay refused the connection (the slot is taken, no room is left, the match is \
-                 over or the relay is draining)"
-            ));
-        }
-        if !was_connected && (state.is_error() || now > started + Duration::from_secs(10)) {
-            return fail(format!("bot {slot}: could not connect ({state:?})"));
-        }
-        driver
-            .run_once(&mut client, next_tick.saturating_sub(now).min(Duration::from_millis(10)))
-            .or_else(|e| fail(format!("socket: {e}")))?;
-        let now = driver.now();
-        // A bot that fell behind (a slow machine, a debug build) plays the missed ticks at once,
-        // a few at a time, so its frame keeps pace with the relay's clock.
-        let mut behind = 0;
-        while now >= next_tick && behind < 8 {
-            next_tick += period;
-            behind += 1;
-            if client.is_connected() {
-                ticks += 1;
-                let input = arena::scripted_input(args.seed, slot, ticks);
-                client.tick(now, &input).or_else(|e| fail(format!("bot {slot}: {e}")))?;
-                driver.flush(&mut client, now);
-            }
-        }
-        let session = client.room().driver().session();
-        if session.checksummed_until() > args.frames {
-            let checksum = session.checksum(args.frames).unwrap_or(0);
-            leave(&mut driver, &mut client, &args.link)?;
-            return Ok(checksum);
-        }
-    }
-}
-
-/// How a connection that was up ended, in words.
-fn ended(state: ClientState) -> &'static str {
-    match state {
-        ClientState::ConnectionTimedOut => "the relay stopped answering",
-        ClientState::Disconnected => "the relay said goodbye: its match ended, it shut down, or it refused the slot",
-        _ => "the connection failed",
-    }
-}
-
-/// Leaves: the connection layer's redundant disconnect packets go out now (through the link
-/// conditioner, if any, which is then given time to deliver what it holds).
-fn leave<S: framelock_core::Simulation>(
-    driver: &mut UdpDriver,
-    client: &mut NetClient<S>,
-    link: &LinkArgs,
-) -> Result<(), NetError> {
-    let now = driver.now();
-    client.disconnect(now);
-    driver.flush(client, now);
-    let drain_until = now + Duration::from_millis(link.latency + 2 * link.jitter + 100);
-    while driver.delayed() > 0 && driver.now() < drain_until {
-        driver.run_once(client, Duration::from_millis(5)).or_else(|e| fail(format!("socket: {e}")))?;
-        driver.flush(client, driver.now());
-    }
-    Ok(())
 }

@@ -140,12 +140,8 @@ fn the_relay_shuts_down_gracefully_on_sigterm() {
         .expect("serve");
     let mut lines = BufReader::new(relay.stdout.take().expect("stdout")).lines();
     assert!(lines.next().expect("a line").expect("utf-8").starts_with("listening on "));
-    let metrics_line = lines.next().expect("a line").expect("utf-8");
-    let metrics = metrics_line
-        .strip_prefix("metrics on http://")
-        .and_then(|s| s.strip_suffix("/metrics"))
-        .expect("the metrics address is printed")
-        .to_string();
+    let metrics = line_after(&mut lines, "metrics on http://");
+    let metrics = metrics.split('/').next().expect("the metrics address is printed").to_string();
     // The page is rendered about once a second: scrape until it has content.
     let mut page = String::new();
     for _ in 0..50 {
@@ -308,5 +304,213 @@ fn a_bot_whose_match_ends_first_says_the_relay_ended_it() {
     assert!(stderr.contains("the relay ended the connection (the relay said goodbye"), "{stderr}");
     assert!(!stderr.contains("could not connect"), "{stderr}");
     assert!(wait_exit(&mut relay, 15, "the relay").success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The HTTP response to `GET path` from the metrics listener at `addr`.
+fn http_get(addr: &str, path: &str) -> String {
+    let mut conn = std::net::TcpStream::connect(addr).expect("metrics listener");
+    std::io::Write::write_all(&mut conn, format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .expect("request");
+    let mut page = String::new();
+    std::io::Read::read_to_string(&mut conn, &mut page).expect("response");
+    page
+}
+
+/// The next line of `lines` that starts with `prefix`, with the prefix removed.
+fn line_after(lines: &mut impl Iterator<Item = std::io::Result<String>>, prefix: &str) -> String {
+    for line in lines.by_ref() {
+        let line = line.expect("utf-8");
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return rest.to_string();
+        }
+    }
+    panic!("no line starting with {prefix}");
+}
+
+#[test]
+fn a_relay_on_a_wildcard_address_plays_through_its_public_addresses() {
+    let (dir, key) = scratch_with_key("wildcard-test");
+    // Without a public address a wildcard cannot be named in tokens: refused with the reason.
+    let out = framelock().args(["serve", "--listen", "0.0.0.0:0", "--key-file"]).arg(&key).output().expect("serve");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--public-address"), "{out:?}");
+
+    // 0.0.0.0, one worker, played through 127.0.0.1 (port 0: the bound port).
+    let (mut relay, addr, mut lines) = serve(
+        &key,
+        &["--listen", "0.0.0.0:0", "--public-address", "127.0.0.1:0", "--players", "1", "--tick-rate", "60"],
+    );
+    let port = addr.rsplit(':').next().expect("port").to_string();
+    assert_eq!(line_after(&mut lines, "public at "), format!("127.0.0.1:{port}"));
+    let out =
+        bot(&token(&dir, &key, &format!("127.0.0.1:{port}"), 1, 0, 1, 5), 0, 1, 120).wait_with_output().expect("bot");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = relay.kill();
+    let _ = relay.wait();
+
+    // [::], two workers, public at 127.0.0.1 and [::1]: a bot through each.
+    let (mut relay, addr, mut lines) = serve(
+        &key,
+        &["--listen", "[::]:0", "--workers", "2", "--public-address", "127.0.0.1:0", "--public-address", "[::1]:0"],
+    );
+    let port = addr.rsplit(':').next().expect("port").to_string();
+    assert_eq!(line_after(&mut lines, "public at "), format!("127.0.0.1:{port}, [::1]:{port}"));
+    let bots: Vec<_> = [(2, "127.0.0.1"), (3, "[::1]")]
+        .iter()
+        .map(|&(room, host)| {
+            let t = token(&dir, &key, &format!("{host}:{port}"), room, 0, room, 5);
+            framelock()
+                .args(["bot", "--slot", "0", "--players", "4", "--frames", "90", "--token"])
+                .arg(t)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("bot")
+        })
+        .collect();
+    for b in bots {
+        let out = b.wait_with_output().expect("bot");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let _ = relay.kill();
+    let _ = relay.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sigterm_drains_rooms_and_readyz_says_so_then_a_second_signal_exits_at_once() {
+    let (dir, key) = scratch_with_key("drain-test");
+    let (mut relay, addr, mut lines) =
+        serve(&key, &["--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--players", "1", "--tick-rate", "60"]);
+    let _ = line_after(&mut lines, "public at ");
+    let metrics = line_after(&mut lines, "metrics on http://");
+    let metrics = metrics.split('/').next().expect("address").to_string();
+    assert!(http_get(&metrics, "/healthz").starts_with("HTTP/1.1 200 OK"));
+    assert!(http_get(&metrics, "/readyz").starts_with("HTTP/1.1 200 OK"));
+
+    // Room 1 plays 300 frames (5 s); the relay is told to stop 1.5 s into it.
+    let playing = bot(&token(&dir, &key, &addr, 1, 0, 1, 5), 0, 1, 300);
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    sigterm(&relay);
+    assert!(line_after(&mut lines, "draining: ").starts_with("1 rooms open"));
+    let readyz = http_get(&metrics, "/readyz");
+    assert!(readyz.starts_with("HTTP/1.1 503"), "{readyz}");
+    assert!(http_get(&metrics, "/healthz").starts_with("HTTP/1.1 200 OK"));
+    // No new room while draining: refused with a denial, counted.
+    let refused = bot(&token(&dir, &key, &addr, 2, 0, 2, 5), 0, 1, 60).wait_with_output().expect("bot");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("refused the connection"));
+    let page = http_get(&metrics, "/metrics");
+    assert!(page.contains("framelock_refused_connections_total{reason=\"draining\"}"), "{page}");
+    // The running room finishes; then the relay exits by itself.
+    let out = playing.wait_with_output().expect("bot");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(wait_exit(&mut relay, 10, "the drained relay").success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l == "shutting down: telling 0 clients"), "{rest:?}");
+
+    // A second signal does not wait for the running room.
+    let (mut relay, addr, mut lines) =
+        serve(&key, &["--listen", "127.0.0.1:0", "--players", "1", "--drain-secs", "60"]);
+    let long = bot(&token(&dir, &key, &addr, 1, 0, 1, 5), 0, 1, 100_000);
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    sigterm(&relay);
+    assert!(line_after(&mut lines, "draining: ").starts_with("1 rooms open"));
+    assert!(Command::new("kill").args(["-INT", &relay.id().to_string()]).status().expect("kill").success());
+    assert!(wait_exit(&mut relay, 5, "the relay (after a second signal)").success());
+    assert!(line_after(&mut lines, "shutting down at once").contains("telling 1 clients"));
+    let out = long.wait_with_output().expect("bot");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the relay ended the connection (the relay said goodbye"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Open file descriptors and resident memory (KiB) of process `pid` (Linux `/proc`).
+fn fds_and_rss(pid: u32) -> (usize, u64) {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("/proc fd").count();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS");
+    (fds, rss)
+}
+
+/// Plays `rooms` one-player rooms with fresh ids, four at a time, 30 frames each.
+fn play_rooms(dir: &std::path::Path, key: &std::path::Path, addr: &str, ids: std::ops::Range<u64>) {
+    let ids: Vec<u64> = ids.collect();
+    for batch in ids.chunks(4) {
+        let bots: Vec<_> = batch.iter().map(|&id| bot(&token(dir, key, addr, id, 0, id, 5), 0, 1, 30)).collect();
+        for b in bots {
+            let out = b.wait_with_output().expect("bot");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
+
+#[test]
+fn rooms_with_fresh_ids_are_freed_and_the_relay_returns_to_its_file_descriptors_and_memory() {
+    let (dir, key) = scratch_with_key("churn-test");
+    let rooms = dir.join("rooms");
+    let (mut relay, addr, _lines) = serve(
+        &key,
+        &["--listen", "127.0.0.1:0", "--players", "1", "--tick-rate", "60", "--room-idle-secs", "0", "--record-dir"]
+            .into_iter()
+            .chain([rooms.to_str().expect("utf-8 path")])
+            .collect::<Vec<_>>(),
+    );
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(300));
+    play_rooms(&dir, &key, &addr, 1..9);
+    settle();
+    let (fds, rss) = fds_and_rss(relay.id());
+    play_rooms(&dir, &key, &addr, 100..148);
+    settle();
+    let (fds_after, rss_after) = fds_and_rss(relay.id());
+    eprintln!("relay: {fds} -> {fds_after} open fds, {rss} -> {rss_after} KiB resident");
+    // Every room's recording was finished and closed when its room was freed.
+    assert_eq!(fds_after, fds, "open file descriptors");
+    assert_eq!(std::fs::read_dir(&rooms).expect("rooms").count(), 56);
+    // 48 rooms and recordings (about 200 KiB each) leaked would be about 10 MiB.
+    assert!(rss_after < rss + 3 * 1024, "resident memory {rss} KiB before, {rss_after} KiB after");
+    let _ = relay.kill();
+    let _ = relay.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_relay_killed_mid_match_loses_at_most_about_a_second_of_its_recording() {
+    let (dir, key) = scratch_with_key("sigkill-test");
+    let rooms = dir.join("rooms");
+    let (mut relay, addr, _lines) = serve(
+        &key,
+        &["--listen", "127.0.0.1:0", "--players", "1", "--tick-rate", "60", "--record-dir"]
+            .into_iter()
+            .chain([rooms.to_str().expect("utf-8 path")])
+            .collect::<Vec<_>>(),
+    );
+    let playing = bot(&token(&dir, &key, &addr, 9, 0, 1, 2), 0, 1, 100_000);
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    relay.kill().expect("SIGKILL");
+    let _ = relay.wait();
+    // The bot notices the relay is gone and says how far its frames were final.
+    let out = playing.wait_with_output().expect("bot");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the relay stopped answering"), "{stderr}");
+    let final_frames: u32 = stderr
+        .split("with frames below ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(final_frames > 120, "{final_frames} frames in 5 s at 60 Hz");
+    // The recording reads up to its last whole chunk: every second (60 frames) reached the file.
+    let bytes = std::fs::read(rooms.join("room-9.flog")).expect("the recording");
+    let log = framelock_core::replay::LogReader::parse(&bytes).expect("a readable, truncated recording");
+    let recorded = log.frames();
+    eprintln!("relay killed: the bot had {final_frames} final frames, the recording holds {recorded}");
+    assert!(recorded <= final_frames + 10, "{recorded} recorded, {final_frames} played");
+    assert!(final_frames - recorded <= 60 + 10, "{recorded} recorded, {final_frames} played: more than a second lost");
     let _ = std::fs::remove_dir_all(&dir);
 }

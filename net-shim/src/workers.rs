@@ -73,7 +73,9 @@ struct Inbox {
 #[derive(Debug)]
 pub struct Workers {
     addr: SocketAddr,
+    public: Vec<SocketAddr>,
     stop: Arc<AtomicBool>,
+    drain: Arc<AtomicBool>,
     threads: Vec<JoinHandle<io::Result<WorkerReport>>>,
     wakers: Vec<Arc<InboxHandle>>,
 }
@@ -147,25 +149,41 @@ impl Workers {
             polls.push(poll);
         }
         let stop = Arc::new(AtomicBool::new(false));
+        let drain = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         hooks.truncate(workers);
         let mut hooks = hooks.into_iter();
         for (i, (poll, socket)) in polls.into_iter().zip(sockets).enumerate() {
             let mut cfg = cfg.clone();
             cfg.netcode.public_addresses = public.clone();
-            let (stop, inboxes, hook) = (stop.clone(), inboxes.clone(), hooks.next());
-            let thread = std::thread::Builder::new()
-                .name(format!("relay-worker-{i}"))
-                .spawn(move || run_worker(i, poll, UdpSocket::from_std(socket), cfg, inboxes, &stop, seed, hook))?;
+            let (stop, drain, inboxes, hook) = (stop.clone(), drain.clone(), inboxes.clone(), hooks.next());
+            let thread = std::thread::Builder::new().name(format!("relay-worker-{i}")).spawn(move || {
+                let flags = Flags { stop: &stop, drain: &drain };
+                run_worker(i, poll, UdpSocket::from_std(socket), cfg, inboxes, flags, seed, hook)
+            })?;
             threads.push(thread);
         }
         let wakers = inboxes.into_iter().map(|i| Arc::new(InboxHandle(i))).collect();
-        Ok(Workers { addr, stop, threads, wakers })
+        Ok(Workers { addr, public, stop, drain, threads, wakers })
     }
 
     /// The port every worker listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The addresses the relay accepts connect tokens for.
+    pub fn public(&self) -> &[SocketAddr] {
+        &self.public
+    }
+
+    /// Every worker's relay drains ([`Relay::drain`]): no new rooms. Then wait until the rooms
+    /// are gone (the hook sees `Relay::room_count`) and [`Workers::stop`].
+    pub fn drain(&self) {
+        self.drain.store(true, Ordering::Relaxed);
+        for w in &self.wakers {
+            let _ = w.0.waker.wake();
+        }
     }
 
     /// Stops every worker (each tells its clients goodbye) and returns their reports.
@@ -202,6 +220,12 @@ fn owner_of_request(data: &[u8], cfg: &RelayConfig, now: Duration, workers: usiz
     Some((room % workers as u64) as usize)
 }
 
+/// What the pool tells its workers.
+struct Flags<'a> {
+    stop: &'a AtomicBool,
+    drain: &'a AtomicBool,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_worker(
     me: usize,
@@ -209,7 +233,7 @@ fn run_worker(
     mut socket: UdpSocket,
     cfg: RelayConfig,
     inboxes: Vec<Arc<Inbox>>,
-    stop: &AtomicBool,
+    flags: Flags<'_>,
     seed: u64,
     mut hook: Option<Box<dyn WorkerHook>>,
 ) -> io::Result<WorkerReport> {
@@ -226,7 +250,10 @@ fn run_worker(
     let mut report = WorkerReport { worker: me, ..WorkerReport::default() };
     let mut local: VecDeque<Forwarded> = VecDeque::with_capacity(INBOX);
     let mut io = IoStats::default();
-    while !stop.load(Ordering::Relaxed) {
+    while !flags.stop.load(Ordering::Relaxed) {
+        if flags.drain.load(Ordering::Relaxed) && !relay.is_draining() {
+            relay.drain();
+        }
         let iteration = Instant::now();
         let now = unix_now(base, started);
         let wait = relay.poll_timeout().map_or(Duration::from_millis(50), |t| t.saturating_sub(now));
