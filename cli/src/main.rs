@@ -10,6 +10,8 @@
 mod alloc_count;
 mod demo;
 mod link;
+mod load;
+mod load_bots;
 mod metrics;
 mod net;
 mod record;
@@ -49,6 +51,8 @@ enum Command {
     Serve(net::ServeArgs),
     /// Play one slot of a room through a relay with scripted inputs; print the final checksum.
     Bot(net::BotArgs),
+    /// Load a relay with many clients in one process and compare its CPU per datagram with a raw UDP echo's.
+    Load(load::LoadArgs),
 }
 
 /// How a failed command ends.
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
         Command::Token(args) => net::token(args).map_err(Failure::from),
         Command::Serve(args) => net::serve(args).map_err(Failure::from),
         Command::Bot(args) => net::bot(args).map_err(Failure::from),
+        Command::Load(args) => load::run(args).map_err(Failure::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -69,10 +69,12 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod histogram;
 pub mod io;
 pub mod mmsg;
 pub mod netcode;
 pub mod player;
 pub mod relay;
 pub mod sync;
+pub mod sys;
 pub mod workers;
