@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use rand_core::RngCore;
 
-use crate::netcode::{Server, ServerConfig, ServerConfigError, ServerEvent, Transmit};
+use crate::histogram::Histogram;
+use crate::netcode::{Server, ServerConfig, ServerConfigError, ServerEvent, Timers, Transmit};
 use crate::sync::msg::MAX_MESSAGE;
 use crate::sync::{Room, RoomConfig};
 
@@ -57,6 +58,13 @@ pub struct Relay {
     refuse: Vec<usize>,
     buf: Vec<u8>,
     stats: RelayStats,
+    /// Room `r`'s next frame close is timer `r`: only rooms whose time came are ticked.
+    room_timers: Timers,
+    /// Rooms with bundles to send (a frame closed, a member joined), each once.
+    dirty: Vec<u32>,
+    is_dirty: Vec<bool>,
+    /// How late each frame close ran against its room's deadline.
+    lateness: Histogram,
 }
 
 fn micros(now: Duration) -> u64 {
@@ -75,6 +83,10 @@ impl Relay {
             refuse: Vec::with_capacity(max_clients),
             buf: vec![0; MAX_MESSAGE],
             stats: RelayStats::default(),
+            room_timers: Timers::new(cfg.max_rooms),
+            dirty: Vec::with_capacity(cfg.max_rooms),
+            is_dirty: vec![false; cfg.max_rooms],
+            lateness: Histogram::default(),
             cfg,
         })
     }
@@ -85,14 +97,46 @@ impl Relay {
         self.process_events(now);
     }
 
-    /// Advances timers: keep-alives and timeouts, and every room's frame clock.
+    /// Advances timers: keep-alives and timeouts, and the frame clock of every room whose frame is due
+    /// (rooms are kept in a deadline heap: the others are not visited).
     pub fn handle_timeout(&mut self, now: Duration) {
         self.server.handle_timeout(now);
         self.process_events(now);
-        for e in &mut self.rooms {
+        while let Some(r) = self.room_timers.pop_due(now) {
+            let Some(e) = self.rooms.get_mut(r) else { continue };
+            if let Some(deadline) = e.room.poll_timeout() {
+                self.lateness.record_us(micros(now).saturating_sub(deadline));
+            }
             e.room.handle_timeout(micros(now));
+            if let Some(next) = e.room.poll_timeout() {
+                self.room_timers.schedule(r, Duration::from_micros(next));
+            }
+            Self::mark(&mut self.dirty, &mut self.is_dirty, r);
         }
         self.flush(now);
+    }
+
+    /// How late frame closes ran against their rooms' deadlines (on the caller's clock), since the
+    /// relay started.
+    pub fn lateness(&self) -> &Histogram {
+        &self.lateness
+    }
+
+    /// Room `r` has bundles to send at the next flush.
+    fn mark(dirty: &mut Vec<u32>, is_dirty: &mut [bool], r: usize) {
+        if let Some(d) = is_dirty.get_mut(r).filter(|d| !**d) {
+            *d = true;
+            dirty.push(r as u32);
+        }
+    }
+
+    /// A member joined room `r`: its clock starts at the next `handle_timeout` if it had not, and the
+    /// newcomer's first bundle goes out then.
+    fn touch_room(&mut self, r: usize, now: Duration) {
+        if self.rooms.get(r).is_some_and(|e| e.room.poll_timeout().is_none()) {
+            self.room_timers.schedule(r, now);
+        }
+        Self::mark(&mut self.dirty, &mut self.is_dirty, r);
     }
 
     /// The next datagram to send.
@@ -102,8 +146,7 @@ impl Relay {
 
     /// When [`Relay::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        let rooms = self.rooms.iter().filter_map(|e| e.room.poll_timeout()).min().map(Duration::from_micros);
-        match (self.server.poll_timeout(), rooms) {
+        match (self.server.poll_timeout(), self.room_timers.next()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -144,7 +187,10 @@ impl Relay {
                         .room_slot()
                         .and_then(|(room, slot)| Self::admit(&mut self.rooms, &self.cfg, room, slot, client_index));
                     match (admitted, self.routes.get_mut(client_index)) {
-                        (Some(route), Some(r)) => *r = Some(route),
+                        (Some(route), Some(r)) => {
+                            *r = Some(route);
+                            self.touch_room(route.0, now);
+                        }
                         _ => {
                             self.stats.refused += 1;
                             self.refuse.push(client_index);
@@ -197,9 +243,12 @@ impl Relay {
         Some((r, member))
     }
 
-    /// Hands every due bundle to the connection layer.
+    /// Hands every due bundle of the rooms marked dirty to the connection layer.
     fn flush(&mut self, now: Duration) {
-        for e in &mut self.rooms {
+        while let Some(r) = self.dirty.pop() {
+            let r = r as usize;
+            self.is_dirty[r] = false;
+            let Some(e) = self.rooms.get_mut(r) else { continue };
             while let Some((member, len)) = e.room.poll_transmit(&mut self.buf) {
                 if let Some(Some(conn)) = e.members.get(member) {
                     if self.server.send_payload(now, *conn, &self.buf[..len]).is_err() {
