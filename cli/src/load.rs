@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use framelock_core::arena;
@@ -21,7 +21,7 @@ use framelock_net::mmsg::{RecvBatch, SendBatch, Sent};
 use framelock_net::netcode::ServerConfig;
 use framelock_net::relay::{Relay, RelayConfig};
 use framelock_net::sync::RoomConfig;
-use framelock_net::workers::{WorkerHook, Workers};
+use framelock_net::workers::{WorkerHook, WorkerOptions, Workers};
 
 use crate::load_bots::{Bots, INPUT_BYTES};
 use crate::net::{NetError, PROTOCOL_ID};
@@ -59,6 +59,10 @@ pub struct LoadArgs {
     /// Clients that start connecting per 10 ms.
     #[arg(long, default_value_t = 100)]
     pub wave: usize,
+    /// Receive/send buffer in bytes of the in-process relay's sockets and of the echo's (the same, so
+    /// that both absorb a tick's burst alike).
+    #[arg(long, default_value_t = 4 << 20)]
+    pub socket_buffer: usize,
 }
 
 /// What a server thread measured at one instant.
@@ -74,6 +78,7 @@ struct Sample {
     connected: u64,
     rooms: u64,
     lateness: Histogram,
+    work: Histogram,
 }
 
 impl Sample {
@@ -92,6 +97,7 @@ impl Sample {
         self.connected += o.connected;
         self.rooms += o.rooms;
         self.lateness.add(&o.lateness);
+        self.work.add(&o.work);
     }
 }
 
@@ -138,34 +144,26 @@ impl Probe {
     }
 }
 
-/// Runs on each relay worker: frame-close lateness against the relay's own deadlines, and samples.
+/// Runs on each relay worker: the loop's work time per iteration, and samples.
 struct LoadHook {
     probe: Arc<Probe>,
     index: usize,
     seen: u64,
-    base: Duration,
-    started: Instant,
-    deadline: Option<Duration>,
-    lateness: Histogram,
+    work: Histogram,
 }
 
 impl WorkerHook for LoadHook {
-    fn after_iteration(&mut self, relay: &Relay, io: &IoStats, _took: Duration) {
-        let now = self.base + self.started.elapsed();
-        // The deadline the previous iteration waited for has passed: the iteration that just ended
-        // closed its frame; how late it ended is the lateness (an upper bound of the close's).
-        if let Some(d) = self.deadline.filter(|&d| d <= now) {
-            self.lateness.record(now - d);
-        }
-        self.deadline = relay.poll_timeout();
-        let lateness = &self.lateness;
+    fn after_iteration(&mut self, relay: &Relay, io: &IoStats, took: Duration) {
+        self.work.record(took);
+        let work = &self.work;
         self.probe.answer(self.index, &mut self.seen, || {
             let mut s = Sample {
                 cpu: framelock_net::sys::thread_cpu_time().unwrap_or_default(),
                 io: *io,
                 netcode_dropped: relay.server().stats().dropped_total(),
                 connected: relay.server().num_connected() as u64,
-                lateness: lateness.clone(),
+                lateness: relay.lateness().clone(),
+                work: work.clone(),
                 ..Sample::default()
             };
             for (_, room) in relay.rooms() {
@@ -214,11 +212,16 @@ fn process_cpu(pid: u32) -> Option<Duration> {
 /// bytes to every datagram.
 fn spawn_echo(
     reply_len: usize,
+    socket_buffer: usize,
     probe: Arc<Probe>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<(SocketAddr, std::thread::JoinHandle<std::io::Result<()>>)> {
     let mut socket = mio::net::UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
     let addr = socket.local_addr()?;
+    {
+        use std::os::fd::AsRawFd;
+        framelock_net::sys::set_socket_buffers(socket.as_raw_fd(), socket_buffer)?;
+    }
     let handle = std::thread::Builder::new().name("echo".into()).spawn(move || {
         let mut poll = mio::Poll::new()?;
         poll.registry().register(&mut socket, mio::Token(0), mio::Interest::READABLE)?;
@@ -297,6 +300,7 @@ fn diff_io(a: &IoStats, b: &IoStats) -> IoStats {
         bytes_out: b.bytes_out - a.bytes_out,
         send_dropped: b.send_dropped - a.send_dropped,
         conditioner_dropped: 0,
+        kernel_dropped: b.kernel_dropped.saturating_sub(a.kernel_dropped),
     }
 }
 
@@ -330,22 +334,15 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
                 max_rooms: args.clients.div_ceil(room_size),
             };
             let probe = Probe::new(workers);
-            let base = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
             let hooks: Vec<Box<dyn WorkerHook>> = (0..workers)
                 .map(|index| {
-                    Box::new(LoadHook {
-                        probe: probe.clone(),
-                        index,
-                        seen: 0,
-                        base,
-                        started: Instant::now(),
-                        deadline: None,
-                        lateness: Histogram::default(),
-                    }) as Box<dyn WorkerHook>
+                    Box::new(LoadHook { probe: probe.clone(), index, seen: 0, work: Histogram::default() })
+                        as Box<dyn WorkerHook>
                 })
                 .collect();
             let seed = u64::from_le_bytes(key[..8].try_into().unwrap_or([0; 8]));
-            let pool = Workers::spawn(cfg, listen, workers, seed, hooks).map_err(fail)?;
+            let opts = WorkerOptions { socket_buffer: Some(args.socket_buffer) };
+            let pool = Workers::spawn_with(cfg, listen, workers, seed, hooks, opts).map_err(fail)?;
             (pool.local_addr(), key, Some(pool), Some(probe))
         }
     };
@@ -411,7 +408,8 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
     // The echo baseline, same clients, rate and sizes.
     let echo_probe = Probe::new(1);
     let stop = Arc::new(AtomicBool::new(false));
-    let (echo_addr, echo_thread) = spawn_echo(out_len as usize, echo_probe.clone(), stop.clone()).map_err(fail)?;
+    let (echo_addr, echo_thread) =
+        spawn_echo(out_len as usize, args.socket_buffer, echo_probe.clone(), stop.clone()).map_err(fail)?;
     bots.run_echo(echo_addr, in_len as usize, period, Instant::now() + Duration::from_secs(1)).map_err(fail)?;
     let e0 = echo_probe.sample()?;
     let ek0 = kernel_drops_on_port(echo_addr.port());
@@ -459,6 +457,13 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
                 late.percentile(99.0),
                 late.max_us(),
                 late.count()
+            );
+            let work = b.work.since(&a.work);
+            println!(
+                "relay loop work per iteration (wait excluded): p50 {} us, p99 {} us ({} iterations)",
+                work.percentile(50.0),
+                work.percentile(99.0),
+                work.count()
             );
             println!(
                 "drops: relay netcode {}, relay send {}, kernel (relay socket) {}, kernel (clients) {}, kernel (echo) {}, echo send {}",

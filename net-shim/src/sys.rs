@@ -129,3 +129,90 @@ impl Timer {
         }
     }
 }
+
+/// Sets a socket's receive and send buffers to `bytes` each: `SO_RCVBUFFORCE`/`SO_SNDBUFFORCE` where
+/// the process may (root, `CAP_NET_ADMIN`), else the plain options (capped by `net.core.rmem_max` /
+/// `wmem_max`). Returns the receive buffer the kernel granted (it reports twice the request, its
+/// bookkeeping included).
+#[cfg(unix)]
+pub fn set_socket_buffers(fd: std::os::fd::RawFd, bytes: usize) -> io::Result<usize> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    let set = |name: libc::c_int| {
+        // SAFETY: passes a pointer to a live c_int and its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                name,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    };
+    #[cfg(target_os = "linux")]
+    {
+        if set(libc::SO_RCVBUFFORCE).is_err() {
+            set(libc::SO_RCVBUF)?;
+        }
+        if set(libc::SO_SNDBUFFORCE).is_err() {
+            set(libc::SO_SNDBUF)?;
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        set(libc::SO_RCVBUF)?;
+        set(libc::SO_SNDBUF)?;
+    }
+    let mut got: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `got` is writable for `len` bytes.
+    let rc = unsafe {
+        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, (&mut got as *mut libc::c_int).cast(), &mut len)
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(got).unwrap_or(0))
+}
+
+/// A loop's wake-up timer: a [`Timer`] armed for the next deadline (re-armed only when the deadline
+/// changes), with mio's millisecond poll timeout as the fallback where there is no timer.
+#[derive(Debug)]
+pub struct DeadlineTimer {
+    timer: Option<Timer>,
+    armed: Option<Duration>,
+}
+
+impl DeadlineTimer {
+    /// A timer registered with `registry` under `token` (inert where the platform has none).
+    pub fn new(registry: &mio::Registry, token: mio::Token) -> io::Result<Self> {
+        let timer = Timer::new()?;
+        if let Some(t) = &timer {
+            t.register(registry, token)?;
+        }
+        Ok(DeadlineTimer { timer, armed: None })
+    }
+
+    /// The poll timeout for waiting from `now` until `deadline` (both on the caller's clock), at most
+    /// `max_wait`: the timer is armed to fire at the deadline and the returned timeout is a fallback a
+    /// little later. A deadline already past gives zero.
+    pub fn wait(&mut self, now: Duration, deadline: Option<Duration>, max_wait: Duration) -> io::Result<Duration> {
+        let Some(deadline) = deadline.filter(|&d| d < now + max_wait) else { return Ok(max_wait) };
+        let wait = deadline.saturating_sub(now);
+        match &self.timer {
+            Some(t) if !wait.is_zero() => {
+                if self.armed != Some(deadline) {
+                    t.arm(wait)?;
+                    self.armed = Some(deadline);
+                }
+                Ok(wait + Duration::from_millis(2))
+            }
+            _ => Ok(wait),
+        }
+    }
+}
