@@ -184,6 +184,10 @@ pub struct ServeArgs {
     /// The arena seed the room's bots play with (written into recordings so they replay).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Receive and send buffer of the relay's sockets in bytes (default: the system's); a larger one
+    /// absorbs the burst of thousands of clients answering the same tick without kernel drops.
+    #[arg(long)]
+    pub socket_buffer: Option<usize>,
 }
 
 /// A relay for arena rooms of `players` slots at `tick_rate` on `driver`'s socket.
@@ -231,6 +235,9 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
         UdpDriver::bind(args.listen).or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
     if let Some(c) = conditioner {
         driver.condition(c);
+    }
+    if let Some(bytes) = args.socket_buffer {
+        driver.set_socket_buffers(bytes).or_else(|e| fail(format!("--socket-buffer {bytes}: {e}")))?;
     }
     let addr = driver.local_addr().or_else(|e| fail(format!("socket: {e}")))?;
     let mut relay = new_relay(&driver, key, args.max_clients, args.players, args.tick_rate)?;
@@ -351,7 +358,8 @@ fn serve_workers(args: &ServeArgs, key: [u8; 32], stop: &std::sync::atomic::Atom
         }));
     }
     let seed = u64::from_le_bytes(os_random_32()[..8].try_into().unwrap_or([0; 8]));
-    let pool = framelock_net::workers::Workers::spawn(cfg, args.listen, workers, seed, hooks)
+    let opts = framelock_net::workers::WorkerOptions { socket_buffer: args.socket_buffer };
+    let pool = framelock_net::workers::Workers::spawn_with(cfg, args.listen, workers, seed, hooks, opts)
         .or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
     println!("listening on {} ({workers} workers)", pool.local_addr());
     let page = match args.metrics {
@@ -411,14 +419,9 @@ pub fn relay_loop(
     let mut next_render = driver.now();
     let mut was_busy = false;
     loop {
-        let deadline = relay.poll_timeout();
-        let started = std::time::Instant::now();
         driver.run_once(relay, Duration::from_millis(50)).or_else(|e| fail(format!("socket: {e}")))?;
-        looped.tick(started.elapsed());
+        looped.tick(driver.last_work());
         let now = driver.now();
-        if let Some(d) = deadline.filter(|&d| d <= now) {
-            looped.max_lateness_us = looped.max_lateness_us.max((now - d).as_micros() as u64);
-        }
         if let Some(page) = page.filter(|_| now >= next_render) {
             let counters = metrics::Counters::of(relay, driver.stats(), &looped);
             page.set(metrics::render(&counters, crate::alloc_count::allocations()));
