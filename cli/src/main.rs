@@ -11,6 +11,8 @@ mod alloc_count;
 mod bot;
 mod demo;
 mod link;
+mod load;
+mod load_bots;
 mod metrics;
 mod net;
 mod p2p;
@@ -54,6 +56,8 @@ enum Command {
     /// Play slots of a peer-to-peer match (no relay) with scripted inputs, or watch one as a
     /// spectator; print the final checksum and network statistics.
     P2p(p2p::P2pArgs),
+    /// Load a relay with many clients in one process and compare its CPU per datagram with a raw UDP echo's.
+    Load(load::LoadArgs),
 }
 
 /// How a failed command ends.
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => net::serve(args).map_err(Failure::from),
         Command::Bot(args) => net::bot(args).map_err(Failure::from),
         Command::P2p(args) => p2p::p2p(args).map_err(Failure::from),
+        Command::Load(args) => load::run(args).map_err(Failure::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use framelock_net::histogram::Histogram;
 use framelock_net::io::IoStats;
 use framelock_net::netcode::DropReason;
 use framelock_net::relay::{Refusal, Relay};
@@ -112,30 +113,21 @@ fn answer(mut stream: TcpStream, page: &Page) -> std::io::Result<()> {
     )
 }
 
-/// Tick-duration histogram buckets, in microseconds.
-pub const TICK_BUCKETS_US: [u64; 8] = [50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
+/// Histogram bucket bounds on the page, in microseconds (each the exact upper bound of one of the
+/// [`Histogram`]'s buckets, so the cumulative counts are exact).
+pub const BUCKETS_US: [u64; 12] = [31, 63, 127, 255, 511, 1_023, 2_047, 4_095, 8_191, 16_383, 65_535, 262_143];
 
-/// What the relay loop measures between renders.
+/// What a relay loop measures.
 #[derive(Debug, Clone, Default)]
 pub struct LoopStats {
-    /// Tick (one `run_once`) durations: counts per bucket, plus the overflow bucket.
-    pub tick_buckets: [u64; 9],
-    /// Sum of tick durations in microseconds.
-    pub tick_sum_us: u64,
-    /// Ticks measured.
-    pub ticks: u64,
-    /// Worst lateness of `handle_timeout` against the relay's deadline, microseconds.
-    pub max_lateness_us: u64,
+    /// Work time of each loop iteration, its wait for datagrams or the next deadline excluded.
+    pub work: Histogram,
 }
 
 impl LoopStats {
-    /// Adds one tick.
+    /// Adds one iteration's work time.
     pub fn tick(&mut self, took: Duration) {
-        let us = took.as_micros() as u64;
-        let i = TICK_BUCKETS_US.iter().position(|&b| us <= b).unwrap_or(TICK_BUCKETS_US.len());
-        self.tick_buckets[i] += 1;
-        self.tick_sum_us += us;
-        self.ticks += 1;
+        self.work.record(took);
     }
 }
 
@@ -174,6 +166,10 @@ pub struct Counters {
     pub rooms_opened: u64,
     /// Rooms freed.
     pub rooms_closed: u64,
+    /// Frame-close lateness against the rooms' deadlines.
+    pub lateness: Histogram,
+    /// Each worker's (lateness, work) histograms once workers were added up (empty for one loop).
+    pub per_worker: Vec<(Histogram, Histogram)>,
 }
 
 impl Counters {
@@ -188,6 +184,7 @@ impl Counters {
             disconnects: net.disconnects,
             dropped: DropReason::ALL.iter().map(|&r| net.dropped(r)).collect(),
             looped: looped.clone(),
+            lateness: relay.lateness().clone(),
             ..Counters::default()
         };
         // Freed rooms' counters included: these never go down.
@@ -214,6 +211,7 @@ impl Counters {
         self.io.bytes_in += o.io.bytes_in;
         self.io.bytes_out += o.io.bytes_out;
         self.io.send_dropped += o.io.send_dropped;
+        self.io.kernel_dropped += o.io.kernel_dropped;
         self.connects += o.connects;
         self.disconnects += o.disconnects;
         self.dropped.resize(self.dropped.len().max(o.dropped.len()), 0);
@@ -231,12 +229,51 @@ impl Counters {
         self.refused_server_full += o.refused_server_full;
         self.rooms_opened += o.rooms_opened;
         self.rooms_closed += o.rooms_closed;
-        for (b, x) in self.looped.tick_buckets.iter_mut().zip(o.looped.tick_buckets) {
-            *b += x;
+        self.looped.work.add(&o.looped.work);
+        self.lateness.add(&o.lateness);
+        if o.per_worker.is_empty() {
+            self.per_worker.push((o.lateness.clone(), o.looped.work.clone()));
+        } else {
+            self.per_worker.extend(o.per_worker.iter().cloned());
         }
-        self.looped.tick_sum_us += o.looped.tick_sum_us;
-        self.looped.ticks += o.looped.ticks;
-        self.looped.max_lateness_us = self.looped.max_lateness_us.max(o.looped.max_lateness_us);
+    }
+}
+
+/// Writes a Prometheus histogram (cumulative counts at [`BUCKETS_US`]).
+fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    let buckets = h.buckets();
+    let mut cumulative = 0;
+    let mut next = 0;
+    for &le in &BUCKETS_US {
+        while next < buckets.len() && framelock_net::histogram::bucket_upper_us(next) <= le {
+            cumulative += buckets[next];
+            next += 1;
+        }
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count());
+    let _ = writeln!(out, "{name}_sum {}", h.sum_us());
+    let _ = writeln!(out, "{name}_count {}", h.count());
+}
+
+/// Writes p50 and p99 gauges of each worker's histogram and of their sum.
+fn quantiles<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    all: &Histogram,
+    workers: impl Iterator<Item = &'a Histogram>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+    let mut line = |worker: &str, h: &Histogram| {
+        for (q, p) in [("0.5", 50.0), ("0.99", 99.0)] {
+            let _ = writeln!(out, "{name}{{worker=\"{worker}\",quantile=\"{q}\"}} {}", h.percentile(p));
+        }
+    };
+    line("all", all);
+    for (i, h) in workers.enumerate() {
+        line(&i.to_string(), h);
     }
 }
 
@@ -262,10 +299,10 @@ pub fn render(c: &Counters, allocations: u64) -> String {
     metric("framelock_malformed_updates_total", "counter", "Frame-sync updates that did not decode.", c.malformed);
     metric("framelock_heap_allocations_total", "counter", "Heap allocations of the process.", allocations);
     metric(
-        "framelock_tick_lateness_max_microseconds",
-        "gauge",
-        "Worst lateness of a room tick.",
-        c.looped.max_lateness_us,
+        "framelock_kernel_receive_drops_total",
+        "counter",
+        "Datagrams the kernel dropped because a relay socket's receive buffer was full.",
+        c.io.kernel_dropped,
     );
     metric("framelock_rooms_opened_total", "counter", "Rooms opened.", c.rooms_opened);
     metric("framelock_rooms_closed_total", "counter", "Rooms freed (empty, or their match ended).", c.rooms_closed);
@@ -280,16 +317,68 @@ pub fn render(c: &Counters, allocations: u64) -> String {
     for (reason, n) in DropReason::ALL.iter().zip(c.dropped.iter().chain(std::iter::repeat(&0))) {
         let _ = writeln!(out, "framelock_dropped_packets_total{{reason=\"{reason:?}\"}} {n}");
     }
-    let _ = writeln!(out, "# HELP framelock_tick_duration_microseconds Duration of one relay loop iteration.");
-    let _ = writeln!(out, "# TYPE framelock_tick_duration_microseconds histogram");
-    let mut cumulative = 0;
-    for (i, &b) in TICK_BUCKETS_US.iter().enumerate() {
-        cumulative += c.looped.tick_buckets[i];
-        let _ = writeln!(out, "framelock_tick_duration_microseconds_bucket{{le=\"{b}\"}} {cumulative}");
-    }
-    cumulative += c.looped.tick_buckets[TICK_BUCKETS_US.len()];
-    let _ = writeln!(out, "framelock_tick_duration_microseconds_bucket{{le=\"+Inf\"}} {cumulative}");
-    let _ = writeln!(out, "framelock_tick_duration_microseconds_sum {}", c.looped.tick_sum_us);
-    let _ = writeln!(out, "framelock_tick_duration_microseconds_count {}", c.looped.ticks);
+    histogram(
+        &mut out,
+        "framelock_tick_duration_microseconds",
+        "Work time of one relay loop iteration (its wait excluded), all workers.",
+        &c.looped.work,
+    );
+    histogram(
+        &mut out,
+        "framelock_frame_close_lateness_microseconds",
+        "How late a room's frame closed against its deadline, all workers.",
+        &c.lateness,
+    );
+    let one = [(c.lateness.clone(), c.looped.work.clone())];
+    let workers = if c.per_worker.is_empty() { &one[..] } else { &c.per_worker[..] };
+    quantiles(
+        &mut out,
+        "framelock_frame_close_lateness_quantile_microseconds",
+        "Frame-close lateness p50 and p99 since start, per worker and all.",
+        &c.lateness,
+        workers.iter().map(|w| &w.0),
+    );
+    quantiles(
+        &mut out,
+        "framelock_tick_duration_quantile_microseconds",
+        "Loop iteration work time p50 and p99 since start, per worker and all.",
+        &c.looped.work,
+        workers.iter().map(|w| &w.1),
+    );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn worker(lateness_us: &[u64], work_us: &[u64]) -> Counters {
+        let mut c = Counters::default();
+        lateness_us.iter().for_each(|&v| c.lateness.record_us(v));
+        work_us.iter().for_each(|&v| c.looped.work.record_us(v));
+        c
+    }
+
+    #[test]
+    fn histograms_per_worker_and_summed() {
+        let mut total = Counters::default();
+        total.add(&worker(&[10, 20, 30, 2_000], &[100]));
+        total.add(&worker(&[500; 10], &[40, 50]));
+        let page = render(&total, 0);
+        // Cumulative buckets over both workers: 3 values <= 31 us, 13 <= 511, 14 in all.
+        for line in [
+            "framelock_frame_close_lateness_microseconds_bucket{le=\"31\"} 3",
+            "framelock_frame_close_lateness_microseconds_bucket{le=\"511\"} 13",
+            "framelock_frame_close_lateness_microseconds_bucket{le=\"+Inf\"} 14",
+            "framelock_frame_close_lateness_microseconds_count 14",
+            "framelock_tick_duration_microseconds_count 3",
+            "framelock_frame_close_lateness_quantile_microseconds{worker=\"1\",quantile=\"0.5\"} 500",
+            "framelock_frame_close_lateness_quantile_microseconds{worker=\"0\",quantile=\"0.99\"} 2000",
+            "framelock_frame_close_lateness_quantile_microseconds{worker=\"all\",quantile=\"0.99\"} 2000",
+            "framelock_tick_duration_quantile_microseconds{worker=\"0\",quantile=\"0.5\"} 100",
+        ] {
+            assert!(page.contains(line), "missing {line} in\n{page}");
+        }
+        assert!(!page.contains("worker=\"2\""));
+    }
 }

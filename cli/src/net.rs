@@ -243,6 +243,10 @@ pub struct ServeArgs {
     /// then freed and its recording ends at that frame.
     #[arg(long, default_value_t = 0)]
     pub match_frames: u32,
+    /// Receive and send buffer of the relay's sockets in bytes (default: the system's); a larger one
+    /// absorbs the burst of thousands of clients answering the same tick without kernel drops.
+    #[arg(long)]
+    pub socket_buffer: Option<usize>,
 }
 
 /// Heap bytes a room's recording takes besides the room (its write buffer and chunk buffer).
@@ -360,6 +364,9 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
         UdpDriver::bind(args.listen).or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
     if let Some(c) = conditioner {
         driver.condition(c);
+    }
+    if let Some(bytes) = args.socket_buffer {
+        driver.set_socket_buffers(bytes).or_else(|e| fail(format!("--socket-buffer {bytes}: {e}")))?;
     }
     let addr = driver.local_addr().or_else(|e| fail(format!("socket: {e}")))?;
     let public = framelock_net::workers::public_addresses(&configured, addr).or_else(|e| fail(e.to_string()))?;
@@ -480,7 +487,8 @@ fn serve_workers(
         }));
     }
     let seed = u64::from_le_bytes(os_random_32()[..8].try_into().unwrap_or([0; 8]));
-    let pool = framelock_net::workers::Workers::spawn(cfg, args.listen, workers, seed, hooks)
+    let opts = framelock_net::workers::WorkerOptions { socket_buffer: args.socket_buffer };
+    let pool = framelock_net::workers::Workers::spawn_with(cfg, args.listen, workers, seed, hooks, opts)
         .or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
     println!("listening on {} ({workers} workers)", pool.local_addr());
     print_public(pool.public());
@@ -576,14 +584,9 @@ pub fn run_relay(
     let mut was_busy = false;
     let mut drain_until = None;
     loop {
-        let deadline = relay.poll_timeout();
-        let started = std::time::Instant::now();
         driver.run_once(relay, Duration::from_millis(50)).or_else(|e| fail(format!("socket: {e}")))?;
-        looped.tick(started.elapsed());
+        looped.tick(driver.last_work());
         let now = driver.now();
-        if let Some(d) = deadline.filter(|&d| d <= now) {
-            looped.max_lateness_us = looped.max_lateness_us.max((now - d).as_micros() as u64);
-        }
         if let Some(page) = page.filter(|_| now >= next_render) {
             let counters = metrics::Counters::of(relay, driver.stats(), &looped);
             page.set(metrics::render(&counters, crate::alloc_count::allocations()));

@@ -1,7 +1,8 @@
 //! The mio driver: moves datagrams and time between a UDP socket and a sans-IO [`Endpoint`] (a
 //! [`Relay`] or a [`NetClient`]); nothing else. One token, the socket; every readiness event is
 //! drained until `WouldBlock`, a batch of datagrams per syscall (`recvmmsg`/`sendmmsg` on Linux,
-//! see [`crate::mmsg`]); the poll timeout is the endpoint's next deadline.
+//! see [`crate::mmsg`]). The wait ends at the endpoint's next deadline to within tens of microseconds:
+//! a timerfd ([`crate::sys::DeadlineTimer`]) wakes the poll, whose own timeout only has milliseconds.
 //!
 //! A seeded [`Conditioner`] can sit on the send path (latency, jitter, loss, duplication,
 //! reordering) to test over loopback as over a bad network.
@@ -19,6 +20,7 @@ use crate::mmsg::{RecvBatch, SendBatch, Sent};
 use crate::netcode::Transmit;
 use crate::player::NetClient;
 use crate::relay::Relay;
+use crate::sys::DeadlineTimer;
 
 /// A sans-IO state machine that a driver can run.
 pub trait Endpoint {
@@ -97,6 +99,8 @@ pub struct IoStats {
     pub send_dropped: u64,
     /// Datagrams the conditioner dropped on purpose.
     pub conditioner_dropped: u64,
+    /// Datagrams the kernel dropped because the socket's receive buffer was full (its drop counter).
+    pub kernel_dropped: u64,
 }
 
 /// Runs an [`Endpoint`] on a UDP socket.
@@ -111,9 +115,12 @@ pub struct UdpDriver {
     unix_at_start: Duration,
     conditioner: Option<(Conditioner, u64, BinaryHeap<Delayed>, u64)>,
     stats: IoStats,
+    timer: DeadlineTimer,
+    work: Duration,
 }
 
 const SOCKET: Token = Token(0);
+const TIMER: Token = Token(1);
 
 impl UdpDriver {
     /// Binds a non-blocking UDP socket to `addr`.
@@ -121,6 +128,7 @@ impl UdpDriver {
         let poll = Poll::new()?;
         let mut socket = UdpSocket::bind(addr)?;
         poll.registry().register(&mut socket, SOCKET, Interest::READABLE)?;
+        let timer = DeadlineTimer::new(poll.registry(), TIMER)?;
         Ok(UdpDriver {
             poll,
             events: Events::with_capacity(64),
@@ -131,7 +139,22 @@ impl UdpDriver {
             unix_at_start: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default(),
             conditioner: None,
             stats: IoStats::default(),
+            timer,
+            work: Duration::ZERO,
         })
+    }
+
+    /// Sets the socket's receive and send buffers (see [`crate::sys::set_socket_buffers`]); returns the
+    /// receive buffer granted.
+    #[cfg(unix)]
+    pub fn set_socket_buffers(&self, bytes: usize) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        crate::sys::set_socket_buffers(self.socket.as_raw_fd(), bytes)
+    }
+
+    /// How long the last [`Self::run_once`] worked, its wait for datagrams or the deadline excluded.
+    pub fn last_work(&self) -> Duration {
+        self.work
     }
 
     /// Puts a link conditioner on the send path.
@@ -155,27 +178,32 @@ impl UdpDriver {
         self.conditioner.as_ref().map_or(0, |c| c.2.len())
     }
 
-    /// What it counted.
+    /// What it counted (with the socket's kernel drop counter, read now).
     pub fn stats(&self) -> IoStats {
-        self.stats
+        let mut s = self.stats;
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            s.kernel_dropped = crate::sys::socket_drops(self.socket.as_raw_fd()).unwrap_or(0);
+        }
+        s
     }
 
     /// Waits for a datagram or the endpoint's next deadline (at most `max_wait`), then feeds every
     /// datagram that arrived, the time, and sends everything the endpoint has to send.
     pub fn run_once<E: Endpoint>(&mut self, ep: &mut E, max_wait: Duration) -> io::Result<()> {
         let now = self.now();
-        let mut wait = max_wait;
-        if let Some(t) = ep.poll_timeout() {
-            wait = wait.min(t.saturating_sub(now));
-        }
+        let mut deadline = ep.poll_timeout();
         if let Some(Some(Delayed(std::cmp::Reverse((due, _)), ..))) = self.conditioner.as_ref().map(|c| c.2.peek()) {
-            wait = wait.min(due.saturating_sub(now));
+            deadline = Some(deadline.map_or(*due, |d| d.min(*due)));
         }
+        let wait = self.timer.wait(now, deadline, max_wait)?;
         match self.poll.poll(&mut self.events, Some(wait)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+        let woke = Instant::now();
         // One socket: readiness means "read until WouldBlock", whatever the events say; a batch of
         // datagrams per syscall.
         loop {
@@ -199,6 +227,7 @@ impl UdpDriver {
         let now = self.now();
         ep.handle_timeout(now);
         self.flush(ep, now);
+        self.work = woke.elapsed();
         Ok(())
     }
 

@@ -69,6 +69,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod histogram;
 pub mod io;
 pub mod mmsg;
 pub mod netcode;
@@ -77,4 +78,5 @@ pub mod player;
 pub mod relay;
 mod relay_config;
 pub mod sync;
+pub mod sys;
 pub mod workers;

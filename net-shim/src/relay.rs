@@ -22,7 +22,8 @@ use std::time::Duration;
 use framelock_core::Frame;
 use rand_core::RngCore;
 
-use crate::netcode::{Server, ServerConfig, ServerEvent, Transmit, UserData};
+use crate::histogram::Histogram;
+use crate::netcode::{Server, ServerConfig, ServerEvent, Timers, Transmit, UserData};
 use crate::sync::msg::MAX_MESSAGE;
 use crate::sync::{Room, RoomConfig, RoomStats};
 
@@ -198,6 +199,14 @@ pub struct Relay {
     buf: Vec<u8>,
     stats: RelayStats,
     draining: bool,
+    /// Room `r`'s next deadline (its next frame close, or when it is to be freed) is timer `r`:
+    /// only rooms whose time came are visited.
+    room_timers: Timers,
+    /// Rooms with bundles to send (a frame closed, a member joined), each once.
+    dirty: Vec<u32>,
+    is_dirty: Vec<bool>,
+    /// How late each frame close ran against its room's deadline.
+    lateness: Histogram,
 }
 
 fn micros(now: Duration) -> u64 {
@@ -260,6 +269,10 @@ impl Relay {
             buf: vec![0; MAX_MESSAGE],
             stats: RelayStats::default(),
             draining: false,
+            room_timers: Timers::new(cfg.max_rooms),
+            dirty: Vec::with_capacity(cfg.max_rooms),
+            is_dirty: vec![false; cfg.max_rooms],
+            lateness: Histogram::default(),
             cfg,
         })
     }
@@ -280,25 +293,49 @@ impl Relay {
         self.process_events(now);
     }
 
-    /// Advances timers: keep-alives and timeouts, every room's frame clock, the end of matches and
-    /// the freeing of rooms. Rooms freed by the previous call are dropped now.
+    /// Advances timers: keep-alives and timeouts, the frame clock of every room whose frame is due,
+    /// the end of matches and the freeing of rooms (rooms are kept in a deadline heap: the others are
+    /// not visited). Rooms freed by the previous call are dropped now.
     pub fn handle_timeout(&mut self, now: Duration) {
         self.closed.clear();
         self.server.handle_timeout(now);
         self.process_events(now);
         let (idle, draining, match_frames) = (self.cfg.room_idle, self.draining, self.cfg.match_frames);
-        for r in 0..self.rooms.len() {
-            let Some(e) = self.rooms[r].as_mut() else { continue };
+        while let Some(r) = self.room_timers.pop_due(now) {
+            let Some(e) = self.rooms.get_mut(r).and_then(Option::as_mut) else { continue };
+            if let Some(deadline) = e.room.poll_timeout().filter(|&d| d <= micros(now)) {
+                self.lateness.record_us(micros(now).saturating_sub(deadline));
+            }
             e.room.handle_timeout(micros(now));
             if match_frames > 0 && e.ended_at.is_none() && e.room.next_close() >= match_frames {
                 e.ended_at = Some(now);
             }
-            if e.free_at(idle, draining).is_some_and(|t| t <= now) {
+            let free_at = e.free_at(idle, draining);
+            if free_at.is_some_and(|t| t <= now) {
                 self.free_room(now, r);
+                continue;
             }
+            if let Some(next) = min_opt(e.room.poll_timeout().map(Duration::from_micros), free_at) {
+                self.room_timers.schedule(r, next);
+            }
+            Self::mark(&mut self.dirty, &mut self.is_dirty, r);
         }
         self.process_events(now);
         self.flush(now);
+    }
+
+    /// How late frame closes ran against their rooms' deadlines (on the caller's clock), since the
+    /// relay started.
+    pub fn lateness(&self) -> &Histogram {
+        &self.lateness
+    }
+
+    /// Room `r` has bundles to send at the next flush.
+    fn mark(dirty: &mut Vec<u32>, is_dirty: &mut [bool], r: usize) {
+        if let Some(d) = is_dirty.get_mut(r).filter(|d| !**d) {
+            *d = true;
+            dirty.push(r as u32);
+        }
     }
 
     /// The next datagram to send.
@@ -308,13 +345,7 @@ impl Relay {
 
     /// When [`Relay::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        let (idle, draining) = (self.cfg.room_idle, self.draining);
-        let mut next = self.server.poll_timeout();
-        for e in self.rooms.iter().flatten() {
-            next = min_opt(next, e.room.poll_timeout().map(Duration::from_micros));
-            next = min_opt(next, e.free_at(idle, draining));
-        }
-        next
+        min_opt(self.server.poll_timeout(), self.room_timers.next())
     }
 
     /// Says goodbye to every client (the connection layer's redundant disconnect packets); call
@@ -330,6 +361,12 @@ impl Relay {
     /// [`Relay::disconnect_all`].
     pub fn drain(&mut self) {
         self.draining = true;
+        // Empty rooms are now due at once: one pass over the rooms, once.
+        for (r, e) in self.rooms.iter().enumerate() {
+            if let Some(t) = e.as_ref().and_then(|e| e.free_at(self.cfg.room_idle, true)) {
+                self.room_timers.schedule(r, t);
+            }
+        }
     }
 
     /// True after [`Relay::drain`].
@@ -389,7 +426,13 @@ impl Relay {
                         .and_then(|()| user_data.room_slot().ok_or(Refusal::NoRoomInToken))
                         .map(|(room, slot)| self.admit(now, room, slot, client_index));
                     match (admitted, self.routes.get_mut(client_index)) {
-                        (Ok(Some(route)), Some(r)) => *r = Some(route),
+                        (Ok(Some(route)), Some(r)) => {
+                            *r = Some(route);
+                            // The room's clock starts (if it had not) and the newcomer's first
+                            // bundle goes out at the next `handle_timeout`.
+                            self.room_timers.schedule(route.0, now);
+                            Self::mark(&mut self.dirty, &mut self.is_dirty, route.0);
+                        }
                         (Err(reason), _) => {
                             // Only when the hook's answer changed since the challenge response.
                             self.stats.refused[reason as usize] += 1;
@@ -409,6 +452,9 @@ impl Relay {
                             e.connected -= 1;
                             if e.connected == 0 {
                                 e.empty_since = Some(now);
+                                if let Some(t) = e.free_at(self.cfg.room_idle, self.draining) {
+                                    self.room_timers.schedule(r, t);
+                                }
                             }
                         }
                     }
@@ -455,6 +501,8 @@ impl Relay {
                     }
                 };
                 self.by_id.insert(id, r);
+                // Due now: if no member ends up in it, the next timeout schedules its freeing.
+                self.room_timers.schedule(r, now);
                 self.open += 1;
                 self.stats.rooms_opened += 1;
                 r
@@ -477,6 +525,7 @@ impl Relay {
     /// Says goodbye to the room's clients, and moves it to the closed rooms.
     fn free_room(&mut self, now: Duration, r: usize) {
         let Some(e) = self.rooms[r].take() else { return };
+        self.room_timers.cancel(r);
         for conn in e.members.iter().flatten() {
             self.routes[*conn] = None;
             self.server.disconnect(now, *conn);
@@ -490,9 +539,12 @@ impl Relay {
         self.closed.push(ClosedRoom { id: e.id, room: e.room, match_end });
     }
 
-    /// Hands every due bundle to the connection layer.
+    /// Hands every due bundle of the rooms marked dirty to the connection layer.
     fn flush(&mut self, now: Duration) {
-        for e in self.rooms.iter_mut().flatten() {
+        while let Some(r) = self.dirty.pop() {
+            let r = r as usize;
+            self.is_dirty[r] = false;
+            let Some(e) = self.rooms.get_mut(r).and_then(Option::as_mut) else { continue };
             while let Some((member, len)) = e.room.poll_transmit(&mut self.buf) {
                 if let Some(Some(conn)) = e.members.get(member) {
                     if self.server.send_payload(now, *conn, &self.buf[..len]).is_err() {

@@ -26,6 +26,7 @@ use crate::relay::{Relay, RelayConfig};
 
 const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);
+const TIMER: Token = Token(2);
 /// Datagrams a worker's inbox holds.
 const INBOX: usize = 4096;
 
@@ -51,7 +52,8 @@ pub struct WorkerReport {
 /// Runs on a worker's thread after every loop iteration and once when it stops: where an
 /// application records its rooms or publishes metrics (a worker's relay is never shared).
 pub trait WorkerHook: Send {
-    /// After an iteration: the worker's relay, its socket counters, how long the iteration took.
+    /// After an iteration: the worker's relay, its socket counters, how long the iteration worked (its
+    /// wait for datagrams or the next deadline excluded).
     fn after_iteration(&mut self, relay: &Relay, io: &IoStats, took: Duration);
     /// When the worker stops, after it told its clients goodbye.
     fn finish(&mut self, relay: &Relay);
@@ -89,7 +91,15 @@ impl std::fmt::Debug for InboxHandle {
     }
 }
 
-fn bind_shared(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
+/// Socket settings of a worker pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkerOptions {
+    /// Receive and send buffer of each worker's socket in bytes (`None`: the system default). A larger
+    /// receive buffer absorbs bursts (thousands of clients answering the same tick) without kernel drops.
+    pub socket_buffer: Option<usize>,
+}
+
+fn bind_shared(addr: SocketAddr, opts: WorkerOptions) -> io::Result<std::net::UdpSocket> {
     let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::DGRAM, None)?;
     if addr.is_ipv6() {
         // `[::]:P` serves IPv4 clients too (as mapped addresses), whatever the system default.
@@ -97,6 +107,11 @@ fn bind_shared(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     }
     socket.set_reuse_port(true)?;
     socket.set_nonblocking(true)?;
+    #[cfg(unix)]
+    if let Some(bytes) = opts.socket_buffer {
+        use std::os::fd::AsRawFd;
+        crate::sys::set_socket_buffers(socket.as_raw_fd(), bytes)?;
+    }
     socket.bind(&addr.into())?;
     Ok(socket.into())
 }
@@ -130,15 +145,27 @@ impl Workers {
         listen: SocketAddr,
         workers: usize,
         seed: u64,
+        hooks: Vec<Box<dyn WorkerHook>>,
+    ) -> io::Result<Workers> {
+        Self::spawn_with(cfg, listen, workers, seed, hooks, WorkerOptions::default())
+    }
+
+    /// [`Workers::spawn`] with socket settings.
+    pub fn spawn_with(
+        cfg: RelayConfig,
+        listen: SocketAddr,
+        workers: usize,
+        seed: u64,
         mut hooks: Vec<Box<dyn WorkerHook>>,
+        opts: WorkerOptions,
     ) -> io::Result<Workers> {
         let workers = workers.clamp(1, 64);
-        let first = bind_shared(listen)?;
+        let first = bind_shared(listen, opts)?;
         let addr = first.local_addr()?;
         let public = public_addresses(&cfg.netcode.public_addresses, addr)?;
         let mut sockets = vec![first];
         for _ in 1..workers {
-            sockets.push(bind_shared(addr)?);
+            sockets.push(bind_shared(addr, opts)?);
         }
         let mut polls = Vec::new();
         let mut inboxes = Vec::new();
@@ -250,18 +277,20 @@ fn run_worker(
     let mut report = WorkerReport { worker: me, ..WorkerReport::default() };
     let mut local: VecDeque<Forwarded> = VecDeque::with_capacity(INBOX);
     let mut io = IoStats::default();
+    let mut timer = crate::sys::DeadlineTimer::new(poll.registry(), TIMER)?;
+    let mut last_drop_check = Instant::now();
     while !flags.stop.load(Ordering::Relaxed) {
         if flags.drain.load(Ordering::Relaxed) && !relay.is_draining() {
             relay.drain();
         }
-        let iteration = Instant::now();
         let now = unix_now(base, started);
-        let wait = relay.poll_timeout().map_or(Duration::from_millis(50), |t| t.saturating_sub(now));
-        match poll.poll(&mut events, Some(wait.min(Duration::from_millis(50)))) {
+        let wait = timer.wait(now, relay.poll_timeout(), Duration::from_millis(50))?;
+        match poll.poll(&mut events, Some(wait)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+        let iteration = Instant::now();
         loop {
             let got = match recv.recv(&socket) {
                 Ok(0) => break,
@@ -338,6 +367,12 @@ fn run_worker(
         io.datagrams_out += sent.datagrams;
         io.bytes_out += sent.bytes;
         io.send_dropped += sent.dropped;
+        #[cfg(unix)]
+        if iteration.duration_since(last_drop_check) >= Duration::from_millis(100) {
+            use std::os::fd::AsRawFd;
+            last_drop_check = iteration;
+            io.kernel_dropped = crate::sys::socket_drops(socket.as_raw_fd()).unwrap_or(io.kernel_dropped);
+        }
         if let Some(h) = hook.as_mut() {
             h.after_iteration(&relay, &io, iteration.elapsed());
         }

@@ -53,6 +53,7 @@ pub mod packet;
 
 mod client;
 mod crypto;
+mod keyed;
 mod queue;
 mod replay;
 mod rng;
@@ -60,6 +61,7 @@ mod server;
 mod server_conn;
 mod server_types;
 mod stats;
+mod timers;
 mod token;
 mod wire;
 
@@ -68,8 +70,11 @@ pub use queue::Transmit;
 pub use replay::ReplayProtection;
 pub use rng::SeededRng;
 pub use server::Server;
-pub use server_types::{DisconnectReason, SendError, ServerConfig, ServerConfigError, ServerEvent};
+pub use server_types::{
+    DisconnectReason, SendError, ServerConfig, ServerConfigError, ServerEvent, MAX_CLIENTS, MAX_RING_CAPACITY,
+};
 pub use stats::{ClientStats, DropReason, ServerStats};
+pub(crate) use timers::Timers;
 pub use token::{ConnectToken, PrivateConnectToken, TokenError, TokenParams, UserData};
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,17 +1,21 @@
 //! The sans-IO netcode server.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use rand_core::RngCore;
 
+use super::keyed::KeyedState;
 use super::packet::{self, Header, Packet, Receiver};
 use super::queue::{Datagram, EventSlot, Ring, Transmit};
 use super::replay::ReplayProtection;
 use super::server_conn::{queue_packet, timeout_of, Pending, Slot, TokenEntry};
 use super::server_types::{DisconnectReason, SendError, ServerConfig, ServerConfigError, ServerEvent};
 use super::stats::{DropReason, ServerStats};
+use super::timers::Timers;
 use super::token::{PrivateConnectToken, TokenError, UserData};
 use super::{
     secs, sequence_block, CONNECT_TOKEN_PRIVATE_BYTES, KEY_BYTES, MAC_BYTES, MAX_PACKET_BYTES, MAX_PAYLOAD_BYTES,
@@ -25,7 +29,20 @@ enum EventKind {
     Payload { client_index: usize, client_id: u64 },
 }
 
+/// What an address is to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conn {
+    /// A connected client's slot.
+    Slot(u32),
+    /// A pending handshake.
+    Pending(u32),
+}
+
 /// A sans-IO netcode server: see the [module docs](super) for the call order.
+///
+/// Nothing here scans every connection per packet or per call: addresses, client ids and token MACs
+/// are looked up in preallocated hash tables (keyed from the RNG), free slots come from a min-heap
+/// (the lowest free index, as before), deadlines from [`Timers`], and the connected count is kept.
 pub struct Server {
     protocol_id: u64,
     private_key: [u8; KEY_BYTES],
@@ -34,8 +51,16 @@ pub struct Server {
     challenge_sequence: u64,
     global_sequence: u64,
     slots: Vec<Slot>,
+    free_slots: BinaryHeap<Reverse<u32>>,
+    connected: usize,
     pending: Vec<Pending>,
+    free_pending: Vec<u32>,
+    by_address: HashMap<SocketAddr, Conn, KeyedState>,
+    by_client_id: HashMap<u64, u32, KeyedState>,
+    /// Slot `i`'s deadline is timer `i`; pending handshake `p`'s is timer `slots + p`.
+    timers: Timers,
     tokens: Vec<TokenEntry>,
+    by_token_mac: HashMap<[u8; MAC_BYTES], u32, KeyedState>,
     tokens_next: usize,
     tx: Ring<Datagram>,
     events: Ring<EventSlot<EventKind>>,
@@ -58,15 +83,13 @@ impl fmt::Debug for Server {
 impl Server {
     /// Creates a server, allocating every buffer it will use. The challenge key is drawn from `rng`.
     pub fn new(now: Duration, config: ServerConfig, rng: &mut impl RngCore) -> Result<Self, ServerConfigError> {
-        if config.max_clients == 0 || config.max_clients > 1024 {
-            return Err(ServerConfigError::BadMaxClients);
-        }
-        if config.public_addresses.is_empty() {
-            return Err(ServerConfigError::NoPublicAddress);
-        }
+        config.validate()?;
         let mut challenge_key = [0u8; KEY_BYTES];
         rng.fill_bytes(&mut challenge_key);
         let n = config.max_clients;
+        let keyed = KeyedState::new(rng);
+        // Tables sized at twice their most entries: hashbrown then always rehashes in place (no
+        // allocation) when deleted entries use up its free space.
         Ok(Self {
             protocol_id: config.protocol_id,
             private_key: config.private_key,
@@ -75,8 +98,15 @@ impl Server {
             challenge_sequence: sequence_block(now),
             global_sequence: (1 << 63) | sequence_block(now),
             slots: (0..n).map(|_| Slot::empty()).collect(),
+            free_slots: (0..n as u32).map(Reverse).collect(),
+            connected: 0,
             pending: vec![Pending::empty(); n * 4],
+            free_pending: (0..(n * 4) as u32).rev().collect(),
+            by_address: HashMap::with_capacity_and_hasher(2 * 5 * n, keyed),
+            by_client_id: HashMap::with_capacity_and_hasher(2 * n, keyed),
+            timers: Timers::new(n + n * 4),
             tokens: vec![TokenEntry::empty(); n * 2],
+            by_token_mac: HashMap::with_capacity_and_hasher(2 * 2 * n, keyed),
             tokens_next: 0,
             tx: Ring::new(config.transmit_capacity, Datagram::empty),
             events: Ring::new(config.event_capacity, || {
@@ -111,15 +141,11 @@ impl Server {
             Some(0) => self.handle_request(now, from, data, admit),
             Some(_) => match packet::peek_header(data, Receiver::Server) {
                 Err(r) => Err(r),
-                Ok(h) => {
-                    if let Some(i) = self.slot_by_address(from) {
-                        self.handle_connected(now, i, &h, data)
-                    } else if let Some(p) = self.pending_by_address(from) {
-                        self.handle_pending(now, p, &h, data, admit)
-                    } else {
-                        Err(DropReason::UnknownAddress)
-                    }
-                }
+                Ok(h) => match self.by_address.get(&from) {
+                    Some(&Conn::Slot(i)) => self.handle_connected(now, i as usize, &h, data),
+                    Some(&Conn::Pending(p)) => self.handle_pending(now, p as usize, &h, data, admit),
+                    None => Err(DropReason::UnknownAddress),
+                },
             },
         };
         if let Err(reason) = result {
@@ -175,8 +201,9 @@ impl Server {
         }
         let p = match self.pending_by_address(from) {
             Some(p) => p,
-            None => self.free_pending(now).ok_or(DropReason::PendingFull)?,
+            None => self.free_pending.pop().ok_or(DropReason::PendingFull)? as usize,
         };
+        self.by_address.insert(from, Conn::Pending(p as u32));
         self.pending[p] = Pending {
             active: true,
             client_id: token.client_id,
@@ -187,6 +214,8 @@ impl Server {
             expire_timestamp: req.expire_timestamp,
             last_recv: now,
         };
+        let deadline = self.pending[p].deadline();
+        self.timers.schedule(self.slots.len() + p, deadline);
         let challenge_seq = self.challenge_sequence;
         self.challenge_sequence = self.challenge_sequence.wrapping_add(1);
         let sealed = packet::seal_challenge(token.client_id, &token.user_data.0, challenge_seq, &self.challenge_key);
@@ -230,9 +259,10 @@ impl Server {
         if self.slot_by_client_id(client_id).is_some() {
             return Err(DropReason::ClientIdAlreadyConnected);
         }
-        self.pending[p].active = false;
-        let free = self.slots.iter().position(|s| !s.connected);
-        let Some(index) = free.filter(|_| admit(client_id, &UserData(user_data))) else {
+        self.release_pending(p);
+        // Asked only when a slot is free (a full server denies anyway); the slot is taken only if admitted.
+        let free = self.free_slots.peek().copied().filter(|_| admit(client_id, &UserData(user_data)));
+        let Some(Reverse(index)) = free.and_then(|_| self.free_slots.pop()) else {
             let seq = self.next_global();
             queue_packet(
                 &mut self.tx,
@@ -246,6 +276,10 @@ impl Server {
             self.stats.denied_sent += 1;
             return Ok(());
         };
+        let index = index as usize;
+        self.by_address.insert(pending.address, Conn::Slot(index as u32));
+        self.by_client_id.insert(client_id, index as u32);
+        self.connected += 1;
         let slot = &mut self.slots[index];
         *slot = Slot {
             connected: true,
@@ -264,6 +298,7 @@ impl Server {
         self.stats.connects += 1;
         self.push_event(EventKind::Connected { client_index: index, client_id }, &user_data);
         self.send_keep_alive(now, index);
+        self.schedule_slot(index);
         Ok(())
     }
 
@@ -288,34 +323,65 @@ impl Server {
         Ok(())
     }
 
-    /// Runs keep-alives and timeouts. Call it at [`Self::poll_timeout`] or every step.
+    /// Runs keep-alives and timeouts. Call it at [`Self::poll_timeout`] or every step; it only visits
+    /// the connections whose deadline came.
     pub fn handle_timeout(&mut self, now: Duration) {
-        for i in 0..self.slots.len() {
-            let slot = &self.slots[i];
-            if !slot.connected {
-                continue;
-            }
-            if slot.timeout.is_some_and(|t| now >= slot.last_recv + t) {
-                self.close_slot(now, i, DisconnectReason::TimedOut, true);
-            } else if now >= slot.last_send + SEND_INTERVAL {
-                self.send_keep_alive(now, i);
-            }
-        }
-        for p in self.pending.iter_mut() {
-            if p.active && now >= p.deadline() {
-                p.active = false;
+        let n = self.slots.len();
+        while let Some(id) = self.timers.pop_due(now) {
+            if id < n {
+                let slot = &self.slots[id];
+                if !slot.connected {
+                    continue;
+                }
+                if slot.timeout.is_some_and(|t| now >= slot.last_recv + t) {
+                    self.close_slot(now, id, DisconnectReason::TimedOut, true);
+                    continue;
+                }
+                if now >= slot.last_send + SEND_INTERVAL {
+                    self.send_keep_alive(now, id);
+                }
+                self.schedule_slot(id);
+            } else {
+                let p = id - n;
+                if !self.pending[p].active {
+                    continue;
+                }
+                let deadline = self.pending[p].deadline();
+                if now >= deadline {
+                    self.release_pending(p);
+                } else {
+                    self.timers.schedule(id, deadline);
+                }
             }
         }
     }
 
-    /// The earliest time [`Self::handle_timeout`] has work, if any connection or pending connection exists.
+    /// The earliest time [`Self::handle_timeout`] may have work, if any connection or pending
+    /// connection exists (possibly a little early: then it finds nothing due).
     pub fn poll_timeout(&self) -> Option<Duration> {
-        let slots = self.slots.iter().filter(|s| s.connected).map(|s| {
-            let ka = s.last_send + SEND_INTERVAL;
-            s.timeout.map_or(ka, |t| ka.min(s.last_recv + t))
-        });
-        let pending = self.pending.iter().filter(|p| p.active).map(Pending::deadline);
-        slots.chain(pending).min()
+        self.timers.next()
+    }
+
+    /// Schedules a connected slot's next keep-alive or timeout.
+    fn schedule_slot(&mut self, i: usize) {
+        let s = &self.slots[i];
+        let ka = s.last_send + SEND_INTERVAL;
+        let deadline = s.timeout.map_or(ka, |t| ka.min(s.last_recv + t));
+        self.timers.schedule(i, deadline);
+    }
+
+    /// Ends a pending handshake: its address and entry are free again.
+    fn release_pending(&mut self, p: usize) {
+        let pending = &mut self.pending[p];
+        if !pending.active {
+            return;
+        }
+        pending.active = false;
+        if self.by_address.get(&pending.address) == Some(&Conn::Pending(p as u32)) {
+            self.by_address.remove(&pending.address);
+        }
+        self.timers.cancel(self.slots.len() + p);
+        self.free_pending.push(p as u32);
     }
 
     /// Queues a payload (1..=1200 bytes) for a connected client.
@@ -401,7 +467,7 @@ impl Server {
 
     /// Number of connected clients.
     pub fn num_connected(&self) -> usize {
-        self.slots.iter().filter(|s| s.connected).count()
+        self.connected
     }
 
     /// True if a client is connected at `client_index`.
@@ -430,19 +496,21 @@ impl Server {
     }
 
     fn slot_by_address(&self, addr: SocketAddr) -> Option<usize> {
-        self.slots.iter().position(|s| s.connected && s.address == addr)
+        match self.by_address.get(&addr) {
+            Some(&Conn::Slot(i)) => Some(i as usize),
+            _ => None,
+        }
     }
 
     fn slot_by_client_id(&self, id: u64) -> Option<usize> {
-        self.slots.iter().position(|s| s.connected && s.client_id == id)
+        self.by_client_id.get(&id).map(|&i| i as usize)
     }
 
     fn pending_by_address(&self, addr: SocketAddr) -> Option<usize> {
-        self.pending.iter().position(|p| p.active && p.address == addr)
-    }
-
-    fn free_pending(&mut self, now: Duration) -> Option<usize> {
-        self.pending.iter().position(|p| !p.active || now >= p.deadline())
+        match self.by_address.get(&addr) {
+            Some(&Conn::Pending(p)) => Some(p as usize),
+            _ => None,
+        }
     }
 
     fn find_or_add_token(
@@ -452,15 +520,23 @@ impl Server {
         expire_timestamp: u64,
         now: Duration,
     ) -> Result<(), DropReason> {
-        if let Some(e) = self.tokens.iter().find(|e| e.used && e.mac == mac && e.expire_timestamp > secs(now)) {
-            return if e.address == from { Ok(()) } else { Err(DropReason::TokenInUse) };
-        }
-        // Prefer an empty or expired entry; else overwrite the oldest (round robin).
-        let idx = match self.tokens.iter().position(|e| !e.used || e.expire_timestamp <= secs(now)) {
+        let idx = match self.by_token_mac.get(&mac).map(|&i| i as usize) {
+            Some(i) if self.tokens[i].expire_timestamp > secs(now) => {
+                let e = &self.tokens[i];
+                return if e.address == from { Ok(()) } else { Err(DropReason::TokenInUse) };
+            }
+            // The same token again after it expired: its entry is reused.
             Some(i) => i,
             None => {
+                // The oldest entry makes room (round robin: entries are added in time order, so the
+                // oldest is the first to have expired).
                 let i = self.tokens_next % self.tokens.len().max(1);
                 self.tokens_next = i + 1;
+                let old = self.tokens[i];
+                if old.used {
+                    self.by_token_mac.remove(&old.mac);
+                }
+                self.by_token_mac.insert(mac, i as u32);
                 i
             }
         };
@@ -494,8 +570,13 @@ impl Server {
                 queue_packet(tx, stats, slot.address, &Packet::Disconnect, seq, &slot.send_key, self.protocol_id);
             }
         }
-        let client_id = slot.client_id;
+        let (client_id, address) = (slot.client_id, slot.address);
         *slot = Slot::empty();
+        self.by_address.remove(&address);
+        self.by_client_id.remove(&client_id);
+        self.free_slots.push(Reverse(i as u32));
+        self.connected -= 1;
+        self.timers.cancel(i);
         self.stats.disconnects += 1;
         self.push_event(EventKind::Disconnected { client_index: i, client_id, reason }, &[]);
     }

@@ -32,16 +32,44 @@ fn request(client_id: u64, seed: u64) -> (ConnectToken, Vec<u8>) {
 }
 
 #[test]
-fn config_validation() {
+fn config_validation_names_the_setting() {
+    use super::super::{MAX_CLIENTS, MAX_RING_CAPACITY, MAX_SERVER_ADDRESSES};
+    type Set = fn(&mut ServerConfig, usize);
+    let settings: [(&str, usize, usize, Set); 3] = [
+        ("max_clients", 1, MAX_CLIENTS, |c, v| c.max_clients = v),
+        ("transmit_capacity", 1, MAX_RING_CAPACITY, |c, v| c.transmit_capacity = v),
+        ("event_capacity", 1, MAX_RING_CAPACITY, |c, v| c.event_capacity = v),
+    ];
     let mut rng = SeededRng::from_u64(1);
-    let now = Duration::ZERO;
-    assert_eq!(
-        Server::new(now, ServerConfig::new(1, KEY, 0, addr(1)), &mut rng).unwrap_err(),
-        ServerConfigError::BadMaxClients
-    );
-    let mut c = ServerConfig::new(1, KEY, 2, addr(1));
-    c.public_addresses.clear();
-    assert_eq!(Server::new(now, c, &mut rng).unwrap_err(), ServerConfigError::NoPublicAddress);
+    for (name, min, max, set) in settings {
+        for value in [0, 1, max, max + 1, usize::MAX] {
+            let mut c = ServerConfig::new(1, KEY, 2, addr(1));
+            set(&mut c, value);
+            match Server::new(Duration::ZERO, c, &mut rng) {
+                Ok(_) => assert!((min..=max).contains(&value), "{name} = {value} accepted"),
+                Err(ServerConfigError::OutOfRange { setting, value: v, min: lo, max: hi }) => {
+                    assert_eq!((setting, v, lo, hi), (name, value, min, max));
+                    assert!(!(min..=max).contains(&value), "{name} = {value} refused");
+                }
+            }
+        }
+    }
+    // ServerConfig::new itself never overflows, whatever max_clients says.
+    let c = ServerConfig::new(1, KEY, usize::MAX, addr(1));
+    assert_eq!(c.transmit_capacity, MAX_RING_CAPACITY);
+    assert!(matches!(
+        Server::new(Duration::ZERO, c, &mut rng),
+        Err(ServerConfigError::OutOfRange { setting: "max_clients", .. })
+    ));
+    for n in [0, 1, MAX_SERVER_ADDRESSES, MAX_SERVER_ADDRESSES + 1] {
+        let mut c = ServerConfig::new(1, KEY, 2, addr(1));
+        c.public_addresses = (0..n).map(|i| addr(i as u16)).collect();
+        let result = Server::new(Duration::ZERO, c, &mut rng);
+        assert_eq!(result.is_ok(), (1..=MAX_SERVER_ADDRESSES).contains(&n), "{n} addresses");
+        if let Err(e) = result {
+            assert!(e.to_string().contains("public_addresses"), "{e}");
+        }
+    }
 }
 
 #[test]

@@ -4,7 +4,13 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use super::token::UserData;
-use super::{KEY_BYTES, NUM_DISCONNECT_PACKETS};
+use super::{KEY_BYTES, MAX_SERVER_ADDRESSES, NUM_DISCONNECT_PACKETS};
+
+/// The most client slots a server takes (each slot's replay window and keys cost about 2 KiB, its
+/// share of the default rings about 30 KiB).
+pub const MAX_CLIENTS: usize = 16_384;
+/// The largest transmit or event ring (datagram-sized entries, about 1.2 KiB each).
+pub const MAX_RING_CAPACITY: usize = 1 << 16;
 
 /// Server configuration.
 #[derive(Clone)]
@@ -13,13 +19,13 @@ pub struct ServerConfig {
     pub protocol_id: u64,
     /// Key shared with the token issuer.
     pub private_key: [u8; KEY_BYTES],
-    /// Client slots (1..=1024).
+    /// Client slots (1..=[`MAX_CLIENTS`]).
     pub max_clients: usize,
-    /// This server's public addresses; a token must list one of them.
+    /// This server's public addresses (1..=32); a token must list one of them.
     pub public_addresses: Vec<SocketAddr>,
-    /// Outgoing datagrams held between `poll_transmit` calls.
+    /// Outgoing datagrams held between `poll_transmit` calls (1..=[`MAX_RING_CAPACITY`]).
     pub transmit_capacity: usize,
-    /// Events (payloads, connects, disconnects) held between `poll_event` calls.
+    /// Events (payloads, connects, disconnects) held between `poll_event` calls (1..=[`MAX_RING_CAPACITY`]).
     pub event_capacity: usize,
 }
 
@@ -34,34 +40,60 @@ impl fmt::Debug for ServerConfig {
 }
 
 impl ServerConfig {
-    /// A configuration with ring capacities sized for `max_clients`.
+    /// A configuration with ring capacities sized for `max_clients` (capped at [`MAX_RING_CAPACITY`]; an
+    /// out-of-range `max_clients` is reported by [`Self::validate`], never a panic here).
     pub fn new(protocol_id: u64, private_key: [u8; KEY_BYTES], max_clients: usize, public_address: SocketAddr) -> Self {
+        let ring = |per_client: usize| max_clients.saturating_mul(per_client).saturating_add(64).min(MAX_RING_CAPACITY);
         Self {
             protocol_id,
             private_key,
             max_clients,
             public_addresses: vec![public_address],
-            transmit_capacity: 64 + max_clients * (NUM_DISCONNECT_PACKETS + 4),
-            event_capacity: 64 + max_clients * 8,
+            transmit_capacity: ring(NUM_DISCONNECT_PACKETS + 4),
+            event_capacity: ring(8),
         }
+    }
+
+    /// Checks every setting against its range; the error names the first one out of range.
+    pub fn validate(&self) -> Result<(), ServerConfigError> {
+        let check = |setting: &'static str, value: usize, min: usize, max: usize| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(ServerConfigError::OutOfRange { setting, value, min, max })
+            }
+        };
+        check("max_clients", self.max_clients, 1, MAX_CLIENTS)?;
+        check("public_addresses", self.public_addresses.len(), 1, MAX_SERVER_ADDRESSES)?;
+        check("transmit_capacity", self.transmit_capacity, 1, MAX_RING_CAPACITY)?;
+        check("event_capacity", self.event_capacity, 1, MAX_RING_CAPACITY)?;
+        Ok(())
     }
 }
 
-/// Invalid server configuration.
+/// Invalid server configuration: which setting, its value and its range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerConfigError {
-    /// `max_clients` is 0 or above 1024.
-    BadMaxClients,
-    /// No public address.
-    NoPublicAddress,
+    /// A numeric setting (or the number of public addresses) is outside `min..=max`.
+    OutOfRange {
+        /// The [`ServerConfig`] field.
+        setting: &'static str,
+        /// Its value.
+        value: usize,
+        /// The smallest accepted.
+        min: usize,
+        /// The largest accepted.
+        max: usize,
+    },
 }
 
 impl fmt::Display for ServerConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::BadMaxClients => "max_clients must be in 1..=1024",
-            Self::NoPublicAddress => "the server needs at least one public address",
-        })
+        match self {
+            Self::OutOfRange { setting, value, min, max } => {
+                write!(f, "server setting {setting} is {value}; it must be in {min}..={max}")
+            }
+        }
     }
 }
 
