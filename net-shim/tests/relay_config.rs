@@ -44,6 +44,9 @@ fn check(setting: &str, cfg: RelayConfig, valid: bool) {
 
 #[test]
 fn every_numeric_setting_is_ok_or_the_error_that_names_it() {
+    for (v, valid) in [(0, false), (1, true), (64, true), (65, false), (u8::MAX, false)] {
+        check("room.slots", RelayConfig { room: RoomConfig { slots: v, ..RoomConfig::default() }, ..base() }, valid);
+    }
     for (v, valid) in [(0, false), (1, true), (MAX_ROOMS, true), (MAX_ROOMS + 1, false), (usize::MAX, false)] {
         check("max_rooms", RelayConfig { max_rooms: v, ..base() }, valid);
     }
