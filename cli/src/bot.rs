@@ -14,7 +14,7 @@ use framelock_net::netcode::{ClientState, ConnectToken};
 use framelock_net::player::NetClient;
 use framelock_net::sync::RoomClient;
 
-use crate::net::NetError;
+use crate::net::{say, NetError};
 
 fn fail<T>(msg: impl Into<String>) -> Result<T, NetError> {
     Err(NetError(msg.into()))
@@ -96,7 +96,7 @@ pub fn bot(args: &BotArgs) -> Result<(), NetError> {
     let token = ConnectToken::read(&bytes)
         .or_else(|e| fail(format!("{} is not a connect token: {e:?}", args.token.display())))?;
     let checksum = play(token, args)?;
-    println!("bot {}: frame {} checksum {checksum:#018x}", args.slot, args.frames);
+    say!("bot {}: frame {} checksum {checksum:#018x}", args.slot, args.frames);
     Ok(())
 }
 

@@ -19,6 +19,16 @@ pub use crate::bot::{bot, play, BotArgs, LinkArgs};
 use crate::metrics;
 use crate::room_log::RoomLogs;
 
+/// `println!` that ignores a closed or broken stdout: a relay keeps relaying (and a bot keeps
+/// playing) when whoever read its output went away.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+pub(crate) use say;
+
 /// The netcode protocol id of framelock rooms ("FLOCK" + format 1).
 pub const PROTOCOL_ID: u64 = 0x464c_4f43_4b00_0001;
 
@@ -60,7 +70,7 @@ pub struct KeyArgs {
 pub fn key(args: &KeyArgs) -> Result<(), NetError> {
     let hex: String = os_random_32().iter().map(|b| format!("{b:02x}")).collect();
     std::fs::write(&args.out, hex + "\n").or_else(|e| fail(format!("cannot write {}: {e}", args.out.display())))?;
-    println!("wrote a new key to {}", args.out.display());
+    say!("wrote a new key to {}", args.out.display());
     Ok(())
 }
 
@@ -178,7 +188,7 @@ pub fn token(args: &TokenArgs) -> Result<(), NetError> {
     let token = make_token_for(&key, &servers, args.room, args.slot, args.client_id, args.expires, args.timeout)?;
     std::fs::write(&args.out, token.to_bytes())
         .or_else(|e| fail(format!("cannot write {}: {e}", args.out.display())))?;
-    println!("wrote a token for room {} slot {} to {}", args.room, args.slot, args.out.display());
+    say!("wrote a token for room {} slot {} to {}", args.room, args.slot, args.out.display());
     Ok(())
 }
 
@@ -249,8 +259,9 @@ pub struct ServeArgs {
     pub socket_buffer: Option<usize>,
 }
 
-/// Heap bytes a room's recording takes besides the room (its write buffer and chunk buffer).
-const RECORDING_BYTES: usize = 64 * 1024;
+/// Heap bytes a room's recording takes besides the room: the log writer's chunk buffer (64 KiB of
+/// frames plus room for 512 checksums) and its checksum list, rounded up.
+const RECORDING_BYTES: usize = 80 * 1024;
 
 /// The relay settings `args` describe, the connection layer public at `public`.
 fn relay_config(args: &ServeArgs, key: [u8; 32], public: Vec<SocketAddr>) -> Result<RelayConfig, NetError> {
@@ -334,7 +345,7 @@ fn start_metrics(args: &ServeArgs) -> Result<Option<metrics::Page>, NetError> {
     match args.metrics {
         Some(m) => {
             let (page, bound) = metrics::serve(m).or_else(|e| fail(format!("cannot serve metrics on {m}: {e}")))?;
-            println!("metrics on http://{bound}/metrics (probes /healthz, /readyz)");
+            say!("metrics on http://{bound}/metrics (probes /healthz, /readyz)");
             Ok(Some(page))
         }
         None => Ok(None),
@@ -343,7 +354,7 @@ fn start_metrics(args: &ServeArgs) -> Result<Option<metrics::Page>, NetError> {
 
 fn print_public(public: &[SocketAddr]) {
     let list: Vec<String> = public.iter().map(SocketAddr::to_string).collect();
-    println!("public at {}", list.join(", "));
+    say!("public at {}", list.join(", "));
 }
 
 /// Runs a relay until SIGINT/SIGTERM (or, with `--exit-when-empty`, until its clients left). The
@@ -377,8 +388,9 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
         Some(dir) => Some(RoomLogs::new(dir, args.players, args.tick_rate, args.seed).map_err(NetError)?),
         None => None,
     };
-    println!("listening on {addr}");
+    say!("listening on {addr}");
     print_public(&public);
+    say!("rooms: at most {} open at once", relay.config().max_rooms);
     let page = start_metrics(args)?;
     let shutdown = Shutdown {
         signals: &|| signals.load(Ordering::Relaxed),
@@ -388,11 +400,11 @@ pub fn serve(args: &ServeArgs) -> Result<(), NetError> {
     run_relay(&mut driver, &mut relay, logs.as_mut(), page.as_ref(), &shutdown)?;
     if let Some(logs) = logs {
         for path in logs.finish().map_err(NetError)? {
-            println!("recorded {}", path.display());
+            say!("recorded {}", path.display());
         }
     }
     let io = driver.stats();
-    println!(
+    say!(
         "relay done: {} datagrams in, {} out; connects {}, disconnects {}, dropped {}",
         io.datagrams_in,
         io.datagrams_out,
@@ -435,7 +447,7 @@ impl framelock_net::workers::WorkerHook for ServeHook {
             self.fail(e);
         }
         for path in self.logs.as_mut().map(RoomLogs::take_finished).unwrap_or_default() {
-            println!("recorded {}", path.display());
+            say!("recorded {}", path.display());
         }
         if relay.is_draining() || std::time::Instant::now() >= self.next_publish {
             self.publish(relay, io);
@@ -448,7 +460,7 @@ impl framelock_net::workers::WorkerHook for ServeHook {
             self.fail(e);
         }
         match self.logs.take().map(RoomLogs::finish) {
-            Some(Ok(paths)) => paths.iter().for_each(|p| println!("recorded {}", p.display())),
+            Some(Ok(paths)) => paths.iter().for_each(|p| say!("recorded {}", p.display())),
             Some(Err(e)) => self.fail(e),
             None => {}
         }
@@ -469,6 +481,7 @@ fn serve_workers(
 ) -> Result<(), NetError> {
     let workers = usize::from(args.workers);
     let cfg = relay_config(args, key, configured)?;
+    let max_rooms = cfg.max_rooms;
     let published = std::sync::Arc::new(std::sync::Mutex::new(vec![metrics::Counters::default(); workers]));
     let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut hooks: Vec<Box<dyn framelock_net::workers::WorkerHook>> = Vec::new();
@@ -490,8 +503,9 @@ fn serve_workers(
     let opts = framelock_net::workers::WorkerOptions { socket_buffer: args.socket_buffer };
     let pool = framelock_net::workers::Workers::spawn_with(cfg, args.listen, workers, seed, hooks, opts)
         .or_else(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
-    println!("listening on {} ({workers} workers)", pool.local_addr());
+    say!("listening on {} ({workers} workers)", pool.local_addr());
     print_public(pool.public());
+    say!("rooms: at most {max_rooms} open at once per worker");
     let page = start_metrics(args)?;
     let mut was_busy = false;
     let mut draining: Option<std::time::Instant> = None;
@@ -512,7 +526,7 @@ fn serve_workers(
         }
         let received = signals.load(Ordering::Relaxed);
         if received >= 2 {
-            println!("shutting down at once (second signal): telling every client");
+            say!("shutting down at once (second signal): telling every client");
             break;
         }
         if received == 1 && draining.is_none() {
@@ -520,23 +534,27 @@ fn serve_workers(
             if let Some(page) = &page {
                 page.set_ready(false);
             }
-            println!("draining: {} rooms open, waiting up to {} s for them to finish", total.rooms, args.drain_secs);
+            say!("draining: {} rooms open, waiting up to {} s for them to finish", total.rooms, args.drain_secs);
             draining = Some(std::time::Instant::now());
         }
         if let Some(since) = draining {
             // Workers publish every iteration while draining: a count 100 ms old is current.
             let settled = since.elapsed() >= Duration::from_millis(100);
             if (settled && total.rooms == 0) || since.elapsed() >= Duration::from_secs(args.drain_secs) {
-                println!("shutting down: telling every client");
+                say!("shutting down: telling every client");
                 break;
             }
         }
     }
     let reports = pool.stop().or_else(|e| fail(format!("relay worker: {e}")))?;
     for r in reports {
-        println!(
+        say!(
             "worker {}: rooms {:?}, connects {}, forwarded {} (dropped {})",
-            r.worker, r.rooms, r.connects, r.forwarded, r.inbox_dropped
+            r.worker,
+            r.rooms,
+            r.connects,
+            r.forwarded,
+            r.inbox_dropped
         );
     }
     if let Some(e) = errors.lock().ok().and_then(|e| e.first().cloned()) {
@@ -595,7 +613,7 @@ pub fn run_relay(
         if let Some(logs) = logs.as_deref_mut() {
             logs.record(relay).map_err(NetError)?;
             for path in logs.take_finished() {
-                println!("recorded {}", path.display());
+                say!("recorded {}", path.display());
             }
         }
         let connected = relay.server().num_connected();
@@ -610,13 +628,13 @@ pub fn run_relay(
                 page.set_ready(false);
             }
             let rooms = relay.room_count();
-            println!("draining: {rooms} rooms open, waiting up to {} s for them to finish", shutdown.drain.as_secs());
+            say!("draining: {rooms} rooms open, waiting up to {} s for them to finish", shutdown.drain.as_secs());
             drain_until = Some(now + shutdown.drain);
         }
         let drained = drain_until.is_some_and(|t| relay.room_count() == 0 || now >= t);
         if signals >= 2 || drained {
             let how = if signals >= 2 { " at once" } else { "" };
-            println!("shutting down{how}: telling {connected} clients");
+            say!("shutting down{how}: telling {connected} clients");
             let now = driver.now();
             relay.disconnect_all(now);
             driver.flush(relay, now);

@@ -284,19 +284,14 @@ fn a_bot_says_goodbye_without_a_link_conditioner_and_a_taken_slot_is_denied() {
 #[test]
 fn a_bot_whose_match_ends_first_says_the_relay_ended_it() {
     let (dir, key) = scratch_with_key("match-end-test");
+    let rooms = dir.join("rooms");
+    let rooms_arg = rooms.to_str().expect("utf-8 path");
     let (mut relay, addr, _lines) = serve(
         &key,
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--players",
-            "1",
-            "--tick-rate",
-            "60",
-            "--match-frames",
-            "60",
-            "--exit-when-empty",
-        ],
+        &["--listen", "127.0.0.1:0", "--players", "1", "--tick-rate", "60", "--exit-when-empty"]
+            .into_iter()
+            .chain(["--match-frames", "60", "--record-dir", rooms_arg])
+            .collect::<Vec<_>>(),
     );
     let out = bot(&token(&dir, &key, &addr, 4, 0, 1, 5), 0, 1, 6_000).wait_with_output().expect("bot");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -304,6 +299,11 @@ fn a_bot_whose_match_ends_first_says_the_relay_ended_it() {
     assert!(stderr.contains("the relay ended the connection (the relay said goodbye"), "{stderr}");
     assert!(!stderr.contains("could not connect"), "{stderr}");
     assert!(wait_exit(&mut relay, 15, "the relay").success());
+    // The recording holds exactly the match, and was finished when the room was freed.
+    let bytes = std::fs::read(rooms.join("room-4.flog")).expect("the recording");
+    let log = framelock_core::replay::LogReader::parse(&bytes).expect("the recording reads");
+    assert_eq!(log.frames(), 60);
+    assert_verifies(&rooms.join("room-4.flog"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -512,5 +512,25 @@ fn a_relay_killed_mid_match_loses_at_most_about_a_second_of_its_recording() {
     eprintln!("relay killed: the bot had {final_frames} final frames, the recording holds {recorded}");
     assert!(recorded <= final_frames + 10, "{recorded} recorded, {final_frames} played");
     assert!(final_frames - recorded <= 60 + 10, "{recorded} recorded, {final_frames} played: more than a second lost");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sigterm_drains_a_relay_with_several_workers() {
+    let (dir, key) = scratch_with_key("drain-workers-test");
+    let (mut relay, addr, mut lines) = serve(
+        &key,
+        &["--listen", "127.0.0.1:0", "--workers", "2", "--players", "1", "--tick-rate", "60", "--drain-secs", "30"],
+    );
+    let playing = bot(&token(&dir, &key, &addr, 7, 0, 1, 5), 0, 1, 240);
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    sigterm(&relay);
+    let _ = line_after(&mut lines, "draining: ");
+    // The relay waits for the running room: its bot finishes, and only then the relay exits.
+    let out = playing.wait_with_output().expect("bot");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(wait_exit(&mut relay, 10, "the drained relay").success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.starts_with("worker 1: rooms [], connects 1")), "{rest:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

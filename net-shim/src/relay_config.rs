@@ -56,10 +56,14 @@ fn in_range(setting: &'static str, value: u64, min: u64, max: u64) -> Result<(),
 
 impl RelayConfig {
     /// Checks every setting the relay itself has (the connection layer's are checked by the server,
-    /// and reported as [`RelayConfigError::Netcode`]): `max_rooms` in `1..=`[`MAX_ROOMS`],
+    /// and reported as [`RelayConfigError::Netcode`]): `room.slots` in `1..=64`, `max_rooms` in
+    /// `1..=`[`MAX_ROOMS`],
     /// `room_idle` at most [`MAX_ROOM_IDLE`] (whole seconds count; a fraction over is out of
     /// range), `match_frames` at most [`MAX_MATCH_FRAMES`].
     pub fn validate(&self) -> Result<(), RelayConfigError> {
+        // The relay maps token slots onto the room's members by this number (the room's own
+        // settings are the room's to check).
+        in_range("room.slots", u64::from(self.room.slots), 1, 64)?;
         in_range("max_rooms", self.max_rooms as u64, 1, MAX_ROOMS as u64)?;
         let idle = self.room_idle;
         if idle > MAX_ROOM_IDLE {

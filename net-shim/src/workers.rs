@@ -132,6 +132,12 @@ pub fn public_addresses(configured: &[SocketAddr], bound: SocketAddr) -> io::Res
         }
         return Ok(vec![bound]);
     }
+    if let Some(a) = configured.iter().find(|a| a.ip().is_unspecified()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{a} is a wildcard: a public address is one clients can send to"),
+        ));
+    }
     Ok(configured.iter().map(|a| if a.port() == 0 { SocketAddr::new(a.ip(), bound.port()) } else { *a }).collect())
 }
 

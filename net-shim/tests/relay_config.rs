@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use framelock_net::netcode::{SeededRng, ServerConfig};
-use framelock_net::relay::{Relay, RelayConfig, RelayConfigError, MAX_MATCH_FRAMES, MAX_ROOMS, MAX_ROOM_IDLE};
+use framelock_net::relay::{
+    room_bytes, Relay, RelayConfig, RelayConfigError, MAX_MATCH_FRAMES, MAX_ROOMS, MAX_ROOM_IDLE,
+};
 use framelock_net::sync::RoomConfig;
 
 fn base() -> RelayConfig {
@@ -42,6 +44,9 @@ fn check(setting: &str, cfg: RelayConfig, valid: bool) {
 
 #[test]
 fn every_numeric_setting_is_ok_or_the_error_that_names_it() {
+    for (v, valid) in [(0, false), (1, true), (64, true), (65, false), (u8::MAX, false)] {
+        check("room.slots", RelayConfig { room: RoomConfig { slots: v, ..RoomConfig::default() }, ..base() }, valid);
+    }
     for (v, valid) in [(0, false), (1, true), (MAX_ROOMS, true), (MAX_ROOMS + 1, false), (usize::MAX, false)] {
         check("max_rooms", RelayConfig { max_rooms: v, ..base() }, valid);
     }
@@ -60,4 +65,12 @@ fn every_numeric_setting_is_ok_or_the_error_that_names_it() {
     for (v, valid) in [(0, true), (1, true), (max, true), (max + 1, false), (u32::MAX, false)] {
         check("match_frames", RelayConfig { match_frames: v, ..base() }, valid);
     }
+}
+
+#[test]
+fn the_per_room_memory_arithmetic_of_docs_deploy_md() {
+    // `serve`'s arena rooms: 4 slots, 2-byte inputs, the default history, window and spectators.
+    let arena = RoomConfig { slots: 4, max_input_size: 2, default_input: vec![0, 0], ..RoomConfig::default() };
+    assert_eq!(room_bytes(&arena), 4_096 * 4 * 20 + 64 * 4 * 4 + 12 * 48 + 1_038);
+    assert_eq!(room_bytes(&arena), 330_318);
 }
