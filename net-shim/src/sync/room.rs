@@ -1,7 +1,7 @@
 //! The relay's side of a room: a frame clock that closes one frame per tick with every slot's input
 //! (or a flagged substitute), bundles sent to every client until acknowledged, time-sync feedback,
-//! and checksum arbitration. Sans-IO: `handle_update(now, slot, bytes)`, `handle_timeout(now)`,
-//! `poll_transmit(buf)`, `poll_timeout()`.
+//! checksum arbitration, and snapshot transfers for members behind the history. Sans-IO:
+//! `handle_update(now, slot, bytes)`, `handle_timeout(now)`, `poll_transmit(buf)`, `poll_timeout()`.
 
 use framelock_core::Frame;
 
@@ -176,8 +176,10 @@ impl Room {
         self.next_close > LAST_FRAME
     }
 
-    /// A client took `slot`: it receives the room's history from frame 0 (or the oldest kept) on,
-    /// so a player who joins late or comes back catches up. (Slots `0..slots` are players.)
+    /// A client took `slot`: it receives the room's history from the frame its updates acknowledge
+    /// on, so a player who joins late or comes back catches up; one whose acknowledgement is below
+    /// the oldest frame kept starts from a verified snapshot (see `snapshot`, and
+    /// docs/wire-protocol.md). (Slots `0..slots` are players.)
     pub fn connect(&mut self, slot: usize) {
         if slot < self.slots {
             self.admit(slot);

@@ -174,6 +174,9 @@ impl<S: Simulation> RoomClient<S> {
         self.next_bundle = r.frame;
         self.relay_has = self.relay_has.max(r.frame);
         self.restart_local();
+        // Feedback from before the load was about inputs for frames long closed.
+        self.lead_fresh = false;
+        self.ticks_since_adjust = 0;
         self.join.verify = Some((r.id, r.frame, r.checksum));
         let ack = ChunkAck { transfer: r.id, status: ACK_RECEIVING, until: total, mask: 0 };
         self.join.ack = Some((ack, 1));
