@@ -295,17 +295,18 @@ impl Room {
     pub fn handle_update(&mut self, now_us: u64, slot: usize, bytes: &[u8]) -> Result<(), MsgError> {
         let Some(m) = self.members.get(slot).copied().filter(|m| m.connected) else { return Ok(()) };
         self.now_us = self.now_us.max(now_us);
-        let decoded = match msg::kind(bytes) {
-            Some(Kind::Chunk) => Chunk::decode(bytes).map(|c| self.on_chunk(now_us, slot, &c)),
-            Some(Kind::ChunkAck) => ChunkAck::decode(bytes).map(|a| self.on_ack(now_us, slot, &a)),
-            _ => Ok(()),
+        let other = match msg::kind(bytes) {
+            Some(Kind::Update) => None,
+            Some(Kind::Chunk) => Some(Chunk::decode(bytes).map(|c| self.on_chunk(now_us, slot, &c))),
+            Some(Kind::ChunkAck) => Some(ChunkAck::decode(bytes).map(|a| self.on_ack(now_us, slot, &a))),
+            // A relay's message sent back, or an unknown tag.
+            _ => Some(Err(MsgError::Malformed)),
         };
-        if !matches!(msg::kind(bytes), Some(Kind::Update)) {
-            let e = decoded.and(if msg::kind(bytes).is_some() { Ok(()) } else { Err(MsgError::Malformed) });
-            if e.is_err() {
+        if let Some(r) = other {
+            if r.is_err() {
                 self.stats.malformed += 1;
             }
-            return e;
+            return r;
         }
         let u = match Update::decode(bytes, self.max_input) {
             Ok(u) => u,
