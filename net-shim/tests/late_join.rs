@@ -161,3 +161,20 @@ fn a_provider_that_stalls_or_leaves_is_skipped_and_the_room_never_waits() {
     let t = w.room.transfer_stats();
     assert!(t.delivered == 1, "{t:?}");
 }
+
+#[test]
+fn a_joiner_that_caught_up_keeps_a_short_input_delay() {
+    let mut w = world(3_000, true, 7);
+    run_to(&mut w, 3_100);
+    w.leave(1);
+    run_to(&mut w, 3_400);
+    w.join(1, hash_player_at(3, 1, &DEFAULT, 0, PAD));
+    run_to(&mut w, 3_800);
+    assert_all_agree(&mut w, "joiner");
+    let s = w.clients[1].as_ref().expect("joiner").driver().session();
+    // The link is 30..50 ms (2..3 frames at 60 Hz). A joiner's frames follow the relay's
+    // confirmations (it catches up to them, it does not run ahead of them as the players who
+    // started with the room do), so its inputs need a few frames more than theirs; but not the
+    // maximum of 32 that the late inputs of its catch-up, or stale feedback, would push it to.
+    assert!(s.input_delay() <= 12, "input delay {} after catching up", s.input_delay());
+}

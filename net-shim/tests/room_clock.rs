@@ -1,7 +1,7 @@
 //! A room's frame clock at its end and its settings at their limits: typed errors or a documented
 //! end, never a hang, an overflow (these run with overflow checks on) or an allocation abort.
 
-use framelock_net::sync::config::{LAST_FRAME, MAX_HISTORY, MAX_INPUT_WINDOW, MAX_SPECTATORS};
+use framelock_net::sync::config::{LAST_FRAME, MAX_HISTORY, MAX_INPUT_WINDOW, MAX_SNAPSHOT_SIZE, MAX_SPECTATORS};
 use framelock_net::sync::msg::{self, Bundle, MAX_MESSAGE};
 use framelock_net::sync::{Room, RoomConfig, RoomConfigError};
 
@@ -127,6 +127,10 @@ fn every_numeric_setting_is_validated_with_an_error_naming_it() {
     }
     for v in [0u16, 1, MAX_SPECTATORS, MAX_SPECTATORS + 1, u16::MAX] {
         check("max_spectators", RoomConfig { max_spectators: v, ..d() }, Some(v <= MAX_SPECTATORS));
+    }
+    for v in [0u32, 1, MAX_SNAPSHOT_SIZE, MAX_SNAPSHOT_SIZE + 1, u32::MAX] {
+        let ok = v <= MAX_SNAPSHOT_SIZE;
+        check("max_snapshot_size", RoomConfig { max_snapshot_size: v, ..d() }, Some(ok));
     }
     check("default_input", RoomConfig { max_input_size: 2, default_input: vec![0; 3], ..d() }, Some(false));
 }

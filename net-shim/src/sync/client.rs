@@ -59,6 +59,8 @@ pub struct RoomClient<S> {
     /// The frame after the newest local input.
     local_end: Frame,
     lead: i16,
+    /// A bundle brought time-sync feedback since the last adjustment.
+    lead_fresh: bool,
     ticks_since_adjust: u32,
     checksum_interval: u32,
     /// The frames of the latest desync reports counted (the relay repeats its 4 most recent).
@@ -93,6 +95,7 @@ impl<S: Simulation> RoomClient<S> {
             sent_len: vec![0; SENT_RING as usize],
             local_end: 0,
             lead: 0,
+            lead_fresh: false,
             ticks_since_adjust: 0,
             checksum_interval: checksum_interval.max(1),
             desyncs_seen: [None; 8],
@@ -165,6 +168,7 @@ impl<S: Simulation> RoomClient<S> {
         };
         self.relay_has = self.relay_has.max(b.next_input);
         self.lead = b.lead;
+        self.lead_fresh = true;
         for (frame, mask, _) in b.desyncs() {
             if self.slot.is_some_and(|s| mask >> s & 1 == 1) && !self.desyncs_seen.contains(&Some(frame)) {
                 self.desyncs_seen[self.desyncs_seen_next] = Some(frame);
@@ -216,7 +220,16 @@ impl<S: Simulation> RoomClient<S> {
     fn tick_inner(&mut self, input: &[u8]) -> Result<Outcome, Error> {
         let Some(slot) = self.slot else { return self.driver.advance() };
         self.ticks_since_adjust += 1;
-        if self.ticks_since_adjust >= ADJUST_EVERY {
+        let s = self.driver.session();
+        // Still simulating frames the relay already confirmed (joined late, came back, loaded a
+        // snapshot): its inputs are late because it is behind, not because its delay is short.
+        let catching_up = s.confirmed_until() > s.current_frame().saturating_add(1);
+        if catching_up {
+            self.ticks_since_adjust = 0;
+        }
+        // Only on feedback about inputs sent since (a member behind the history gets no bundles).
+        if self.ticks_since_adjust >= ADJUST_EVERY && self.lead_fresh {
+            self.lead_fresh = false;
             let delay = self.driver.session().input_delay();
             let new = if self.lead < TARGET_LEAD {
                 // Late: make up the whole deficit at once (inputs are being substituted meanwhile).

@@ -5,7 +5,8 @@
 //! the closed frames it has not acknowledged. Clients run a core session under relay authority:
 //! their own inputs are proposals that predict their slot until the relay's bundle confirms (or
 //! substitutes) them. Clients report checksums of final frames; the relay compares them and reports
-//! disagreements.
+//! disagreements. A client that joins or comes back after the room's history moved on starts from
+//! a snapshot another member provides and the relay verifies against the agreed checksum.
 
 pub mod client;
 pub mod config;
@@ -14,4 +15,4 @@ pub mod room;
 
 pub use client::{ClientStats, RoomClient};
 pub use config::{RoomConfig, RoomConfigError};
-pub use room::{Room, RoomStats};
+pub use room::{Room, RoomStats, TransferStats};

@@ -1,7 +1,7 @@
 //! The relay's side of a room: a frame clock that closes one frame per tick with every slot's input
 //! (or a flagged substitute), bundles sent to every client until acknowledged, time-sync feedback,
-//! and checksum arbitration. Sans-IO: `handle_update(now, slot, bytes)`, `handle_timeout(now)`,
-//! `poll_transmit(buf)`, `poll_timeout()`.
+//! checksum arbitration, and snapshot transfers for members behind the history. Sans-IO:
+//! `handle_update(now, slot, bytes)`, `handle_timeout(now)`, `poll_transmit(buf)`, `poll_timeout()`.
 
 use framelock_core::Frame;
 
@@ -176,8 +176,10 @@ impl Room {
         self.next_close > LAST_FRAME
     }
 
-    /// A client took `slot`: it receives the room's history from frame 0 (or the oldest kept) on,
-    /// so a player who joins late or comes back catches up. (Slots `0..slots` are players.)
+    /// A client took `slot`: it receives the room's history from the frame its updates acknowledge
+    /// on, so a player who joins late or comes back catches up; one whose acknowledgement is below
+    /// the oldest frame kept starts from a verified snapshot (see `snapshot`, and
+    /// docs/wire-protocol.md). (Slots `0..slots` are players.)
     pub fn connect(&mut self, slot: usize) {
         if slot < self.slots {
             self.admit(slot);
@@ -293,17 +295,18 @@ impl Room {
     pub fn handle_update(&mut self, now_us: u64, slot: usize, bytes: &[u8]) -> Result<(), MsgError> {
         let Some(m) = self.members.get(slot).copied().filter(|m| m.connected) else { return Ok(()) };
         self.now_us = self.now_us.max(now_us);
-        let decoded = match msg::kind(bytes) {
-            Some(Kind::Chunk) => Chunk::decode(bytes).map(|c| self.on_chunk(now_us, slot, &c)),
-            Some(Kind::ChunkAck) => ChunkAck::decode(bytes).map(|a| self.on_ack(now_us, slot, &a)),
-            _ => Ok(()),
+        let other = match msg::kind(bytes) {
+            Some(Kind::Update) => None,
+            Some(Kind::Chunk) => Some(Chunk::decode(bytes).map(|c| self.on_chunk(now_us, slot, &c))),
+            Some(Kind::ChunkAck) => Some(ChunkAck::decode(bytes).map(|a| self.on_ack(now_us, slot, &a))),
+            // A relay's message sent back, or an unknown tag.
+            _ => Some(Err(MsgError::Malformed)),
         };
-        if !matches!(msg::kind(bytes), Some(Kind::Update)) {
-            let e = decoded.and(if msg::kind(bytes).is_some() { Ok(()) } else { Err(MsgError::Malformed) });
-            if e.is_err() {
+        if let Some(r) = other {
+            if r.is_err() {
                 self.stats.malformed += 1;
             }
-            return e;
+            return r;
         }
         let u = match Update::decode(bytes, self.max_input) {
             Ok(u) => u,

@@ -50,8 +50,9 @@ pub(super) struct Join {
     receive: Option<Receive>,
     /// A loaded snapshot waiting for its frame's checksum: (transfer, frame, agreed checksum).
     verify: Option<(u32, Frame, u64)>,
-    /// The acknowledgement to send, and how many more times.
+    /// The acknowledgement to send, and how many more times (once per tick).
     ack: Option<(ChunkAck, u8)>,
+    ack_tick: Option<u32>,
     /// The latest transfer this client loaded (its chunks are acknowledged, not loaded again).
     loaded: Option<(u32, u16)>,
     /// The loaded snapshot did not check: the state is wrong until another one is loaded.
@@ -71,6 +72,7 @@ impl Join {
             receive: None,
             verify: None,
             ack: None,
+            ack_tick: None,
             loaded: None,
             bad: false,
             ticks: 0,
@@ -174,6 +176,9 @@ impl<S: Simulation> RoomClient<S> {
         self.next_bundle = r.frame;
         self.relay_has = self.relay_has.max(r.frame);
         self.restart_local();
+        // Feedback from before the load was about inputs for frames long closed.
+        self.lead_fresh = false;
+        self.ticks_since_adjust = 0;
         self.join.verify = Some((r.id, r.frame, r.checksum));
         let ack = ChunkAck { transfer: r.id, status: ACK_RECEIVING, until: total, mask: 0 };
         self.join.ack = Some((ack, 1));
@@ -242,10 +247,10 @@ impl<S: Simulation> RoomClient<S> {
     /// provider) into `buf` and returns its length; call it after [`RoomClient::poll_transmit`]
     /// until `None`. Chunks are paced (a few per tick) and resent until acknowledged.
     pub fn poll_transfer(&mut self, buf: &mut [u8]) -> Option<usize> {
-        if let Some((ack, left)) = self.join.ack.take() {
-            if left > 1 {
-                self.join.ack = Some((ack, left - 1));
-            }
+        if let Some((ack, left)) = self.join.ack.filter(|_| self.join.ack_tick != Some(self.join.ticks)) {
+            // At most one acknowledgement per tick; a verdict is repeated on the next ticks.
+            self.join.ack = (left > 1).then_some((ack, left - 1));
+            self.join.ack_tick = Some(self.join.ticks);
             return Some(ack.encode(buf));
         }
         let p = self.join.provide?;

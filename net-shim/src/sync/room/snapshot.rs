@@ -66,6 +66,7 @@ struct Active {
 #[derive(Debug, Default)]
 pub(super) struct Transfer {
     next_id: u32,
+    last_joiner: usize,
     active: Option<Active>,
     buf: Vec<u8>,
     got: Option<ChunkSet>,
@@ -154,10 +155,16 @@ impl Room {
     }
 
     fn start_transfer(&mut self, now: u64) {
-        let Some(joiner) = (0..self.members.len()).find(|&m| self.members[m].connected && self.members[m].behind)
+        // Round robin from the member after the last joiner, so a joiner whose transfers keep
+        // failing (or that claims they do) cannot starve the others.
+        let n = self.members.len();
+        let from = self.transfer.last_joiner + 1;
+        let Some(joiner) =
+            (0..n).map(|k| (from + k) % n).find(|&m| self.members[m].connected && self.members[m].behind)
         else {
             return;
         };
+        self.transfer.last_joiner = joiner;
         let cap = self.cfg.max_snapshot_size as usize;
         if self.transfer.got.is_none() {
             // Allocated once, at the room's first transfer, and reused by every later one.
@@ -315,13 +322,17 @@ impl Room {
                 self.transfer.active = None;
             }
             ACK_MISMATCH => {
-                // The joiner loaded it and its state does not check: the provider lied.
+                // The joiner loaded it and its state does not check: the provider lied. Another
+                // provider is asked, but the next behind member comes first.
                 self.transfer_stats.rejected += 1;
                 let m = &mut self.members[from];
                 m.behind = true;
                 m.floor = 0;
                 m.next_bundle = 0;
                 self.skip_provider(now);
+                if (0..self.members.len()).any(|i| i != from && self.members[i].connected && self.members[i].behind) {
+                    self.transfer.active = None;
+                }
             }
             _ => {}
         }
