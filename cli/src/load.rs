@@ -199,6 +199,14 @@ fn kernel_drops_on_port(port: u16) -> Option<u64> {
     total
 }
 
+/// The 1-minute load average (`/proc/loadavg`), as text.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// A process's CPU time from `/proc/PID/stat` (utime + stime, clock ticks of 10 ms).
 fn process_cpu(pid: u32) -> Option<Duration> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -373,6 +381,7 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
     let kport = relay_addr.port();
     let (k0, b0, c0) = (kernel_drops_on_port(kport), bots.counts(), args.relay_pid.and_then(process_cpu));
     let bk0 = bots.kernel_drops();
+    let (bots_cpu0, load0) = (framelock_net::sys::thread_cpu_time().unwrap_or_default(), load_average());
     let s0 = match &probe {
         Some(p) => Some(p.sample()?),
         None => None,
@@ -386,6 +395,8 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
     let elapsed = t0.elapsed();
     let (k1, b1, c1) = (kernel_drops_on_port(kport), bots.counts(), args.relay_pid.and_then(process_cpu));
     let bk1 = bots.kernel_drops();
+    let (bots_cpu, load1) =
+        (framelock_net::sys::thread_cpu_time().unwrap_or_default().saturating_sub(bots_cpu0), load_average());
     let connected_end = bots.connected();
     let (agree, compared) = bots.rooms_agreeing();
     bots.disconnect();
@@ -424,6 +435,11 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
     // The report.
     let secs = elapsed.as_secs_f64();
     println!("measured {secs:.1} s after {} s of warm-up; {connected_end} clients connected at the end", args.warmup);
+    println!(
+        "machine: {} CPUs, 1-minute load average {load0} at the start of the window and {load1} at its end; the clients' thread used {:.3} s of CPU",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        bots_cpu.as_secs_f64()
+    );
     let relay_us = relay_cpu.map(|c| per_datagram(c, &relay_io));
     let echo_us = per_datagram(echo_cpu, &echo_io);
     println!(
