@@ -410,7 +410,13 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
         (Some(a), Some(b)) => (Some(b.cpu - a.cpu), diff_io(&a.io, &b.io), Some((a, b))),
         _ => (
             c0.zip(c1).map(|(a, b)| b.saturating_sub(a)),
-            IoStats { datagrams_in: bot_sent, datagrams_out: bot_received, ..IoStats::default() },
+            IoStats {
+                datagrams_in: bot_sent,
+                datagrams_out: bot_received,
+                bytes_in: b1.bytes_sent - b0.bytes_sent,
+                bytes_out: b1.bytes_received - b0.bytes_received,
+                ..IoStats::default()
+            },
             None,
         ),
     };
