@@ -331,7 +331,13 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
             let key = crate::net::os_random_32();
             let listen = SocketAddr::from(([127, 0, 0, 1], 0));
             let cfg = RelayConfig {
-                netcode: ServerConfig::new(PROTOCOL_ID, key, args.clients.div_ceil(workers).max(1), listen),
+                // Room `id` lives on worker `id % workers`: a worker hosts at most ceil(rooms / workers) rooms.
+                netcode: ServerConfig::new(
+                    PROTOCOL_ID,
+                    key,
+                    (args.clients.div_ceil(room_size).div_ceil(workers) * room_size).max(1),
+                    listen,
+                ),
                 room: RoomConfig {
                     slots: args.room_size,
                     tick_rate: args.tick_rate,
@@ -365,7 +371,7 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
     let mut bots = Bots::new(args.clients, room_size, relay_addr, &key, 1).map_err(fail)?;
     // Connect and warm up.
     let connect_deadline = Instant::now() + Duration::from_secs(30);
-    while bots.connected() < args.clients && Instant::now() < connect_deadline {
+    while bots.connected() + bots.failed() < args.clients && Instant::now() < connect_deadline {
         bots.run_relay(Instant::now() + Duration::from_millis(100), args.wave).map_err(fail)?;
     }
     println!(
