@@ -199,6 +199,14 @@ fn kernel_drops_on_port(port: u16) -> Option<u64> {
     total
 }
 
+/// The 1-minute load average (`/proc/loadavg`), as text.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// A process's CPU time from `/proc/PID/stat` (utime + stime, clock ticks of 10 ms).
 fn process_cpu(pid: u32) -> Option<Duration> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -322,7 +330,9 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
         None => {
             let key = crate::net::os_random_32();
             let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-            let netcode = ServerConfig::new(PROTOCOL_ID, key, args.clients.div_ceil(workers).max(1), listen);
+            // Room `id` lives on worker `id % workers`: a worker hosts at most ceil(rooms / workers) rooms.
+            let max_clients = (args.clients.div_ceil(room_size).div_ceil(workers) * room_size).max(1);
+            let netcode = ServerConfig::new(PROTOCOL_ID, key, max_clients, listen);
             let room = RoomConfig {
                 slots: args.room_size,
                 tick_rate: args.tick_rate,
@@ -355,7 +365,7 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
     let mut bots = Bots::new(args.clients, room_size, relay_addr, &key, 1).map_err(fail)?;
     // Connect and warm up.
     let connect_deadline = Instant::now() + Duration::from_secs(30);
-    while bots.connected() < args.clients && Instant::now() < connect_deadline {
+    while bots.connected() + bots.failed() < args.clients && Instant::now() < connect_deadline {
         bots.run_relay(Instant::now() + Duration::from_millis(100), args.wave).map_err(fail)?;
     }
     println!(
@@ -371,6 +381,7 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
     let kport = relay_addr.port();
     let (k0, b0, c0) = (kernel_drops_on_port(kport), bots.counts(), args.relay_pid.and_then(process_cpu));
     let bk0 = bots.kernel_drops();
+    let (bots_cpu0, load0) = (framelock_net::sys::thread_cpu_time().unwrap_or_default(), load_average());
     let s0 = match &probe {
         Some(p) => Some(p.sample()?),
         None => None,
@@ -384,6 +395,8 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
     let elapsed = t0.elapsed();
     let (k1, b1, c1) = (kernel_drops_on_port(kport), bots.counts(), args.relay_pid.and_then(process_cpu));
     let bk1 = bots.kernel_drops();
+    let (bots_cpu, load1) =
+        (framelock_net::sys::thread_cpu_time().unwrap_or_default().saturating_sub(bots_cpu0), load_average());
     let connected_end = bots.connected();
     let (agree, compared) = bots.rooms_agreeing();
     bots.disconnect();
@@ -397,7 +410,13 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
         (Some(a), Some(b)) => (Some(b.cpu - a.cpu), diff_io(&a.io, &b.io), Some((a, b))),
         _ => (
             c0.zip(c1).map(|(a, b)| b.saturating_sub(a)),
-            IoStats { datagrams_in: bot_sent, datagrams_out: bot_received, ..IoStats::default() },
+            IoStats {
+                datagrams_in: bot_sent,
+                datagrams_out: bot_received,
+                bytes_in: b1.bytes_sent - b0.bytes_sent,
+                bytes_out: b1.bytes_received - b0.bytes_received,
+                ..IoStats::default()
+            },
             None,
         ),
     };
@@ -422,6 +441,11 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
     // The report.
     let secs = elapsed.as_secs_f64();
     println!("measured {secs:.1} s after {} s of warm-up; {connected_end} clients connected at the end", args.warmup);
+    println!(
+        "machine: {} CPUs, 1-minute load average {load0} at the start of the window and {load1} at its end; the clients' thread used {:.3} s of CPU",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        bots_cpu.as_secs_f64()
+    );
     let relay_us = relay_cpu.map(|c| per_datagram(c, &relay_io));
     let echo_us = per_datagram(echo_cpu, &echo_io);
     println!(

@@ -52,6 +52,10 @@ pub struct BotCounts {
     pub sent: u64,
     /// Datagrams received.
     pub received: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
     /// Datagrams the bots' sockets refused to send.
     pub send_errors: u64,
     /// Bundles that did not decode.
@@ -284,6 +288,7 @@ fn drain(b: &mut Bot, recv: &mut [u8], now: Duration, counts: &mut BotCounts, ro
             Err(_) => break,
         };
         counts.received += 1;
+        counts.bytes_received += n as u64;
         let Some(c) = b.client.as_mut() else { continue };
         c.handle_packet(now, from, &recv[..n]);
         while let Some(p) = c.poll_payload() {
@@ -358,7 +363,10 @@ fn transmit(b: &mut Bot, counts: &mut BotCounts) {
     let Some(c) = b.client.as_mut() else { return };
     while let Some(t) = c.poll_transmit() {
         match b.socket.send_to(t.contents, t.destination) {
-            Ok(_) => counts.sent += 1,
+            Ok(n) => {
+                counts.sent += 1;
+                counts.bytes_sent += n as u64;
+            }
             Err(_) => counts.send_errors += 1,
         }
     }

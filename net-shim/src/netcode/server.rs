@@ -42,7 +42,7 @@ enum Conn {
 ///
 /// Nothing here scans every connection per packet or per call: addresses, client ids and token MACs
 /// are looked up in preallocated hash tables (keyed from the RNG), free slots come from a min-heap
-/// (the lowest free index, as before), deadlines from [`Timers`], and the connected count is kept.
+/// (the lowest free index, as before), deadlines from a lazily updated heap, and the connected count is kept.
 pub struct Server {
     protocol_id: u64,
     private_key: [u8; KEY_BYTES],
