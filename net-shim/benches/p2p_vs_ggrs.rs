@@ -2,7 +2,8 @@
 //! trivial state (frame counter + running hash), the same `u32` inputs, over the same kind of
 //! conditioned in-memory link (a seeded delay line: latency ± jitter, loss), on a 60 Hz virtual
 //! clock. Prints, per system and link: payload bytes sent per frame, frames resimulated per frame,
-//! ticks stalled, CPU per frame (the endpoint or session calls only) and heap allocations per frame.
+//! ticks stalled, CPU per frame (thread CPU time of the endpoint or session calls only, the same
+//! one measured region per peer and frame for both) and heap allocations per frame.
 //!
 //! `cargo bench -p framelock-net --bench p2p_vs_ggrs` (a few seconds). Figures: docs/BENCHMARKS.md.
 // The counting allocator wraps `System`; it must pause around the harness's own work inside GGRS's
@@ -14,7 +15,7 @@ use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use framelock_core::checksum64;
 use framelock_core::testing::HashSim;
@@ -122,12 +123,21 @@ struct Figures {
     allocs: u64,
 }
 
+/// This thread's CPU time: unlike the wall clock, it does not count the time other processes on
+/// a busy machine take from it.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 fn measured<R>(fig: &mut Figures, f: impl FnOnce() -> R) -> R {
-    let t = Instant::now();
+    let t = thread_cpu();
     ON.store(true, Relaxed);
     let r = f();
     ON.store(false, Relaxed);
-    fig.cpu += t.elapsed();
+    fig.cpu += thread_cpu().saturating_sub(t);
     r
 }
 
