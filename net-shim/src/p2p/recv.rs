@@ -225,7 +225,7 @@ impl<S: Simulation> P2pEndpoint<S> {
             let rep = &mut self.peers[x].reports[i];
             *rep = Some(rep.map_or(f, |old| old.max(f)));
             if self.peers[x].frozen.is_none() {
-                self.freeze(now, x);
+                self.freeze(x);
             }
         }
         let forwards = if flags & FLAG_FORWARDS != 0 { r.u8()? } else { 0 };
