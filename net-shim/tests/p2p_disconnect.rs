@@ -142,4 +142,18 @@ fn a_spectator_whose_acks_are_lost_is_too_far_behind_then_catches_up() {
     assert_eq!(behind.len(), 1, "{:?}", r.nodes[0].events);
     assert!(behind[0] > 128);
     assert!(!r.nodes[0].events.iter().any(|e| matches!(e, P2pEvent::Disconnecting { .. })));
+    // Silent for 3 s: interrupted after disconnect_notify, resumed when heard again.
+    let seen: Vec<&P2pEvent> = r.nodes[0]
+        .events
+        .iter()
+        .filter(|e| match e {
+            P2pEvent::NetworkInterrupted { peer, .. } | P2pEvent::NetworkResumed { peer } => peer.addr == spectator,
+            _ => false,
+        })
+        .collect();
+    assert!(
+        matches!(seen[..], [P2pEvent::NetworkInterrupted { disconnect_in, .. }, P2pEvent::NetworkResumed { .. }]
+            if *disconnect_in > std::time::Duration::from_secs(9)),
+        "{seen:?}"
+    );
 }
