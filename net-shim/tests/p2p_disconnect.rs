@@ -106,3 +106,54 @@ fn a_fast_clock_gets_wait_recommendations_and_automatic_mode_stretches_frames() 
     let stalls = |r: &p2p_common::Run| r.nodes[0].ep.driver().session().stats().stalls;
     assert!(stalls(&auto) * 2 < stalls(&manual), "stalls: auto {} manual {}", stalls(&auto), stalls(&manual));
 }
+
+#[test]
+fn a_spectator_whose_acks_are_lost_is_too_far_behind_then_catches_up() {
+    let layout = Layout { players: 2, slots_each: 1, spectators: 1 };
+    let mut v = nodes(layout, 6);
+    // The host waits longer than the blackout before it would disconnect the spectator.
+    v[0].ep = p2p_common::builder(layout, 6_000)
+        .disconnect_timeout(std::time::Duration::from_secs(10))
+        .local_slot(0)
+        .remote_slot(1, p2p_common::addr(1))
+        .spectator(p2p_common::addr(2))
+        .build(std::time::Duration::ZERO, framelock_core::testing::HashSim::new(0))
+        .expect("host");
+    let link = LinkConfig { latency_us: 20_000, jitter_us: 5_000, loss: 50, duplicate: 0, reorder: 0 };
+    let (host, spectator) = (p2p_common::addr(0), p2p_common::addr(2));
+    let r = run(v, link, 6, 1_500, |now, _, net| {
+        if now == 8_000_000 {
+            net.blocked.push((spectator, host)); // its acknowledgements vanish for 3 s
+        }
+        if now == 11_000_000 {
+            net.blocked.clear();
+        }
+    });
+    let sums = checksums(&r);
+    assert!(sums[0].is_some() && sums.iter().all(|c| *c == sums[0]), "{sums:?}");
+    let behind: Vec<u32> = r.nodes[0]
+        .events
+        .iter()
+        .filter_map(|e| match *e {
+            P2pEvent::PeerTooFarBehind { peer, queued } if peer.addr == spectator => Some(queued),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(behind.len(), 1, "{:?}", r.nodes[0].events);
+    assert!(behind[0] > 128);
+    assert!(!r.nodes[0].events.iter().any(|e| matches!(e, P2pEvent::Disconnecting { .. })));
+    // Silent for 3 s: interrupted after disconnect_notify, resumed when heard again.
+    let seen: Vec<&P2pEvent> = r.nodes[0]
+        .events
+        .iter()
+        .filter(|e| match e {
+            P2pEvent::NetworkInterrupted { peer, .. } | P2pEvent::NetworkResumed { peer } => peer.addr == spectator,
+            _ => false,
+        })
+        .collect();
+    assert!(
+        matches!(seen[..], [P2pEvent::NetworkInterrupted { disconnect_in, .. }, P2pEvent::NetworkResumed { .. }]
+            if *disconnect_in > std::time::Duration::from_secs(9)),
+        "{seen:?}"
+    );
+}

@@ -79,3 +79,12 @@ fn lockstep_peers_with_two_local_players_each_agree() {
     let r = agree_nodes(v, link, 3, 1_000);
     assert_eq!(r.nodes[0].ep.driver().session().stats().frames_resimulated, 0);
 }
+
+#[test]
+fn a_round_trip_longer_than_the_sync_retry_still_synchronizes() {
+    // 300 ms each way: every reply arrives after a newer request went out.
+    let link = LinkConfig { latency_us: 300_000, jitter_us: 20_000, loss: 100, duplicate: 0, reorder: 0 };
+    let r = agree(TWO, link, 4, 600);
+    let s = r.nodes[1].ep.peer_stats(0, std::time::Duration::from_micros(r.now)).expect("peer 0");
+    assert!((560..=700).contains(&s.rtt_ms), "{s:?}");
+}

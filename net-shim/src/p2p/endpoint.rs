@@ -196,7 +196,7 @@ impl<S: Simulation> P2pEndpoint<S> {
             if self.running && p.synced {
                 let silence = now.saturating_sub(p.last_recv);
                 if silence >= self.timeout {
-                    self.freeze(now, i);
+                    self.freeze(i);
                     continue;
                 }
                 if silence >= self.notify && !p.interrupted {
@@ -410,13 +410,12 @@ impl<S: Simulation> P2pEndpoint<S> {
     }
 
     /// Stops accepting peer `i`'s inputs: the disconnect agreement starts (docs/p2p-protocol.md).
-    pub(super) fn freeze(&mut self, now: Duration, i: usize) {
+    pub(super) fn freeze(&mut self, i: usize) {
         let p = &mut self.peers[i];
         if p.frozen.is_some() {
             return;
         }
         p.frozen = Some(p.received_until);
-        let _ = now;
         self.push_event(P2pEvent::Disconnecting { peer: self.peer_id(i) });
         self.apply_disconnects();
     }

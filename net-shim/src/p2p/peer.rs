@@ -12,6 +12,8 @@ use crate::netcode::ReplayProtection;
 /// Frames of a peer's inputs kept (for forwarding them when it disconnects) and of local inputs
 /// kept for resending. A power of two.
 pub(super) const RING: u32 = 256;
+/// Synchronization requests remembered while unanswered.
+pub(super) const SYNC_OUTSTANDING: usize = 8;
 
 /// What the remote endpoint is to this one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +44,11 @@ pub(super) struct Peer {
     pub refused_reported: bool,
 
     // ----- synchronization
-    pub sync_nonce: u32,
+    /// The nonces of the last requests still unanswered, with their send times: a reply to any
+    /// of them counts, so a round trip longer than the retry interval still completes.
+    pub sync_nonces: [Option<(u32, Duration)>; SYNC_OUTSTANDING],
+    pub sync_next: usize,
+    /// When the last request went out.
     pub sync_sent_at: Option<Duration>,
     pub sync_done: u8,
     pub synced: bool,
@@ -62,6 +68,8 @@ pub(super) struct Peer {
     pub acked: Frame,
     pub too_far: bool,
     pub last_checksum: Option<Frame>,
+    /// The checksum frame last sent to it, and in how many messages.
+    pub checksum_sent: (Frame, u8),
 
     // ----- time
     pub remote_frame: Frame,
@@ -102,7 +110,8 @@ impl Peer {
             replay: ReplayProtection::new(),
             send_seq: 0,
             refused_reported: false,
-            sync_nonce: 0,
+            sync_nonces: [None; SYNC_OUTSTANDING],
+            sync_next: 0,
             sync_sent_at: None,
             sync_done: 0,
             synced: false,
@@ -115,6 +124,7 @@ impl Peer {
             acked: 0,
             too_far: false,
             last_checksum: None,
+            checksum_sent: (Frame::MAX, 0),
             remote_frame: 0,
             remote_frame_at: Duration::ZERO,
             remote_adv: 0,

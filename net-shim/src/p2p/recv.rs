@@ -7,7 +7,7 @@ use framelock_core::{Error, Frame, Simulation};
 
 use super::endpoint::{handles_match, P2pEndpoint, SYNC_ROUNDS};
 use super::peer::Role;
-use super::send::{ms, NO_FRAME};
+use super::send::{ms, FLAG_CHECKSUM, FLAG_FORWARDS, FLAG_REPORTS};
 use super::types::{DropReason, P2pEvent};
 use super::wire::{
     self, Header, Reader, WireConfig, HEADER, MAX_DATAGRAM, MSG_INPUT, MSG_SPECTATE, MSG_SPECTATOR_ACK, MSG_SYNC_REPLY,
@@ -159,12 +159,14 @@ impl<S: Simulation> P2pEndpoint<S> {
             return Ok(());
         }
         let p = &mut self.peers[i];
-        let Some(sent) = p.sync_sent_at.filter(|_| !p.synced && nonce == p.sync_nonce) else {
-            return Ok(()); // a late or repeated reply: harmless
+        let answered = p.sync_nonces.iter().position(|e| e.is_some_and(|(n, _)| n == nonce));
+        let Some((k, false)) = answered.map(|k| (k, p.synced)) else {
+            return Ok(()); // a late, repeated or unknown reply: harmless
         };
+        let sent = p.sync_nonces[k].map_or(now, |e| e.1);
+        p.sync_nonces[k] = None;
         p.rtt_sample(now.saturating_sub(sent).as_millis() as u32);
         p.sync_done += 1;
-        p.sync_sent_at = None;
         let (done, peer) = (p.sync_done, self.peer_id(i));
         self.push_event(P2pEvent::Synchronizing { peer, done, total: SYNC_ROUNDS });
         if done < SYNC_ROUNDS {
@@ -189,7 +191,7 @@ impl<S: Simulation> P2pEndpoint<S> {
 
     fn add_checksum(&mut self, i: usize, frame: Frame, value: u64) {
         let p = &mut self.peers[i];
-        if frame == NO_FRAME || p.last_checksum.is_some_and(|l| l >= frame) {
+        if p.last_checksum.is_some_and(|l| l >= frame) {
             return;
         }
         p.last_checksum = Some(frame);
@@ -202,24 +204,32 @@ impl<S: Simulation> P2pEndpoint<S> {
         let frame = r.u32()?;
         let adv = r.u16()? as i16;
         let ack = r.u32()?;
-        let (ck_frame, ck) = (r.u32()?, r.u64()?);
+        let flags = r.u8()?;
+        if flags & !(FLAG_CHECKSUM | FLAG_REPORTS | FLAG_FORWARDS) != 0 {
+            return None;
+        }
         let local_end = self.local_end;
         let p = &mut self.peers[i];
         p.remote_frame = frame;
         p.remote_frame_at = now;
         p.remote_adv = i32::from(adv);
         p.acked = p.acked.max(ack.min(local_end));
-        self.add_checksum(i, ck_frame, ck);
-        for _ in 0..r.u8()? {
+        if flags & FLAG_CHECKSUM != 0 {
+            let (ck_frame, ck) = (r.u32()?, r.u64()?);
+            self.add_checksum(i, ck_frame, ck);
+        }
+        let reports = if flags & FLAG_REPORTS != 0 { r.u8()? } else { 0 };
+        for _ in 0..reports {
             let (handle, f) = (r.u8()?, r.u32()?);
             let Some(x) = self.player_by_handle(handle).filter(|&x| x != i) else { continue };
             let rep = &mut self.peers[x].reports[i];
             *rep = Some(rep.map_or(f, |old| old.max(f)));
             if self.peers[x].frozen.is_none() {
-                self.freeze(now, x);
+                self.freeze(x);
             }
         }
-        for _ in 0..r.u8()? {
+        let forwards = if flags & FLAG_FORWARDS != 0 { r.u8()? } else { 0 };
+        for _ in 0..forwards {
             let handle = r.u8()?;
             let x = self.player_by_handle(handle).filter(|&x| x != i);
             let start = r.u32()?;
@@ -285,8 +295,14 @@ impl<S: Simulation> P2pEndpoint<S> {
     }
 
     fn on_spectate(&mut self, i: usize, r: &mut Reader<'_>) -> Option<()> {
-        let (ck_frame, ck) = (r.u32()?, r.u64()?);
-        self.add_checksum(i, ck_frame, ck);
+        let flags = r.u8()?;
+        if flags & !FLAG_CHECKSUM != 0 {
+            return None;
+        }
+        if flags & FLAG_CHECKSUM != 0 {
+            let (ck_frame, ck) = (r.u32()?, r.u64()?);
+            self.add_checksum(i, ck_frame, ck);
+        }
         let start = r.u32()?;
         let count = r.u8()?;
         let rec = self.slots * (self.input_size + 1);

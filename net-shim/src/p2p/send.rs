@@ -18,8 +18,14 @@ pub(super) fn ms(now: Duration) -> u32 {
     now.as_millis() as u32
 }
 
-/// "No checksum" in a message.
-pub(super) const NO_FRAME: u32 = u32::MAX;
+/// Flags of Input and Spectate messages: which optional blocks follow.
+pub(super) const FLAG_CHECKSUM: u8 = 1;
+/// Disconnect reports follow.
+pub(super) const FLAG_REPORTS: u8 = 2;
+/// Forwarded inputs follow.
+pub(super) const FLAG_FORWARDS: u8 = 4;
+/// Each new checksum rides in this many messages to each peer.
+const CHECKSUM_REPEATS: u8 = 4;
 
 impl<S: Simulation> P2pEndpoint<S> {
     /// Seals `self.body[HEADER..HEADER + len]` for peer `i` and queues it.
@@ -50,7 +56,8 @@ impl<S: Simulation> P2pEndpoint<S> {
     pub(super) fn send_sync_request(&mut self, now: Duration, i: usize) {
         let nonce = self.rng.next_u32();
         let p = &mut self.peers[i];
-        p.sync_nonce = nonce;
+        p.sync_nonces[p.sync_next % p.sync_nonces.len()] = Some((nonce, now));
+        p.sync_next += 1;
         p.sync_sent_at = Some(now);
         self.send_sync(now, i, MSG_SYNC_REQUEST, nonce);
     }
@@ -110,15 +117,33 @@ impl<S: Simulation> P2pEndpoint<S> {
         w.u16(hold);
     }
 
-    /// The newest final checksum at a multiple of the interval.
-    fn write_checksum(&self, w: &mut Writer<'_>) {
+    /// The newest final checksum at a multiple of the interval, in the first
+    /// `CHECKSUM_REPEATS` messages to peer `i` after it became final.
+    fn checksum_due(&mut self, i: usize) -> Option<(u32, u64)> {
         let s = self.driver.session();
         let until = s.checksummed_until();
         let f = until.saturating_sub(1) / self.checksum_interval * self.checksum_interval;
-        match s.checksum(f).filter(|_| until > 0) {
-            Some(c) => w.u32(f) && w.u64(c),
-            None => w.u32(NO_FRAME) && w.u64(0),
-        };
+        let c = s.checksum(f).filter(|_| until > 0)?;
+        let p = &mut self.peers[i];
+        if p.checksum_sent.0 != f {
+            p.checksum_sent = (f, 0);
+        }
+        (p.checksum_sent.1 < CHECKSUM_REPEATS).then(|| {
+            p.checksum_sent.1 += 1;
+            (f, c)
+        })
+    }
+
+    /// The flags byte and, when due, the checksum.
+    fn write_flags_and_checksum(&mut self, w: &mut Writer<'_>, i: usize) -> usize {
+        let flags_at = w.len();
+        w.u8(0);
+        if let Some((f, c)) = self.checksum_due(i) {
+            if w.u32(f) && w.u64(c) {
+                w.patch(flags_at, FLAG_CHECKSUM);
+            }
+        }
+        flags_at
     }
 
     fn write_input(&mut self, w: &mut Writer<'_>, i: usize) {
@@ -127,19 +152,24 @@ impl<S: Simulation> P2pEndpoint<S> {
         w.u32(cur);
         w.u16(p.local_adv.clamp(-30_000, 30_000) as i16 as u16);
         w.u32(p.received_until);
-        self.write_checksum(w);
+        let flags_at = self.write_flags_and_checksum(w, i);
+        let mut flags = if w.len() > flags_at + 1 { FLAG_CHECKSUM } else { 0 };
+        let p = &self.peers[i];
         // Disconnect reports: every player this endpoint froze, with the frame it froze at.
-        let at = w.len();
-        w.u8(0);
-        let mut n = 0u8;
-        for x in self.peers.iter().filter(|x| x.role == Role::Player) {
-            if let Some(f) = x.frozen {
-                if w.u8(x.handle) && w.u32(f) {
-                    n += 1;
+        if self.peers.iter().any(|x| x.role == Role::Player && x.frozen.is_some()) {
+            let at = w.len();
+            w.u8(0);
+            let mut n = 0u8;
+            for x in self.peers.iter().filter(|x| x.role == Role::Player) {
+                if let Some(f) = x.frozen {
+                    if w.u8(x.handle) && w.u32(f) {
+                        n += 1;
+                    }
                 }
             }
+            w.patch(at, n);
+            flags |= FLAG_REPORTS;
         }
-        w.patch(at, n);
         // Forwards: inputs of a frozen player this peer lacks (it reported a lower frame).
         let at = w.len();
         w.u8(0);
@@ -171,7 +201,13 @@ impl<S: Simulation> P2pEndpoint<S> {
             w.patch(count_at, c);
             n += 1;
         }
-        w.patch(at, n);
+        if n == 0 {
+            w.truncate(at);
+        } else {
+            w.patch(at, n);
+            flags |= FLAG_FORWARDS;
+        }
+        w.patch(flags_at, flags);
         // Every local input the peer has not acknowledged, oldest first.
         let queued = self.local_end.saturating_sub(p.acked);
         let start = p.acked.max(self.local_end.saturating_sub(RING));
@@ -195,7 +231,7 @@ impl<S: Simulation> P2pEndpoint<S> {
     }
 
     fn write_spectate(&mut self, w: &mut Writer<'_>, i: usize) {
-        self.write_checksum(w);
+        self.write_flags_and_checksum(w, i);
         let p = &self.peers[i];
         let queued = self.spec_end.saturating_sub(p.acked);
         let start = p.acked.max(self.spec_end.saturating_sub(RING));

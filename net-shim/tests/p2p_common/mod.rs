@@ -64,11 +64,23 @@ pub struct Net {
     pub bytes: u64,
     /// When set, every delivered datagram is kept here: (time, from, to, bytes).
     pub tap: Option<Vec<Delivered>>,
+    /// Datagrams from the first address to the second are lost.
+    pub blocked: Vec<(SocketAddr, SocketAddr)>,
 }
 
 impl Net {
     pub fn new(cfg: LinkConfig, seed: u64) -> Net {
-        Net { cfg, rng: Mix(seed), queue: BinaryHeap::new(), seq: 0, traffic: 0, sent: 0, bytes: 0, tap: None }
+        Net {
+            cfg,
+            rng: Mix(seed),
+            queue: BinaryHeap::new(),
+            seq: 0,
+            traffic: 0,
+            sent: 0,
+            bytes: 0,
+            tap: None,
+            blocked: Vec::new(),
+        }
     }
 
     pub fn send(&mut self, now: u64, from: SocketAddr, to: SocketAddr, bytes: &[u8]) {
@@ -76,7 +88,7 @@ impl Net {
         self.bytes += bytes.len() as u64;
         let h = self.traffic.rotate_left(7) ^ now ^ u64::from(from.port()) << 32 ^ u64::from(to.port()) << 48;
         self.traffic = bytes.iter().fold(h, |h, &b| h.wrapping_mul(31) ^ u64::from(b));
-        if self.rng.below(1000) < u64::from(self.cfg.loss) {
+        if self.rng.below(1000) < u64::from(self.cfg.loss) || self.blocked.contains(&(from, to)) {
             return;
         }
         let copies = if self.rng.below(1000) < u64::from(self.cfg.duplicate) { 2 } else { 1 };
