@@ -227,13 +227,17 @@ impl VecInner {
             lanes[i / n].push(w);
         }
         let sh = &sh;
+        // The calling thread steps the first lane itself: one thread fewer to start per step.
+        let mut lanes = lanes.into_iter();
+        let own = lanes.next().unwrap_or_default();
         std::thread::scope(|scope| {
             let handles: Vec<_> = lanes
-                .into_iter()
                 .map(|lane| scope.spawn(move || lane.into_iter().try_for_each(|(m, out)| f(m, sh, out))))
                 .collect();
-            handles.into_iter().try_for_each(|h| {
-                h.join().unwrap_or(Err(Error::Simulation { frame: 0, reason: "a stepping thread panicked" }))
+            let mine = own.into_iter().try_for_each(|(m, out)| f(m, sh, out));
+            handles.into_iter().fold(mine, |acc, h| {
+                let r = h.join().unwrap_or(Err(Error::Simulation { frame: 0, reason: "a stepping thread panicked" }));
+                acc.and(r)
             })
         })
     }
