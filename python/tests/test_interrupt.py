@@ -106,3 +106,22 @@ def test_ctrl_c_stops_verify_seek_and_to_numpy(long_log: Path) -> None:
     assert log.verify().frames == FRAMES
     assert log.seek(1000).frame == 1000
     assert fl.InputLog.open(long_log).to_numpy()["inputs"].shape == (FRAMES, 4, 2)
+
+
+def test_ctrl_c_stops_a_vector_env_between_matches() -> None:
+    pytest.importorskip("gymnasium")
+    from framelock.env import ArenaVecEnv
+
+    vec = ArenaVecEnv(1024, players=8, threads=1)
+    vec.reset(seed=1)
+    actions = np.zeros((1024, 8, 3), dtype=np.int64)
+
+    def forever() -> None:
+        while True:  # each step releases the GIL for the whole batch; Ctrl-C lands inside one
+            vec.step(actions)
+
+    assert interrupted(forever, after=0.2) < 1.0
+    # every match is whole, stepped or not: the batch's frames differ by at most one
+    _, _, _, _, infos = vec.step(actions)
+    frames = infos["frame"]
+    assert frames.max() - frames.min() <= 1 and frames.min() > 0
