@@ -18,6 +18,7 @@ them on the driver and sends the bytes instead.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -103,11 +104,11 @@ def verify_log(log: str | os.PathLike[str] | bytes) -> LogResult:
 
 
 def _ray() -> Any:
+    # importlib rather than `import ray`: Ray is optional, and type checkers need not read it
     try:
-        import ray
+        return importlib.import_module("ray")
     except ImportError as e:
         raise ImportError("framelock.distributed needs Ray: pip install 'framelock[ray]'") from e
-    return ray
 
 
 def _gather(function: Any, items: Iterable[Any], num_cpus: float) -> list[Any]:

@@ -38,9 +38,17 @@ fn checksum64(data: &[u8]) -> u64 {
 
 /// The reference loop a Rust user writes, timed: a lockstep session over the arena with every
 /// slot local, fed `inputs` (`frames × slots × 2` bytes, as given to `Session.run`). Returns
-/// `(seconds, checksum of the last confirmed frame)`, for the benchmark's native baseline.
+/// `(seconds, checksum of the last confirmed frame)`, for the benchmark's native baseline
+/// (`checksum_interval` 65,536 is the vector env's: no snapshot per frame).
 #[pyfunction]
-fn _bench_native(py: Python<'_>, params: arena::ParamsTuple, inputs: Vec<u8>, frames: usize) -> PyResult<(f64, u64)> {
+#[pyo3(signature = (params, inputs, frames, checksum_interval = 1))]
+fn _bench_native(
+    py: Python<'_>,
+    params: arena::ParamsTuple,
+    inputs: Vec<u8>,
+    frames: usize,
+    checksum_interval: u32,
+) -> PyResult<(f64, u64)> {
     let p = arena::params(params).py_err()?;
     let slots = usize::from(p.players);
     if inputs.len() != frames * slots * INPUT_SIZE {
@@ -53,6 +61,7 @@ fn _bench_native(py: Python<'_>, params: arena::ParamsTuple, inputs: Vec<u8>, fr
             .default_input(&framelock_core::arena::NEUTRAL_INPUT)
             .max_snapshot_size(snapshot_size_bound(&p))
             .frame_arena_size(scratch_size_bound(&p))
+            .checksum_interval(checksum_interval)
             .build()?;
         let sim = Arena::new(p).map_err(|e| Error::InvalidConfig { setting: "arena", reason: e.reason })?;
         let mut driver = Driver::new(session, sim);

@@ -7,10 +7,7 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use framelock_core::arena::{self, Arena, ArenaParams};
 use framelock_core::replay::{LogHeader, LogWriter, SessionKind};
-use framelock_core::{
-    Authority, Error, Event, Frame, InputStatus, Mode, Outcome, Request, Session, SessionBuilder, SessionStats,
-    Simulation,
-};
+use framelock_core::{Error, Event, Frame, InputStatus, Mode, Outcome, Request, Session, SessionStats};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -63,18 +60,6 @@ struct Inner {
     config: Config,
 }
 
-fn mode_of(kind: &str, depth: u32) -> PyResult<Mode> {
-    match kind {
-        "lockstep" => Ok(Mode::Lockstep),
-        "rollback" => Ok(Mode::Rollback { max_prediction: depth }),
-        "synctest" | "sync_test" => Ok(Mode::SyncTest { check_distance: depth }),
-        _ => Err(to_py(Error::InvalidConfig {
-            setting: "mode",
-            reason: "must be \"lockstep\", \"rollback\" or \"synctest\"",
-        })),
-    }
-}
-
 pub(crate) fn outcome(o: Outcome) -> (bool, u64) {
     match o {
         Outcome::Advanced { frame } => (true, u64::from(frame)),
@@ -98,60 +83,9 @@ fn stats_tuple(s: SessionStats) -> (u64, u64, u64, u32, u64, u64, u64, u64) {
 impl Inner {
     /// A session from its configuration; `snapshot` (a restored state) is loaded into the arena.
     fn build(config: Config, snapshot: Option<&[u8]>) -> PyResult<Inner> {
-        let c = config.clone();
-        let arena_params = c.arena_params;
-        if let Some(p) = &arena_params {
-            if usize::from(p.players) != c.slots {
-                return Err(to_py(Error::InvalidConfig {
-                    setting: "arena",
-                    reason: "must have one player per slot (players == slots)",
-                }));
-            }
-        }
+        let (session, arena, default_input) = state::build(&config, snapshot)?;
+        let c = &config;
         let record = c.record;
-        let mut b = SessionBuilder::new(c.slots)
-            .mode(mode_of(&c.mode, c.depth)?)
-            .authority(if c.relay { Authority::Relay } else { Authority::PeerToPeer })
-            .input_delay(c.input_delay)
-            .input_window(c.input_window)
-            .checksum_history(c.checksum_history)
-            .checksum_interval(c.checksum_interval)
-            .event_capacity(c.event_capacity)
-            .early_checksum_capacity(c.early_checksum_capacity)
-            .record_confirmed(record)
-            .start_frame(c.start_frame);
-        for s in c.local {
-            b = b.local_slot(s);
-        }
-        let default_input = match (&c.default_input, &arena_params) {
-            (Some(d), _) => d.clone(),
-            (None, Some(_)) => arena::NEUTRAL_INPUT.to_vec(),
-            (None, None) => Vec::new(),
-        };
-        b = b.default_input(&default_input);
-        let (snap, scratch, input) = match &arena_params {
-            Some(p) => (arena::snapshot_size_bound(p), arena::scratch_size_bound(p), arena::INPUT_SIZE),
-            None => (64 * 1024, 1 << 20, 8),
-        };
-        b = b
-            .max_input_size(c.max_input_size.unwrap_or(input))
-            .max_snapshot_size(c.max_snapshot_size.unwrap_or(snap))
-            .frame_arena_size(c.frame_arena_size.unwrap_or(scratch));
-        let session = b.build().py_err()?;
-        let arena = match arena_params {
-            Some(p) => {
-                let mut a =
-                    Arena::new(p).map_err(|e| Error::InvalidConfig { setting: "arena", reason: e.reason }).py_err()?;
-                if let Some(bytes) = snapshot {
-                    a.load(bytes).map_err(|e| Error::Simulation { frame: c.start_frame, reason: e.reason }).py_err()?;
-                    if a.frame() != c.start_frame {
-                        return Err(PyValueError::new_err("saved state: the arena's frame is not the session's"));
-                    }
-                }
-                Some(a)
-            }
-            None => None,
-        };
         Ok(Inner {
             session,
             arena,
@@ -161,7 +95,7 @@ impl Inner {
             step_id: 0,
             relay_authority: c.relay,
             record_next: c.start_frame,
-            config,
+            config: config.clone(),
         })
     }
 

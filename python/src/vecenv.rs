@@ -51,6 +51,24 @@ pub fn episode_seed(seed: u64, env: usize, episode: u64) -> u64 {
     splitmix(splitmix(seed ^ splitmix(env as u64)).wrapping_add(episode))
 }
 
+/// Matches stepped by the calling thread between two looks at Python's pending signals.
+const SIGNAL_CHECK_MATCHES: usize = 256;
+
+/// Why a batch stopped: a core error, or the exception of a signal handler (Ctrl-C).
+enum Stop {
+    Core(Error),
+    Signal(PyErr),
+}
+
+impl Stop {
+    fn into_py(self) -> PyErr {
+        match self {
+            Stop::Core(e) => crate::errors::to_py(e),
+            Stop::Signal(e) => e,
+        }
+    }
+}
+
 struct Match {
     driver: Driver<Arena>,
     index: usize,
@@ -188,10 +206,9 @@ impl Match {
 
 impl VecInner {
     /// Runs `f` on every match with its output slices, on `self.threads` threads.
-    fn each(
-        &mut self,
-        f: &(dyn Fn(&mut Match, &Shared<'_>, Out<'_>) -> Result<(), Error> + Sync),
-    ) -> Result<(), Error> {
+    /// Ctrl-C: the calling thread looks at Python's signals every [`SIGNAL_CHECK_MATCHES`]
+    /// matches and stops its share there (each match is left whole: stepped or not).
+    fn each(&mut self, f: &(dyn Fn(&mut Match, &Shared<'_>, Out<'_>) -> Result<(), Error> + Sync)) -> Result<(), Stop> {
         let sh = Shared {
             template: &self.template,
             max_cycles: self.max_cycles,
@@ -216,29 +233,39 @@ impl VecInner {
             .map(|(((((((m, actions), obs), rewards), truncated), frame), seed), scores)| {
                 (m, Out { actions, obs, rewards, truncated, frame, seed, scores })
             });
-        if self.threads <= 1 {
-            for (m, out) in work {
-                f(m, &sh, out)?;
+        let own_lane = |lane: &mut dyn Iterator<Item = (&mut Match, Out<'_>)>| -> Result<(), Stop> {
+            for (i, (m, out)) in lane.enumerate() {
+                if i % SIGNAL_CHECK_MATCHES == SIGNAL_CHECK_MATCHES - 1 {
+                    crate::signals::check().map_err(Stop::Signal)?;
+                }
+                f(m, &sh, out).map_err(Stop::Core)?;
             }
-            return Ok(());
+            Ok(())
+        };
+        if self.threads <= 1 {
+            return own_lane(&mut work.into_iter());
         }
         let mut lanes: Vec<Vec<(&mut Match, Out<'_>)>> = (0..self.threads).map(|_| Vec::new()).collect();
         for (i, w) in work.enumerate() {
             lanes[i / n].push(w);
         }
-        let sh = &sh;
+        let shared = &sh;
+        // The calling thread steps the first lane itself: one thread fewer to start per step.
+        let mut lanes = lanes.into_iter();
+        let own = lanes.next().unwrap_or_default();
         std::thread::scope(|scope| {
             let handles: Vec<_> = lanes
-                .into_iter()
-                .map(|lane| scope.spawn(move || lane.into_iter().try_for_each(|(m, out)| f(m, sh, out))))
+                .map(|lane| scope.spawn(move || lane.into_iter().try_for_each(|(m, out)| f(m, shared, out))))
                 .collect();
-            handles.into_iter().try_for_each(|h| {
-                h.join().unwrap_or(Err(Error::Simulation { frame: 0, reason: "a stepping thread panicked" }))
+            let mine = own_lane(&mut own.into_iter());
+            handles.into_iter().fold(mine, |acc, h| {
+                let r = h.join().unwrap_or(Err(Error::Simulation { frame: 0, reason: "a stepping thread panicked" }));
+                acc.and(r.map_err(Stop::Core))
             })
         })
     }
 
-    fn reset_all(&mut self, seed: u64) -> Result<(), Error> {
+    fn reset_all(&mut self, seed: u64) -> Result<(), Stop> {
         self.seed = seed;
         for m in &mut self.matches {
             m.episode = u64::MAX; // the next episode is number 0
@@ -248,7 +275,7 @@ impl VecInner {
     }
 
     /// One step of every match: actions were copied into `self.actions` and checked.
-    fn step(&mut self) -> Result<(), Error> {
+    fn step(&mut self) -> Result<(), Stop> {
         self.each(&|m, sh, out| m.step(sh, out))
     }
 }
@@ -349,7 +376,7 @@ impl NativeVecEnv {
     fn reset(&self, py: Python<'_>, seed: u64) -> PyResult<()> {
         let mut s = self.lock()?;
         let this: &mut VecInner = &mut s;
-        py.detach(|| this.reset_all(seed)).py_err()
+        py.detach(|| this.reset_all(seed)).map_err(Stop::into_py)
     }
 
     /// Steps every match with `actions` (int64, `num_envs × controlled × 3`), without the GIL.
@@ -368,7 +395,7 @@ impl NativeVecEnv {
             }
         }
         let this: &mut VecInner = &mut s;
-        py.detach(|| this.step()).py_err()
+        py.detach(|| this.step()).map_err(Stop::into_py)
     }
 
     /// Copies the last results into numpy arrays: observations (float32), rewards (float32),
