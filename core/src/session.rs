@@ -244,7 +244,9 @@ impl Session {
     /// a relay it is a proposal until [`Session::add_remote_input`] confirms the frame.
     ///
     /// Errors: [`Error::UnknownSlot`], [`Error::WrongSlotKind`] (not a local slot),
-    /// [`Error::InputTooLong`], [`Error::BeyondWindow`] (more inputs than the window holds).
+    /// [`Error::InputTooLong`], [`Error::BeyondWindow`] (more inputs than the window holds),
+    /// [`Error::FrameOverflow`] (the frame would be past `u32::MAX - 2`, the last one a session
+    /// simulates).
     pub fn add_local_input(&mut self, slot: Slot, input: &[u8]) -> Result<Option<Frame>, Error> {
         self.release();
         self.check_slot(slot)?;
@@ -285,7 +287,8 @@ impl Session {
     ///
     /// Errors: [`Error::UnknownSlot`], [`Error::WrongSlotKind`] (a local slot, peer to peer),
     /// [`Error::InputTooLong`], [`Error::AlreadyConfirmed`], [`Error::FrameTooOld`],
-    /// [`Error::BeyondWindow`].
+    /// [`Error::BeyondWindow`], [`Error::FrameOverflow`] (a frame past `u32::MAX - 2`, the last one a
+    /// session simulates).
     pub fn add_remote_input(&mut self, slot: Slot, frame: Frame, input: &[u8]) -> Result<(), Error> {
         self.confirm(slot, frame, input, InputStatus::Confirmed)
     }

@@ -107,6 +107,13 @@ fn concatenated_logs_and_bytes_after_the_end_are_corrupt() {
         LogReader::parse(&twice),
         Err(Error::LogCorrupt { what: "bytes after the end chunk (two logs concatenated?)", .. })
     ));
+    let v1 = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/golden-arena.flog")).expect("v1 log");
+    let mut v1_twice = v1.clone();
+    v1_twice.extend_from_slice(&v1);
+    assert!(matches!(
+        LogReader::parse(&v1_twice),
+        Err(Error::LogCorrupt { what: "another log begins here (two logs concatenated?)", .. })
+    ));
     let mut one_more = bytes.clone();
     one_more.push(0);
     assert!(LogReader::parse(&one_more).is_err());

@@ -99,6 +99,15 @@ impl<'a> LogReader<'a> {
                     chunk: Some(number),
                 });
             }
+            if bytes[off..].starts_with(&super::MAGIC) {
+                // Format 1 has no end chunk; a second header where a chunk should be is still a
+                // concatenation, not a chunk of unknown kind or a truncation.
+                return Err(Error::LogCorrupt {
+                    what: "another log begins here (two logs concatenated?)",
+                    byte: at,
+                    chunk: Some(number),
+                });
+            }
             let left = bytes.len() - off;
             let body_len = if left >= 5 {
                 u32::from_le_bytes([bytes[off + 1], bytes[off + 2], bytes[off + 3], bytes[off + 4]])
