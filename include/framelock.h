@@ -34,6 +34,21 @@
 
 
 /**
+ * The major version of the header (compare with framelock_version() at run time).
+ */
+#define FRAMELOCK_VERSION_MAJOR 0
+
+/**
+ * The minor version of the header.
+ */
+#define FRAMELOCK_VERSION_MINOR 1
+
+/**
+ * The patch version of the header.
+ */
+#define FRAMELOCK_VERSION_PATCH 0
+
+/**
  * Mode: simulate a frame only when every slot's input for it is confirmed.
  */
 #define FRAMELOCK_MODE_LOCKSTEP 0

@@ -5,7 +5,7 @@ use core::ffi::c_void;
 
 use framelock_core::{Error, FrameInputs, InputStatus, SimError, Simulation, SnapshotWriter};
 
-use crate::error::{bytes, check_size, guard, handle, handle_mut, out, FfiError};
+use crate::error::{bytes, check_size, guard, handle, handle_mut, out, outside, FfiError};
 use crate::framelock_status;
 use crate::session::{
     framelock_input, FRAMELOCK_INPUT_CONFIRMED, FRAMELOCK_INPUT_DISCONNECTED, FRAMELOCK_INPUT_PREDICTED,
@@ -131,7 +131,7 @@ impl Simulation for CallbackSim {
         let frame = inputs.frame();
         // SAFETY: the callback was checked non-NULL; `inputs` holds `len` initialized entries whose
         // byte pointers stay valid during the call (they point into the session's input store).
-        let rc = unsafe { (cb.advance)(cb.user, frame, self.inputs.as_ptr(), self.inputs.len()) };
+        let rc = outside(|| unsafe { (cb.advance)(cb.user, frame, self.inputs.as_ptr(), self.inputs.len()) });
         self.state_frame = frame.wrapping_add(1);
         if rc != 0 {
             return Err(SimError::new("the advance_frame callback returned nonzero"));
@@ -145,7 +145,7 @@ impl Simulation for CallbackSim {
         let mut snap = framelock_snapshot { writer: writer.cast(), frame: self.state_frame, reserved: 0 };
         // SAFETY: the callback was checked non-NULL; `snap` points to a writer that lives for the
         // whole call, and the snapshot functions only use it through this pointer.
-        let rc = unsafe { (cb.save)(cb.user, self.state_frame, &mut snap) };
+        let rc = outside(|| unsafe { (cb.save)(cb.user, self.state_frame, &mut snap) });
         if rc != 0 {
             return Err(SimError::new("the save_state callback returned nonzero"));
         }
@@ -156,7 +156,7 @@ impl Simulation for CallbackSim {
         let cb = self.cb.ok_or(SimError::new("no callbacks set"))?;
         self.state_frame = self.load_frame;
         // SAFETY: the callback was checked non-NULL; the bytes are valid during the call.
-        let rc = unsafe { (cb.load)(cb.user, self.load_frame, snapshot.as_ptr(), snapshot.len()) };
+        let rc = outside(|| unsafe { (cb.load)(cb.user, self.load_frame, snapshot.as_ptr(), snapshot.len()) });
         if rc != 0 {
             return Err(SimError::new("the load_state callback returned nonzero"));
         }

@@ -348,6 +348,15 @@ fn install_panic_hook() {
     });
 }
 
+/// Runs the engine's code (a callback) outside the silence of the panic hook: a panic there (a
+/// Rust engine's, which then aborts at its `extern "C"` boundary) keeps its message.
+pub(crate) fn outside<R>(f: impl FnOnce() -> R) -> R {
+    let depth = DEPTH.with(|d| d.replace(0));
+    let r = f();
+    DEPTH.with(|d| d.set(depth));
+    r
+}
+
 /// Counts a framelock call running on this thread while alive.
 struct Depth;
 

@@ -85,6 +85,32 @@ use core::ffi::c_char;
 
 use error::{bytes, guard, out};
 
+/// The major version of the header (compare with framelock_version() at run time).
+pub const FRAMELOCK_VERSION_MAJOR: u32 = 0;
+/// The minor version of the header.
+pub const FRAMELOCK_VERSION_MINOR: u32 = 1;
+/// The patch version of the header.
+pub const FRAMELOCK_VERSION_PATCH: u32 = 0;
+
+/// A decimal number at compile time (for the version check below).
+const fn parse(s: &str) -> u32 {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut v = 0;
+    while i < b.len() {
+        v = v * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    v
+}
+// The header's version constants are literals (cbindgen copies them); this fails the build when
+// Cargo.toml's version moves without them.
+const _: () = assert!(
+    FRAMELOCK_VERSION_MAJOR == parse(env!("CARGO_PKG_VERSION_MAJOR"))
+        && FRAMELOCK_VERSION_MINOR == parse(env!("CARGO_PKG_VERSION_MINOR"))
+        && FRAMELOCK_VERSION_PATCH == parse(env!("CARGO_PKG_VERSION_PATCH"))
+);
+
 /// The library's version, e.g. "0.1.0": a static NUL-terminated string (never free it).
 #[no_mangle]
 pub extern "C" fn framelock_version() -> *const c_char {

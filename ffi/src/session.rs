@@ -2,8 +2,12 @@
 
 use framelock_core::{Authority, Error, Mode, Outcome, Request, Session, SessionBuilder, Simulation};
 
-// The callback machinery lives in `callbacks.rs`; the network client (net.rs) imports it from here.
-pub(crate) use crate::callbacks::{c_input, framelock_callbacks, framelock_snapshot, CallbackSim, Callbacks};
+// The callback machinery lives in `callbacks.rs` and the observation types in `observe.rs`; other
+// modules (the network client) import them from here, where they used to be.
+pub(crate) use crate::callbacks::{c_input, CallbackSim, Callbacks};
+pub use crate::callbacks::{framelock_callbacks, framelock_snapshot};
+#[allow(unused_imports)] // for modules that import them from here
+pub use crate::observe::{framelock_event, framelock_session_info, framelock_stats};
 
 use crate::error::{bytes, check_size, guard, guard_void, handle, out, FfiError};
 use crate::framelock_status;
