@@ -14,9 +14,10 @@ use framelock_core::testing::HashSim;
 const SLOTS: u8 = 8;
 
 /// A log of `frames` frames; `unchanged` logs the same input forever, else the arena's scripted bots.
-/// No checksums are recorded (a replay with another simulation could not match them), so verifying
-/// it measures replaying, saving every 60th state and hashing it.
-fn write_log(frames: u32, unchanged: bool) -> (Vec<u8>, Duration) {
+/// `first_checksum` is recorded as frame 0's checksum: a log must record one to be verified, and
+/// one is enough for verifying to replay every frame, saving every 60th state and hashing it (see
+/// [`frame0_checksum`]).
+fn write_log(frames: u32, unchanged: bool, first_checksum: u64) -> (Vec<u8>, Duration) {
     let mut h = LogHeader::new(SLOTS, INPUT_SIZE as u16);
     h.simulation = "arena".into();
     h.checksum_interval = 60;
@@ -29,9 +30,28 @@ fn write_log(frames: u32, unchanged: bool) -> (Vec<u8>, Duration) {
         }
         let inputs: [LoggedInput<'_>; SLOTS as usize] = core::array::from_fn(|s| LoggedInput::confirmed(&buf[s]));
         w.record_inputs(f, &inputs).expect("record");
+        if f == 0 {
+            w.record_checksum(0, first_checksum).expect("checksum");
+        }
     }
     let bytes = w.finish().expect("finish");
     (bytes, start.elapsed())
+}
+
+/// The checksum of frame 0 that `verify` computes with `sim`, learnt from a log recording a wrong one.
+/// `bounds`: the snapshot and frame-arena sizes the simulation needs, when not the defaults.
+fn frame0_checksum(sim: &mut impl framelock_core::Simulation, bounds: Option<(usize, usize)>) -> u64 {
+    let (bytes, _) = write_log(60, false, 0);
+    let log = LogReader::parse(&bytes).expect("parse");
+    let mut replay = Replay::new(&log);
+    if let Some((snapshot, arena)) = bounds {
+        replay = replay.max_snapshot_size(snapshot).frame_arena_size(arena);
+    }
+    match replay.verify(sim, &mut |_| {}) {
+        Err(framelock_core::Error::ReplayDiverged { frame: 0, actual, .. }) => actual,
+        Ok(_) => 0,
+        Err(e) => panic!("probe log: {e}"),
+    }
 }
 
 /// Decoding every frame: the format's whole cost in a replay.
@@ -64,18 +84,23 @@ fn main() {
     let mb = |bytes: usize| bytes as f64 / 1e6;
     let per_s = |n: f64, d: Duration| n / d.as_secs_f64();
 
-    let (write_time, (log_bytes, _)) = best(reps, || write_log(frames, false));
-    let (unchanged, _) = write_log(frames, true);
+    let c0 = frame0_checksum(&mut HashSim::new(0), None);
+    let (write_time, (log_bytes, _)) = best(reps, || write_log(frames, false, c0));
+    let (unchanged, _) = write_log(frames, true, c0);
     let log = LogReader::parse(&log_bytes).expect("parse");
     let (parse_time, _) = best(reps, || LogReader::parse(black_box(&log_bytes)).expect("parse").frames());
     let (decode_time, _) = best(reps, || decode_all(black_box(&log)));
     let (verify_trivial, _) = best(reps, || {
         let mut sim = HashSim::new(0);
-        Replay::new(&log).verify(&mut sim, &mut |_| {}).expect("no checksums recorded")
+        Replay::new(&log).verify(&mut sim, &mut |_| {}).expect("verifies")
     });
     let params = ArenaParams { players: SLOTS, ..ArenaParams::default() };
     let arena_frames = if full { 200_000 } else { 2_000 };
-    let arena_log_bytes = write_log(arena_frames, false).0;
+    let arena_c0 = frame0_checksum(
+        &mut Arena::new(params).expect("params"),
+        Some((snapshot_size_bound(&params), scratch_size_bound(&params))),
+    );
+    let arena_log_bytes = write_log(arena_frames, false, arena_c0).0;
     let arena_log = LogReader::parse(&arena_log_bytes).expect("parse");
     let (verify_arena, _) = best(reps.min(2), || {
         let mut arena = Arena::new(params).expect("params");
@@ -83,7 +108,7 @@ fn main() {
             .max_snapshot_size(snapshot_size_bound(&params))
             .frame_arena_size(scratch_size_bound(&params))
             .verify(&mut arena, &mut |_| {})
-            .expect("no checksums recorded")
+            .expect("verifies")
     });
     let (decode_arena, _) = best(reps, || decode_all(black_box(&arena_log)));
 
