@@ -956,11 +956,7 @@ pub unsafe extern "C" fn framelock_p2p_get_peer_stats(
             index: index as usize,
             len,
         })?;
-        let mut address = [0 as c_char; 64];
-        let text = a.to_string();
-        for (d, b) in address.iter_mut().zip(text.bytes().take(63)) {
-            *d = b as c_char;
-        }
+        let address = address_text(a);
         let v = framelock_p2p_peer_stats {
             struct_size: size,
             address,
@@ -983,6 +979,29 @@ pub unsafe extern "C" fn framelock_p2p_get_peer_stats(
         unsafe { out_stats.write(v) };
         Ok(())
     })
+}
+
+/// `a` as a NUL-terminated "HOST:PORT", without allocating (stats are read every frame).
+fn address_text(a: SocketAddr) -> [c_char; 64] {
+    struct Fixed {
+        buf: [c_char; 64],
+        len: usize,
+    }
+    impl core::fmt::Write for Fixed {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            for b in s.bytes() {
+                // The longest address ("[v6%scope]:port") fits; anything longer is cut, NUL kept.
+                if self.len < self.buf.len() - 1 {
+                    self.buf[self.len] = b as c_char;
+                    self.len += 1;
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut w = Fixed { buf: [0; 64], len: 0 };
+    let _ = core::fmt::write(&mut w, format_args!("{a}"));
+    w.buf
 }
 
 /// Writes the endpoint's counters to `*out_stats`, whose struct_size the caller sets first.
