@@ -337,3 +337,80 @@ fn misuse_is_a_status_code() {
         framelock_p2p_free(ptr::null_mut());
     }
 }
+
+#[test]
+fn a_spectator_hosted_by_a_player_sees_the_same_match() {
+    let sock: Vec<UdpSocket> = (0..3).map(|_| UdpSocket::bind("127.0.0.1:0").expect("loopback")).collect();
+    let port: Vec<u16> = sock.iter().map(|s| s.local_addr().expect("loopback").port()).collect();
+    drop(sock);
+    let spectator_addr = CString::new(format!("127.0.0.1:{}", port[2])).expect("no NUL");
+    let host_addr = CString::new(format!("127.0.0.1:{}", port[0])).expect("no NUL");
+    let spectators = [spectator_addr.as_ptr()];
+    let mut eps = Vec::new();
+    for slot in 0..2 {
+        let (mut cfg, _strings, _peers) = config(slot, [port[0], port[1]]);
+        if slot == 0 {
+            cfg.spectators = spectators.as_ptr();
+            cfg.spectator_count = 1;
+        }
+        let mut p = ptr::null_mut();
+        // SAFETY: a valid config (its strings live through the call) and out-parameter.
+        ok(unsafe { framelock_p2p_new(&cfg, &mut p) });
+        eps.push(p);
+    }
+    let (mut cfg, _strings, _peers) = config(0, [port[2], port[1]]);
+    cfg.local_slots = 0;
+    cfg.peers = ptr::null();
+    cfg.peer_count = 0;
+    cfg.spectate = host_addr.as_ptr();
+    let mut spectator = ptr::null_mut();
+    // SAFETY: as above.
+    ok(unsafe { framelock_p2p_new(&cfg, &mut spectator) });
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut ticks = [0u32; 2];
+    while stats(spectator).checksummed_until <= FRAME || eps.iter().any(|&p| stats(p).checksummed_until <= FRAME) {
+        assert!(Instant::now() < deadline, "not final in time: spectator {:?}", stats(spectator));
+        for (slot, &p) in eps.iter().enumerate() {
+            // SAFETY: live handles used by this thread only; valid out-parameters.
+            unsafe {
+                ok(framelock_p2p_poll(p, 1));
+                let mut due = 0;
+                ok(framelock_p2p_ticks_due(p, &mut due));
+                for _ in 0..due {
+                    ticks[slot] += 1;
+                    let i = arena_input(slot, ticks[slot]);
+                    ok(framelock_p2p_add_local_input(p, slot as u32, i.as_ptr(), i.len()));
+                    ok(framelock_p2p_tick(p, ptr::null_mut()));
+                }
+            }
+        }
+        // SAFETY: as above; a spectator ticks without inputs.
+        unsafe {
+            ok(framelock_p2p_poll(spectator, 1));
+            let mut due = 0;
+            ok(framelock_p2p_ticks_due(spectator, &mut due));
+            for _ in 0..due {
+                ok(framelock_p2p_tick(spectator, ptr::null_mut()));
+            }
+        }
+    }
+    let c = checksum(spectator, FRAME);
+    assert_eq!(c, checksum(eps[0], FRAME));
+    assert_eq!(c, checksum(eps[1], FRAME));
+    let s = stats(eps[0]);
+    assert_eq!(s.peers, 2, "slot 1 and the spectator");
+    let mut ps: framelock_p2p_peer_stats = {
+        // SAFETY: an all-zero peer stats struct is valid.
+        unsafe { std::mem::zeroed() }
+    };
+    ps.struct_size = std::mem::size_of::<framelock_p2p_peer_stats>() as u32;
+    // SAFETY: a live handle, a valid out-parameter.
+    ok(unsafe { framelock_p2p_get_peer_stats(eps[0], 1, &mut ps) });
+    assert!(ps.acknowledged > 0 && ps.packets_received > 0, "the spectator acknowledges frames: {ps:?}");
+    // SAFETY: freed once.
+    unsafe {
+        eps.iter().for_each(|&p| framelock_p2p_free(p));
+        framelock_p2p_free(spectator);
+    }
+}
