@@ -2640,6 +2640,19 @@ framelock_status framelock_p2p_tick(struct framelock_p2p *p2p,
                                     struct framelock_outcome *out_outcome);
 
 /**
+ * Disconnects peer `index` (GGPO's ggpo_disconnect_player), as if it had timed out here: its
+ * inputs are no longer taken, nothing more is sent to it, and its slots are disconnected at the
+ * frame the remaining players agree on (FRAMELOCK_P2P_EVENT_DISCONNECTING, then
+ * FRAMELOCK_P2P_EVENT_DISCONNECTED per slot). The peer itself sees silence and times this
+ * endpoint out after its disconnect_timeout_ms. Disconnecting a disconnected peer does nothing.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_INVALID_ARGUMENT (no such
+ * peer); FRAMELOCK_ERR_WRONG_STATE (not running yet); FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT.
+ */
+framelock_status framelock_p2p_disconnect_peer(struct framelock_p2p *p2p,
+                                               uint32_t index);
+
+/**
  * Takes the oldest waiting event into `*out_event` (kind FRAMELOCK_P2P_EVENT_NONE when none is
  * waiting; the endpoint keeps the latest 256). GGPO's on_event callback, polled.
  *

@@ -826,6 +826,8 @@ public:
         if (st == FRAMELOCK_OK && e.kind == FRAMELOCK_P2P_EVENT_NONE) return std::optional<framelock_p2p_event>();
         return detail::make(st, std::optional<framelock_p2p_event>(e));
     }
+    /// Disconnects peer `index` here (ggpo_disconnect_player); the slots go at an agreed frame.
+    Result<void> disconnect_peer(std::uint32_t index) { return detail::make(framelock_p2p_disconnect_peer(get(), index)); }
     Result<std::uint32_t> peer_count() const {
         std::uint32_t n = 0;
         framelock_status st = framelock_p2p_peer_count(get(), &n);

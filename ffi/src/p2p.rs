@@ -827,6 +827,33 @@ pub unsafe extern "C" fn framelock_p2p_tick(
     })
 }
 
+/// Disconnects peer `index` (GGPO's ggpo_disconnect_player), as if it had timed out here: its
+/// inputs are no longer taken, nothing more is sent to it, and its slots are disconnected at the
+/// frame the remaining players agree on (FRAMELOCK_P2P_EVENT_DISCONNECTING, then
+/// FRAMELOCK_P2P_EVENT_DISCONNECTED per slot). The peer itself sees silence and times this
+/// endpoint out after its disconnect_timeout_ms. Disconnecting a disconnected peer does nothing.
+///
+/// Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_INVALID_ARGUMENT (no such
+/// peer); FRAMELOCK_ERR_WRONG_STATE (not running yet); FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT.
+#[no_mangle]
+pub unsafe extern "C" fn framelock_p2p_disconnect_peer(p2p: *mut framelock_p2p, index: u32) -> framelock_status {
+    guard(|| {
+        // SAFETY: NULL or a live handle.
+        let mut c = unsafe { lock(p2p) }?;
+        let len = c.ep.peer_count();
+        if index as usize >= len {
+            return Err(FfiError::IndexOutOfRange { what: "peer", index: index as usize, len });
+        }
+        if !each!(&mut c.ep, e => e.disconnect_peer(index as usize)) {
+            return Err(FfiError::WrongState("the endpoint is not running yet (every peer synchronized)"));
+        }
+        let now = c.udp.now();
+        let c = &mut *c;
+        c.ep.flush(&mut c.udp, now);
+        Ok(())
+    })
+}
+
 fn setting_name(s: &str) -> *const c_char {
     let n: &'static core::ffi::CStr = match s {
         "protocol_version" => c"protocol_version",

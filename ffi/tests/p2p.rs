@@ -414,3 +414,65 @@ fn a_spectator_hosted_by_a_player_sees_the_same_match() {
         framelock_p2p_free(spectator);
     }
 }
+
+#[test]
+fn a_peer_disconnected_by_hand_is_disconnected_at_a_frame_and_the_match_goes_on() {
+    let ports = ports();
+    let eps = [0, 1].map(|slot| {
+        let (cfg, _strings, _peers) = config(slot, ports);
+        let mut p = ptr::null_mut();
+        // SAFETY: as above.
+        ok(unsafe { framelock_p2p_new(&cfg, &mut p) });
+        p
+    });
+    // SAFETY: live handles.
+    assert_eq!(unsafe { framelock_p2p_disconnect_peer(eps[0], 0) }, FRAMELOCK_ERR_WRONG_STATE, "not running yet");
+    play(eps, &arena_input);
+    // SAFETY: live handles.
+    unsafe {
+        assert_eq!(framelock_p2p_disconnect_peer(eps[0], 1), FRAMELOCK_ERR_INVALID_ARGUMENT);
+        ok(framelock_p2p_disconnect_peer(eps[0], 0));
+    }
+    // Slot 0 plays on alone: slot 1 is never polled again.
+    let start = stats(eps[0]).checksummed_until;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut disconnected = None;
+    let mut tick = 10_000;
+    while stats(eps[0]).checksummed_until < start + 120 {
+        assert!(Instant::now() < deadline, "slot 0 does not go on: {:?}", stats(eps[0]));
+        // SAFETY: a live handle used by this thread only; valid out-parameters.
+        unsafe {
+            ok(framelock_p2p_poll(eps[0], 1));
+            let mut due = 0;
+            ok(framelock_p2p_ticks_due(eps[0], &mut due));
+            for _ in 0..due {
+                tick += 1;
+                let i = arena_input(0, tick);
+                ok(framelock_p2p_add_local_input(eps[0], 0, i.as_ptr(), i.len()));
+                ok(framelock_p2p_tick(eps[0], ptr::null_mut()));
+            }
+            let mut e = framelock_p2p_event::default();
+            loop {
+                ok(framelock_p2p_poll_event(eps[0], &mut e));
+                match e.kind {
+                    FRAMELOCK_P2P_EVENT_NONE => break,
+                    FRAMELOCK_P2P_EVENT_DISCONNECTED => disconnected = Some((e.slot, e.frame)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let (slot, frame) = disconnected.expect("a DISCONNECTED event");
+    assert_eq!(slot, 1);
+    assert!(frame > FRAME && frame <= start + 16, "disconnected at frame {frame}, checksummed until {start}");
+    let mut ps: framelock_p2p_peer_stats = {
+        // SAFETY: an all-zero peer stats struct is valid.
+        unsafe { std::mem::zeroed() }
+    };
+    ps.struct_size = std::mem::size_of::<framelock_p2p_peer_stats>() as u32;
+    // SAFETY: a live handle, a valid out-parameter.
+    ok(unsafe { framelock_p2p_get_peer_stats(eps[0], 0, &mut ps) });
+    assert!(ps.disconnected);
+    // SAFETY: freed once.
+    unsafe { eps.iter().for_each(|&p| framelock_p2p_free(p)) };
+}
