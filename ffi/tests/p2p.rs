@@ -1,8 +1,9 @@
 //! Peer to peer through the C ABI: two endpoints on loopback sockets (interleaved on the test's
 //! thread, paced by framelock_p2p_ticks_due()) synchronize, play the arena until frame 240 is
 //! final and agree on its checksum; two endpoints over the engine's callbacks agree too; settings
-//! that differ are a CONFIG_MISMATCH event naming the setting; misuse (NULL, wrong struct sizes,
-//! bad addresses, inputs for the wrong slot, re-entry from a callback) is a status code.
+//! that differ are a CONFIG_MISMATCH event naming the setting; a spectator sees the same match; a
+//! peer disconnected by hand goes at one frame; misuse (NULL, wrong struct sizes, bad addresses,
+//! inputs for the wrong slot, re-entry from a callback, a second thread) is a status code.
 #![allow(unsafe_code)] // calling the exported `unsafe extern "C" fn`s is the point of these tests
 
 mod common;
@@ -10,6 +11,7 @@ mod common;
 use std::ffi::{c_void, CStr, CString};
 use std::net::UdpSocket;
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use common::ok;
@@ -158,7 +160,13 @@ struct Game {
     /// Set: the advance callback calls back into its own endpoint and records the status.
     me: Option<*mut framelock_p2p>,
     reentry: Option<framelock_status>,
+    /// Set: the next advance callback waits (up to 5 s) until another thread probed the endpoint.
+    block: bool,
 }
+
+/// The blocking advance callback is running / the other thread's call returned.
+static INSIDE: AtomicBool = AtomicBool::new(false);
+static PROBED: AtomicBool = AtomicBool::new(false);
 
 unsafe extern "C" fn game_save(user: *mut c_void, frame: u32, snap: *mut framelock_snapshot) -> i32 {
     // SAFETY: `user` is the test's Game, alive for the endpoint's life.
@@ -190,6 +198,13 @@ unsafe extern "C" fn game_advance(user: *mut c_void, frame: u32, inputs: *const 
         }
     }
     g.frame = frame + 1;
+    if std::mem::take(&mut g.block) {
+        INSIDE.store(true, SeqCst);
+        let until = Instant::now() + Duration::from_secs(5);
+        while !PROBED.load(SeqCst) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
     if let Some(me) = g.me.take() {
         let mut s = 0;
         // SAFETY: the endpoint running this callback (re-entry is refused, not performed).
@@ -209,7 +224,7 @@ fn callbacks(g: &mut Game) -> framelock_callbacks {
 }
 
 #[test]
-fn two_callback_endpoints_agree_and_reentry_is_refused() {
+fn two_callback_endpoints_agree_and_reentry_and_a_second_thread_are_refused() {
     let ports = ports();
     let mut games = [Game::default(), Game::default()];
     let eps: Vec<*mut framelock_p2p> = games
@@ -228,10 +243,26 @@ fn two_callback_endpoints_agree_and_reentry_is_refused() {
         })
         .collect();
     games[0].me = Some(eps[0]);
+    games[1].block = true;
+    // Another thread calls endpoint 1 while its advance callback runs on this one: BUSY.
+    let target = eps[1] as usize;
+    let prober = std::thread::spawn(move || {
+        let until = Instant::now() + Duration::from_secs(20);
+        while !INSIDE.load(SeqCst) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let mut n = 0;
+        // SAFETY: the endpoint is alive (freed only after this thread is joined); the claim makes
+        // the concurrent call safe: it is refused without touching the state.
+        let st = unsafe { framelock_p2p_peer_count(target as *mut framelock_p2p, &mut n) };
+        PROBED.store(true, SeqCst);
+        st
+    });
     // Inputs shorter than input_size are padded; slot 1 changes input often (rollbacks at slot 0).
     play([eps[0], eps[1]], &|slot, tick| if slot == 0 { vec![tick as u8] } else { vec![(tick / 3) as u8, 7, 1] });
     assert_eq!(checksum(eps[0], FRAME), checksum(eps[1], FRAME));
     assert_eq!(games[0].reentry, Some(FRAMELOCK_ERR_REENTRANT));
+    assert_eq!(prober.join().expect("the prober"), FRAMELOCK_ERR_BUSY, "a second thread is refused");
     for (g, &p) in games.iter().zip(&eps) {
         assert_eq!(g.bad_frames, 0, "the callbacks were told the right frames");
         assert!(stats(p).frames_resimulated == 0 || g.loads > 0);
