@@ -3,13 +3,14 @@
  * simulation (the arena) through the C ABI's framelock_p2p_* endpoint. Run it twice, one process
  * per slot, with the same key file: each synchronizes with the other, plays scripted inputs at the
  * tick rate until frame FRAMES is final, waits until the other has its inputs, prints that frame's
- * checksum (the same in both processes) and the network statistics of its peer, and exits.
+ * checksum (the same in both processes) and the network statistics of its peer, and exits. The
+ * optional LATENCY_MS and LOSS_PER_MILLE put the library's link conditioner on its sends.
  *
  *   framelock key --out key
  *   ./p2p_versus key 0 127.0.0.1:7000 127.0.0.1:7001 600 &
  *   ./p2p_versus key 1 127.0.0.1:7001 127.0.0.1:7000 600
  *
- * usage: p2p_versus KEY_FILE SLOT LISTEN PEER FRAMES [TICK_RATE] [SEED]
+ * usage: p2p_versus KEY_FILE SLOT LISTEN PEER FRAMES [TICK_RATE] [SEED] [LATENCY_MS LOSS_PER_MILLE]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,14 +71,15 @@ static const char *event_name(uint32_t kind) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 6 || argc > 8) {
-        fprintf(stderr, "usage: %s KEY_FILE SLOT LISTEN PEER FRAMES [TICK_RATE] [SEED]\n", argv[0]);
+    if (argc < 6 || argc > 10 || argc == 9) {
+        fprintf(stderr, "usage: %s KEY_FILE SLOT LISTEN PEER FRAMES [TICK_RATE] [SEED] [LATENCY_MS LOSS_PER_MILLE]\n",
+                argv[0]);
         return 2;
     }
     unsigned slot = (unsigned)strtoul(argv[2], NULL, 10);
     uint32_t frames = (uint32_t)strtoul(argv[5], NULL, 10);
     unsigned tick_rate = argc >= 7 ? (unsigned)strtoul(argv[6], NULL, 10) : 60;
-    uint64_t seed = argc == 8 ? strtoull(argv[7], NULL, 10) : 1;
+    uint64_t seed = argc >= 8 ? strtoull(argv[7], NULL, 10) : 1;
     if (slot > 1) {
         fprintf(stderr, "p2p_versus: SLOT is 0 or 1\n");
         return 2;
@@ -95,6 +97,12 @@ int main(int argc, char **argv) {
     cfg.peer_count = 1;
     cfg.tick_rate = tick_rate;
     cfg.arena.seed = seed;
+    if (argc == 10) {
+        cfg.latency_ms = (uint32_t)strtoul(argv[8], NULL, 10);
+        cfg.jitter_ms = cfg.latency_ms / 4;
+        cfg.loss_per_mille = (uint32_t)strtoul(argv[9], NULL, 10);
+        cfg.conditioner_seed = seed + slot;
+    }
     framelock_p2p *p2p = NULL;
     if (framelock_p2p_new(&cfg, &p2p) != FRAMELOCK_OK) return fail("framelock_p2p_new");
 
@@ -107,7 +115,7 @@ int main(int argc, char **argv) {
     uint32_t ticks = 0;
     uint64_t checksum = 0;
     int have_checksum = 0;
-    double started = now_seconds(), final_at = 0;
+    double started = now_seconds(), final_at = 0, leave_at = 0;
     double deadline = started + 30.0 + (double)frames / (double)tick_rate * 3.0;
     int rc = 0;
     for (;;) {
@@ -149,8 +157,13 @@ int main(int argc, char **argv) {
             have_checksum = 1;
             final_at = now_seconds();
         }
-        /* Linger until the peer has every input it needs from here for that frame (or 5 s: it left). */
-        if (have_checksum && (ps.acknowledged >= frames || ps.disconnected || now_seconds() > final_at + 5.0)) break;
+        /* Linger until the peer has every input it needs from here for that frame (or 5 s: it left),
+         * then half a second more, still playing, so that it hears our acknowledgements too. */
+        if (have_checksum && leave_at == 0 &&
+            (ps.acknowledged >= frames || ps.disconnected || now_seconds() > final_at + 5.0)) {
+            leave_at = now_seconds() + 0.5;
+        }
+        if (leave_at != 0 && now_seconds() > leave_at) break;
         if (now_seconds() > deadline) {
             fprintf(stderr, "p2p_versus: frame %u not final in time (running %d, at frame %u, confirmed %u)\n",
                     frames, (int)stats.running, stats.current_frame, stats.confirmed_until);
