@@ -260,6 +260,92 @@
 #define FRAMELOCK_NET_STATE_CONNECTED 3
 
 /**
+ * The most remote players, spectators or hosts a config names in total.
+ */
+#define FRAMELOCK_P2P_MAX_PEERS 64
+
+/**
+ * The largest input of one slot, in bytes.
+ */
+#define FRAMELOCK_P2P_MAX_INPUT_SIZE 64
+
+/**
+ * The most ticks framelock_p2p_ticks_due() reports at once.
+ */
+#define FRAMELOCK_P2P_MAX_TICKS_DUE 8
+
+/**
+ * The size of framelock_p2p_peer_stats.address (a NUL-terminated "HOST:PORT").
+ */
+#define FRAMELOCK_P2P_ADDRESS_LEN 64
+
+/**
+ * P2P event: nothing waiting.
+ */
+#define FRAMELOCK_P2P_EVENT_NONE 0
+
+/**
+ * P2P event: a synchronization round trip with `peer` completed (`count` of `total`).
+ */
+#define FRAMELOCK_P2P_EVENT_SYNCHRONIZING 1
+
+/**
+ * P2P event: `peer` is synchronized.
+ */
+#define FRAMELOCK_P2P_EVENT_SYNCHRONIZED 2
+
+/**
+ * P2P event: every peer is synchronized; frame 0 is played (GGPO's RUNNING).
+ */
+#define FRAMELOCK_P2P_EVENT_RUNNING 3
+
+/**
+ * P2P event: `peer` runs with another `setting` (`local` here, `remote` there); never synchronized.
+ */
+#define FRAMELOCK_P2P_EVENT_CONFIG_MISMATCH 4
+
+/**
+ * P2P event: an authenticated packet from `peer`'s address carried another session (a restarted
+ * peer); refused, reported once per peer.
+ */
+#define FRAMELOCK_P2P_EVENT_NEW_SESSION_REFUSED 5
+
+/**
+ * P2P event: nothing heard from `peer` for disconnect_notify_ms; `disconnect_in_ms` left.
+ */
+#define FRAMELOCK_P2P_EVENT_NETWORK_INTERRUPTED 6
+
+/**
+ * P2P event: `peer` was heard again after an interruption.
+ */
+#define FRAMELOCK_P2P_EVENT_NETWORK_RESUMED 7
+
+/**
+ * P2P event: `peer` is being disconnected (its inputs are no longer taken).
+ */
+#define FRAMELOCK_P2P_EVENT_DISCONNECTING 8
+
+/**
+ * P2P event: `slot` is disconnected from `frame` on, the same frame at every remaining peer.
+ */
+#define FRAMELOCK_P2P_EVENT_DISCONNECTED 9
+
+/**
+ * P2P event: this endpoint runs ahead; waiting `count` frames evens it out (GGPO's TIMESYNC).
+ */
+#define FRAMELOCK_P2P_EVENT_WAIT_RECOMMENDATION 10
+
+/**
+ * P2P event: `peer` has not acknowledged `count` frames of inputs, more than the send queue holds.
+ */
+#define FRAMELOCK_P2P_EVENT_PEER_TOO_FAR_BEHIND 11
+
+/**
+ * P2P event: `slot`'s peer has another checksum (`remote`) of `frame` than this one (`local`).
+ */
+#define FRAMELOCK_P2P_EVENT_DESYNC 12
+
+/**
  * The result of every fallible function: `FRAMELOCK_OK` (0) or an error in `7000..=7999`.
  *
  * After an error, framelock_last_error_message() describes it on the calling thread. Codes are
@@ -460,6 +546,13 @@ typedef struct framelock_log_writer framelock_log_writer;
  * framelock_net_client_free().
  */
 typedef struct framelock_net_client framelock_net_client;
+
+/**
+ * A peer-to-peer endpoint (opaque): its UDP socket, its peers, its rollback session and its game.
+ * Create with framelock_p2p_new() or framelock_p2p_new_with_callbacks(), free with
+ * framelock_p2p_free().
+ */
+typedef struct framelock_p2p framelock_p2p;
 
 /**
  * A frame-sync session (opaque). Create with framelock_session_new(), free with
@@ -1200,6 +1293,368 @@ typedef struct framelock_net_client_stats {
    */
   uint64_t packets_dropped;
 } framelock_net_client_stats;
+
+/**
+ * How to create a peer-to-peer endpoint. Fill it with framelock_p2p_config_init(), then set the
+ * key, the addresses and the slots. Every endpoint of a match must agree on players, input size,
+ * tick rate, checksum interval and the simulation (a mismatch is a
+ * FRAMELOCK_P2P_EVENT_CONFIG_MISMATCH naming the setting, never a silent desync).
+ */
+typedef struct framelock_p2p_config {
+  /**
+   * sizeof(framelock_p2p_config).
+   */
+  uint32_t struct_size;
+  /**
+   * The 32-byte session key every endpoint of the match shares (from the matchmaker, e.g. the
+   * file `framelock key` writes). All zero is refused.
+   */
+  uint8_t key[32];
+  /**
+   * Seeds the endpoint's session epoch and nonces. All zero (the default): drawn from the OS.
+   */
+  uint8_t rng_seed[32];
+  /**
+   * The UDP address to bind, "HOST:PORT" (NUL-terminated; NULL: "0.0.0.0:0"). The peers name it.
+   */
+  const char *listen;
+  /**
+   * Player slots in the match, 1..=64 (default 2).
+   */
+  uint32_t players;
+  /**
+   * The slots played in this process, bit `s` for slot `s` (default 1: slot 0). 0 for a spectator.
+   */
+  uint64_t local_slots;
+  /**
+   * Every other slot: `peer_count` strings "SLOT=HOST:PORT" (slots of one address form one peer).
+   */
+  const char *const *peers;
+  /**
+   * The number of strings in `peers`.
+   */
+  size_t peer_count;
+  /**
+   * Spectators hosted here: `spectator_count` strings "HOST:PORT".
+   */
+  const char *const *spectators;
+  /**
+   * The number of strings in `spectators`.
+   */
+  size_t spectator_count;
+  /**
+   * Non-NULL: this endpoint is a spectator of the player at "HOST:PORT" (no local slots, peers
+   * or spectators).
+   */
+  const char *spectate;
+  /**
+   * framelock_p2p_new_with_callbacks() only: the input size of a slot in bytes, 1..=64 (default
+   * 8); inputs shorter are padded with zeros. The arena's is FRAMELOCK_ARENA_INPUT_SIZE.
+   */
+  uint32_t input_size;
+  /**
+   * Frames per second, 1..=1000 (default 60).
+   */
+  uint32_t tick_rate;
+  /**
+   * Frames simulated past the last confirmed frame, 1..=64 (default 8); 0 plays lockstep.
+   */
+  uint32_t max_prediction;
+  /**
+   * Frames between a local input and the frame it is for, 0..=32 (default 2; GGPO's frame delay).
+   */
+  uint32_t input_delay;
+  /**
+   * Frames between two checksums exchanged, 1..=65535 (default 30).
+   */
+  uint32_t checksum_interval;
+  /**
+   * Silence from a peer before FRAMELOCK_P2P_EVENT_NETWORK_INTERRUPTED, in ms (default 750).
+   */
+  uint32_t disconnect_notify_ms;
+  /**
+   * Silence from a peer before it is disconnected, in ms, above disconnect_notify_ms (default 5000).
+   */
+  uint32_t disconnect_timeout_ms;
+  /**
+   * Stretch local frames by a tenth while ahead, instead of only recommending a wait (default false).
+   */
+  bool auto_time_sync;
+  /**
+   * framelock_p2p_new_with_callbacks() only: identifies the game and its parameters; every
+   * endpoint must have the same (default 0). The arena's is derived from `arena`.
+   */
+  uint64_t simulation_id;
+  /**
+   * framelock_p2p_new_with_callbacks() only: the largest snapshot save_state writes (default 65536).
+   */
+  size_t max_snapshot_size;
+  /**
+   * framelock_p2p_new_with_callbacks() only: the input of a disconnected slot and of the first
+   * input_delay frames (`default_input_len` bytes, at most input_size; NULL: zeros).
+   */
+  const uint8_t *default_input;
+  /**
+   * The length of default_input.
+   */
+  size_t default_input_len;
+  /**
+   * framelock_p2p_new() only: the reference simulation's params (`arena.players` is ignored:
+   * the arena has `players` players).
+   */
+  struct framelock_arena_params arena;
+  /**
+   * Link conditioner on this endpoint's sends (a test tool; all zero, the default, is off):
+   * one-way latency in milliseconds.
+   */
+  uint32_t latency_ms;
+  /**
+   * Link conditioner: the latency varies by up to this many milliseconds either way.
+   */
+  uint32_t jitter_ms;
+  /**
+   * Link conditioner: datagrams dropped, per mille (0..=1000).
+   */
+  uint32_t loss_per_mille;
+  /**
+   * Link conditioner: datagrams duplicated, per mille (0..=1000).
+   */
+  uint32_t duplicate_per_mille;
+  /**
+   * Link conditioner: datagrams held back by an extra jitter, per mille (0..=1000).
+   */
+  uint32_t reorder_per_mille;
+  /**
+   * Link conditioner: the seed of its decisions.
+   */
+  uint64_t conditioner_seed;
+} framelock_p2p_config;
+
+/**
+ * Something the game should know, from framelock_p2p_poll_event(). Fields a kind does not use
+ * are 0 (`peer`: -1, `setting`: NULL).
+ */
+typedef struct framelock_p2p_event {
+  /**
+   * FRAMELOCK_P2P_EVENT_NONE (nothing waiting) or another FRAMELOCK_P2P_EVENT_ kind.
+   */
+  uint32_t kind;
+  /**
+   * The peer concerned (its index for framelock_p2p_get_peer_stats()), or -1.
+   */
+  int32_t peer;
+  /**
+   * DISCONNECTED, DESYNC: the slot.
+   */
+  uint32_t slot;
+  /**
+   * DISCONNECTED: the first frame without its input. DESYNC: the frame compared.
+   */
+  uint32_t frame;
+  /**
+   * SYNCHRONIZING: round trips done. WAIT_RECOMMENDATION: frames to wait.
+   * PEER_TOO_FAR_BEHIND: frames not acknowledged.
+   */
+  uint32_t count;
+  /**
+   * SYNCHRONIZING: round trips needed.
+   */
+  uint32_t total;
+  /**
+   * NETWORK_INTERRUPTED: milliseconds before the peer is disconnected.
+   */
+  uint32_t disconnect_in_ms;
+  /**
+   * CONFIG_MISMATCH: the setting ("protocol_version", "slots", "input_size", "tick_rate",
+   * "checksum_interval", "simulation_id" or "peer_slots"; a static string), else NULL.
+   */
+  const char *setting;
+  /**
+   * CONFIG_MISMATCH: this endpoint's value. DESYNC: this endpoint's checksum.
+   */
+  uint64_t local;
+  /**
+   * CONFIG_MISMATCH: the peer's value. DESYNC: the peer's checksum.
+   */
+  uint64_t remote;
+} framelock_p2p_event;
+
+/**
+ * Network statistics of one peer (GGPO's ggpo_get_network_stats, and more). Set struct_size
+ * before calling framelock_p2p_get_peer_stats().
+ */
+typedef struct framelock_p2p_peer_stats {
+  /**
+   * sizeof(framelock_p2p_peer_stats).
+   */
+  uint32_t struct_size;
+  /**
+   * Its address, "HOST:PORT", NUL-terminated.
+   */
+  char address[64];
+  /**
+   * Smoothed round-trip time in milliseconds (GGPO's ping).
+   */
+  uint32_t rtt_ms;
+  /**
+   * Kilobits per second sent to it since synchronization (GGPO's kbps_sent).
+   */
+  uint32_t kbps_sent;
+  /**
+   * Kilobits per second received from it.
+   */
+  uint32_t kbps_received;
+  /**
+   * Frames of local input it has not acknowledged (GGPO's send_queue_len).
+   */
+  uint32_t send_queue;
+  /**
+   * Frames this endpoint is ahead of it (negative: behind); GGPO's local_frames_behind negated.
+   */
+  int32_t local_frame_advantage;
+  /**
+   * Frames it says it is ahead of this endpoint; GGPO's remote_frames_behind negated.
+   */
+  int32_t remote_frame_advantage;
+  /**
+   * Datagrams sent to it.
+   */
+  uint64_t packets_sent;
+  /**
+   * Authenticated datagrams received from it.
+   */
+  uint64_t packets_received;
+  /**
+   * Its datagrams that never arrived.
+   */
+  uint64_t packets_lost;
+  /**
+   * Its datagrams that arrived twice (or were replayed).
+   */
+  uint64_t packets_duplicated;
+  /**
+   * Bytes sent to it.
+   */
+  uint64_t bytes_sent;
+  /**
+   * Bytes received from it.
+   */
+  uint64_t bytes_received;
+  /**
+   * It has this endpoint's inputs (a hosted spectator: the confirmed frames) below this frame.
+   */
+  uint32_t acknowledged;
+  /**
+   * It is disconnected or being disconnected.
+   */
+  bool disconnected;
+} framelock_p2p_peer_stats;
+
+/**
+ * What an endpoint counted. Set struct_size before calling framelock_p2p_get_stats().
+ */
+typedef struct framelock_p2p_stats {
+  /**
+   * sizeof(framelock_p2p_stats).
+   */
+  uint32_t struct_size;
+  /**
+   * Every peer is synchronized: frames are played.
+   */
+  bool running;
+  /**
+   * Configured peers (remote players' addresses, then spectators or the spectated host).
+   */
+  uint32_t peers;
+  /**
+   * The frame the next tick simulates.
+   */
+  uint32_t current_frame;
+  /**
+   * The first frame whose inputs are not all confirmed.
+   */
+  uint32_t confirmed_until;
+  /**
+   * Every frame below this has its final checksum (framelock_p2p_checksum()).
+   */
+  uint32_t checksummed_until;
+  /**
+   * The longest rollback, in frames.
+   */
+  uint32_t max_rollback;
+  /**
+   * Frames automatic time sync stretched.
+   */
+  uint32_t frames_stretched;
+  /**
+   * Frames simulated for the first time.
+   */
+  uint64_t frames_advanced;
+  /**
+   * Frames simulated again after a rollback.
+   */
+  uint64_t frames_resimulated;
+  /**
+   * Rollbacks performed.
+   */
+  uint64_t rollbacks;
+  /**
+   * Ticks that could not advance (prediction window full).
+   */
+  uint64_t stalls;
+  /**
+   * Datagrams dropped: too short or long, not ours.
+   */
+  uint64_t dropped_malformed;
+  /**
+   * Datagrams dropped: from an address that is no peer.
+   */
+  uint64_t dropped_unknown_address;
+  /**
+   * Datagrams dropped: wrong handles, or another session epoch.
+   */
+  uint64_t dropped_wrong_session;
+  /**
+   * Datagrams dropped: duplicates or replays.
+   */
+  uint64_t dropped_replayed;
+  /**
+   * Datagrams dropped: the tag did not verify (wrong key, forged, corrupted).
+   */
+  uint64_t dropped_unauthenticated;
+  /**
+   * Datagrams dropped: authenticated but unexpected, undecodable, or another configuration.
+   */
+  uint64_t dropped_other;
+  /**
+   * Events dropped because nobody polled them.
+   */
+  uint64_t events_dropped;
+  /**
+   * Datagrams received on the socket.
+   */
+  uint64_t datagrams_in;
+  /**
+   * Datagrams sent on the socket.
+   */
+  uint64_t datagrams_out;
+  /**
+   * Bytes received.
+   */
+  uint64_t bytes_in;
+  /**
+   * Bytes sent.
+   */
+  uint64_t bytes_out;
+  /**
+   * Datagrams not sent: the socket's buffer or the endpoint's transmit queue was full.
+   */
+  uint64_t send_dropped;
+  /**
+   * Datagrams the link conditioner dropped on purpose.
+   */
+  uint64_t conditioner_dropped;
+} framelock_p2p_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -2085,6 +2540,190 @@ framelock_status framelock_net_client_current_frame(const struct framelock_net_c
 framelock_status framelock_net_client_arena_get_player(const struct framelock_net_client *client,
                                                        uint32_t slot,
                                                        struct framelock_arena_player *out_player);
+
+/**
+ * Fills `config` with the defaults (2 players, slot 0 local, no peers, 60 Hz, rollback with 8
+ * frames of prediction, input delay 2, checksums every 30 frames, interrupted after 750 ms,
+ * disconnected after 5000 ms, default arena params, no key, rng seed from the OS, no link
+ * conditioner) and sets its struct_size.
+ *
+ * Returns FRAMELOCK_OK or FRAMELOCK_ERR_NULL_ARGUMENT.
+ */
+framelock_status framelock_p2p_config_init(struct framelock_p2p_config *config);
+
+/**
+ * Creates an endpoint playing the reference simulation (GGPO's ggpo_start_session plus one
+ * ggpo_add_player per player): checks the config, binds config.listen and starts synchronizing
+ * with every peer (the round trips run in framelock_p2p_poll()). Everything it needs is allocated
+ * here. Free it with framelock_p2p_free().
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT (config, out_p2p, an address string);
+ * FRAMELOCK_ERR_STRUCT_SIZE (config or config.arena); FRAMELOCK_ERR_INVALID_ARGUMENT (a value out
+ * of range, an address that does not parse); FRAMELOCK_ERR_INVALID_CONFIG (slots that are not
+ * each local or remote exactly once, and the other settings the endpoint checks; the message
+ * names it); FRAMELOCK_ERR_IO (the socket).
+ */
+framelock_status framelock_p2p_new(const struct framelock_p2p_config *config,
+                                   struct framelock_p2p **out_p2p);
+
+/**
+ * Creates an endpoint whose game is the engine's own state, through three GGPO-style callbacks
+ * (save_state, load_state, advance_frame, as framelock_session_advance_with() takes them); the
+ * same as framelock_p2p_new() otherwise. config.input_size, config.max_snapshot_size,
+ * config.simulation_id and config.default_input apply; config.arena does not. The callbacks run,
+ * with `callbacks->user`, inside framelock_p2p_tick(): keep `user` valid until framelock_p2p_free().
+ * They are told the frame concerned, also on a load.
+ *
+ * Returns as framelock_p2p_new(), and FRAMELOCK_ERR_NULL_ARGUMENT (callbacks, or one of them, is
+ * NULL); FRAMELOCK_ERR_STRUCT_SIZE (callbacks).
+ */
+framelock_status framelock_p2p_new_with_callbacks(const struct framelock_p2p_config *config,
+                                                  const struct framelock_callbacks *callbacks,
+                                                  struct framelock_p2p **out_p2p);
+
+/**
+ * Frees an endpoint and closes its socket (GGPO's ggpo_close_session). Accepts NULL. Called from
+ * inside one of its callbacks, or while another thread is in a call on it, it does nothing.
+ */
+void framelock_p2p_free(struct framelock_p2p *p2p);
+
+/**
+ * One network iteration (GGPO's ggpo_idle): waits up to `max_wait_ms` milliseconds (less when a
+ * timer or the next tick is due sooner; 0 does not block) for datagrams, takes every datagram
+ * that arrived, runs the timers (synchronization, keep-alives, interruptions, disconnects) and
+ * sends what is due.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT;
+ * FRAMELOCK_ERR_IO (the socket failed).
+ */
+framelock_status framelock_p2p_poll(struct framelock_p2p *p2p,
+                                    uint32_t max_wait_ms);
+
+/**
+ * Writes how many ticks are due now to `*out_count`: 0 until every peer is synchronized, then the
+ * frames whose time came at the tick rate (stretched by automatic time sync), at most
+ * FRAMELOCK_P2P_MAX_TICKS_DUE. Call framelock_p2p_tick() that many times (each with this
+ * frame's inputs).
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT.
+ */
+framelock_status framelock_p2p_ticks_due(struct framelock_p2p *p2p,
+                                         uint32_t *out_count);
+
+/**
+ * Stages this tick's input of local slot `slot` (GGPO's ggpo_add_local_input): `len` bytes, at
+ * most the input size (FRAMELOCK_ARENA_INPUT_SIZE for the arena), padded with zeros. A second
+ * call for the same slot before framelock_p2p_tick() replaces it.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT (p2p, or input with a nonzero len);
+ * FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT; FRAMELOCK_ERR_INPUT_TOO_LONG;
+ * FRAMELOCK_ERR_WRONG_SLOT_KIND (not a local slot).
+ */
+framelock_status framelock_p2p_add_local_input(struct framelock_p2p *p2p,
+                                               uint32_t slot,
+                                               const uint8_t *input,
+                                               size_t len);
+
+/**
+ * One frame (GGPO's ggpo_advance_frame, with ggpo_synchronize_input folded in): takes the staged
+ * inputs of every local slot, advances the session (rolling back and resimulating when remote
+ * inputs differ from the predictions; the callbacks run here) and sends the update to every
+ * peer. Writes the outcome to `*out_outcome` (may be NULL): before every peer is synchronized
+ * nothing is simulated and `advanced` is false; a full prediction window stalls (`waiting_for`).
+ * The staged inputs are used up either way. Allocates nothing without a link conditioner.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT;
+ * FRAMELOCK_ERR_MISSING_LOCAL_INPUT (a local slot has no staged input; nothing was done);
+ * FRAMELOCK_ERR_SIMULATION (a callback returned nonzero); FRAMELOCK_ERR_FRAME_OVERFLOW.
+ */
+framelock_status framelock_p2p_tick(struct framelock_p2p *p2p,
+                                    struct framelock_outcome *out_outcome);
+
+/**
+ * Disconnects peer `index` (GGPO's ggpo_disconnect_player), as if it had timed out here: its
+ * inputs are no longer taken, nothing more is sent to it, and its slots are disconnected at the
+ * frame the remaining players agree on (FRAMELOCK_P2P_EVENT_DISCONNECTING, then
+ * FRAMELOCK_P2P_EVENT_DISCONNECTED per slot). The peer itself sees silence and times this
+ * endpoint out after its disconnect_timeout_ms. Disconnecting a disconnected peer does nothing.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_INVALID_ARGUMENT (no such
+ * peer); FRAMELOCK_ERR_WRONG_STATE (not running yet); FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT.
+ */
+framelock_status framelock_p2p_disconnect_peer(struct framelock_p2p *p2p,
+                                               uint32_t index);
+
+/**
+ * Takes the oldest waiting event into `*out_event` (kind FRAMELOCK_P2P_EVENT_NONE when none is
+ * waiting; the endpoint keeps the latest 256). GGPO's on_event callback, polled.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT.
+ */
+framelock_status framelock_p2p_poll_event(struct framelock_p2p *p2p,
+                                          struct framelock_p2p_event *out_event);
+
+/**
+ * Writes the number of configured peers (remote players' addresses in the order first named, then
+ * hosted spectators, or the spectated host) to `*out_count`: the indices of
+ * framelock_p2p_get_peer_stats() and of framelock_p2p_event.peer.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT.
+ */
+framelock_status framelock_p2p_peer_count(const struct framelock_p2p *p2p,
+                                          uint32_t *out_count);
+
+/**
+ * Writes the network statistics of peer `index` to `*out_stats`, whose struct_size the caller sets
+ * first (GGPO's ggpo_get_network_stats).
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_STRUCT_SIZE;
+ * FRAMELOCK_ERR_INVALID_ARGUMENT (no such peer); FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT.
+ */
+framelock_status framelock_p2p_get_peer_stats(const struct framelock_p2p *p2p,
+                                              uint32_t index,
+                                              struct framelock_p2p_peer_stats *out_stats);
+
+/**
+ * Writes the endpoint's counters to `*out_stats`, whose struct_size the caller sets first.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_STRUCT_SIZE;
+ * FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT.
+ */
+framelock_status framelock_p2p_get_stats(const struct framelock_p2p *p2p,
+                                         struct framelock_p2p_stats *out_stats);
+
+/**
+ * Writes the final checksum of the state at the start of `frame` (below
+ * framelock_p2p_stats.checksummed_until) to `*out_checksum`: every endpoint of the match computes
+ * the same one.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT;
+ * FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE (not final yet, or too old).
+ */
+framelock_status framelock_p2p_checksum(const struct framelock_p2p *p2p,
+                                        uint32_t frame,
+                                        uint64_t *out_checksum);
+
+/**
+ * Writes the UDP port the endpoint's socket is bound to (useful with a listen port of 0) to
+ * `*out_port`.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT;
+ * FRAMELOCK_ERR_IO.
+ */
+framelock_status framelock_p2p_local_port(const struct framelock_p2p *p2p,
+                                          uint16_t *out_port);
+
+/**
+ * Writes player `slot` of the endpoint's arena (the predicted current state, for drawing) to
+ * `*out_player`.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_INVALID_ARGUMENT (no such
+ * player); FRAMELOCK_ERR_WRONG_STATE (an endpoint made with framelock_p2p_new_with_callbacks());
+ * FRAMELOCK_ERR_BUSY; FRAMELOCK_ERR_REENTRANT.
+ */
+framelock_status framelock_p2p_arena_get_player(const struct framelock_p2p *p2p,
+                                                uint32_t slot,
+                                                struct framelock_arena_player *out_player);
 
 #ifdef __cplusplus
 }  // extern "C"

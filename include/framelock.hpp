@@ -714,6 +714,163 @@ private:
     detail::Handle<framelock_net_client, framelock_net_client_free> h_;
 };
 
+/// framelock_p2p_config filled with the defaults, plus owned address strings: set_listen(),
+/// add_peer(), add_spectator() and set_spectate() keep copies, and c_struct() (what
+/// P2PSession::create() passes) points the C fields at them. Set the key, the local slots and the
+/// rest on the struct's fields as in C.
+struct P2PConfig : framelock_p2p_config {
+    P2PConfig() : framelock_p2p_config() { (void)framelock_p2p_config_init(this); }
+    /// The address to bind, "HOST:PORT".
+    P2PConfig &set_listen(std::string host_port) { return listen_ = std::move(host_port), *this; }
+    /// Slot `slot` is played at "HOST:PORT" (GGPO's ggpo_add_player with GGPO_PLAYERTYPE_REMOTE).
+    P2PConfig &add_peer(std::uint32_t slot, const std::string &host_port) {
+        peers_.push_back(std::to_string(slot) + "=" + host_port);
+        return *this;
+    }
+    /// Hosts a spectator at "HOST:PORT" (GGPO_PLAYERTYPE_SPECTATOR).
+    P2PConfig &add_spectator(std::string host_port) { return spectators_.push_back(std::move(host_port)), *this; }
+    /// Spectates the player at "HOST:PORT" (ggpo_start_spectating): no local slots.
+    P2PConfig &set_spectate(std::string host_port) {
+        spectate_ = std::move(host_port);
+        local_slots = 0;
+        return *this;
+    }
+    /// The C struct, its address fields pointing into this object (valid while it lives unchanged).
+    const framelock_p2p_config &c_struct() const {
+        c_ = *this;
+        peer_ptrs_.clear();
+        spectator_ptrs_.clear();
+        for (const auto &p : peers_) peer_ptrs_.push_back(p.c_str());
+        for (const auto &p : spectators_) spectator_ptrs_.push_back(p.c_str());
+        if (!listen_.empty()) c_.listen = listen_.c_str();
+        if (!spectate_.empty()) c_.spectate = spectate_.c_str();
+        if (!peers_.empty()) c_.peers = peer_ptrs_.data(), c_.peer_count = peer_ptrs_.size();
+        if (!spectators_.empty()) c_.spectators = spectator_ptrs_.data(), c_.spectator_count = spectator_ptrs_.size();
+        return c_;
+    }
+
+private:
+    std::string listen_, spectate_;
+    std::vector<std::string> peers_, spectators_;
+    mutable std::vector<const char *> peer_ptrs_, spectator_ptrs_;
+    mutable framelock_p2p_config c_{};
+};
+
+/// A peer-to-peer endpoint (owns a framelock_p2p and its UDP socket): GGPO's session, playing the
+/// reference simulation (create()) or the engine's game (create_with()).
+///
+///   framelock::P2PConfig cfg;
+///   std::memcpy(cfg.key, key, 32);
+///   cfg.local_slots = 1u << 0;
+///   cfg.set_listen("0.0.0.0:7000").add_peer(1, "198.51.100.7:7000");
+///   auto p2p = framelock::P2PSession::create_with(cfg, game);
+///   for (;;) {
+///       p2p->poll(1);
+///       for (auto n = p2p->ticks_due().value_or(0); n > 0; n--) {
+///           p2p->add_local_input(0, &pad, sizeof pad);
+///           p2p->tick();                           // game.save/load/advance run here
+///       }
+///       for (auto e = p2p->poll_event(); e && *e; e = p2p->poll_event()) { ... (*e)->kind ... }
+///   }
+class P2PSession {
+public:
+    /// Binds, and starts synchronizing with the peers, playing the reference simulation.
+    static Result<P2PSession> create(const P2PConfig &config) { return create(config.c_struct()); }
+    static Result<P2PSession> create(const framelock_p2p_config &config) {
+        framelock_p2p *p = nullptr;
+        framelock_status st = framelock_p2p_new(&config, &p);
+        if (st != FRAMELOCK_OK) return detail::fail(st);
+        return P2PSession(p, nullptr);
+    }
+    /// The same, playing `game` (save/load/advance as for Session::advance_with); `game` must
+    /// outlive the endpoint. With exceptions, the game's exceptions propagate from tick().
+    template <class Game> static Result<P2PSession> create_with(const P2PConfig &config, Game &game) {
+        return create_with(config.c_struct(), game);
+    }
+    template <class Game> static Result<P2PSession> create_with(const framelock_p2p_config &config, Game &game) {
+        std::unique_ptr<detail::Callbacks<Game>> ctx(new detail::Callbacks<Game>(&game));
+        framelock_callbacks cb = ctx->c_struct();
+        framelock_p2p *p = nullptr;
+        framelock_status st = framelock_p2p_new_with_callbacks(&config, &cb, &p);
+        if (st != FRAMELOCK_OK) return detail::fail(st);
+        return P2PSession(p, std::move(ctx));
+    }
+#ifndef FRAMELOCK_NO_EXCEPTIONS
+    explicit P2PSession(const P2PConfig &config) : P2PSession(create(config).value()) {}
+#endif
+    framelock_p2p *get() const noexcept { return h_.get(); }
+    /// One network iteration (ggpo_idle): waits at most `max_wait_ms`, receives, runs timers, sends.
+    Result<void> poll(std::uint32_t max_wait_ms) { return detail::make(framelock_p2p_poll(get(), max_wait_ms)); }
+    /// Ticks due now (0 until every peer is synchronized).
+    Result<std::uint32_t> ticks_due() {
+        std::uint32_t n = 0;
+        framelock_status st = framelock_p2p_ticks_due(get(), &n);
+        return detail::make(st, n);
+    }
+    /// Stages this tick's input of a local slot (ggpo_add_local_input).
+    Result<void> add_local_input(std::uint32_t slot, const void *input, std::size_t len) {
+        return detail::make(
+            framelock_p2p_add_local_input(get(), slot, static_cast<const std::uint8_t *>(input), len));
+    }
+    /// One frame with the staged inputs (ggpo_advance_frame); the game's callbacks run here.
+    Result<framelock_outcome> tick() {
+        framelock_outcome o{};
+        framelock_status st = framelock_p2p_tick(get(), &o);
+        if (ctx_) ctx_->rethrow();
+        return detail::make(st, o);
+    }
+    /// The next event, or nothing.
+    Result<std::optional<framelock_p2p_event>> poll_event() {
+        framelock_p2p_event e{};
+        framelock_status st = framelock_p2p_poll_event(get(), &e);
+        if (st == FRAMELOCK_OK && e.kind == FRAMELOCK_P2P_EVENT_NONE) return std::optional<framelock_p2p_event>();
+        return detail::make(st, std::optional<framelock_p2p_event>(e));
+    }
+    /// Disconnects peer `index` here (ggpo_disconnect_player); the slots go at an agreed frame.
+    Result<void> disconnect_peer(std::uint32_t index) { return detail::make(framelock_p2p_disconnect_peer(get(), index)); }
+    Result<std::uint32_t> peer_count() const {
+        std::uint32_t n = 0;
+        framelock_status st = framelock_p2p_peer_count(get(), &n);
+        return detail::make(st, n);
+    }
+    /// Network statistics of peer `index` (ggpo_get_network_stats).
+    Result<framelock_p2p_peer_stats> peer_stats(std::uint32_t index) const {
+        framelock_p2p_peer_stats s{};
+        s.struct_size = sizeof s;
+        framelock_status st = framelock_p2p_get_peer_stats(get(), index, &s);
+        return detail::make(st, s);
+    }
+    Result<framelock_p2p_stats> stats() const {
+        framelock_p2p_stats s{};
+        s.struct_size = sizeof s;
+        framelock_status st = framelock_p2p_get_stats(get(), &s);
+        return detail::make(st, s);
+    }
+    /// The final checksum of `frame`, or nothing while it is not final (or too old).
+    Result<std::optional<std::uint64_t>> checksum(std::uint32_t frame) const {
+        std::uint64_t c = 0;
+        framelock_status st = framelock_p2p_checksum(get(), frame, &c);
+        if (st == FRAMELOCK_ERR_CHECKSUM_UNAVAILABLE) return std::optional<std::uint64_t>();
+        return detail::make(st, std::optional<std::uint64_t>(c));
+    }
+    Result<std::uint16_t> local_port() const {
+        std::uint16_t port = 0;
+        framelock_status st = framelock_p2p_local_port(get(), &port);
+        return detail::make(st, port);
+    }
+    Result<framelock_arena_player> player(std::uint32_t slot) const {
+        framelock_arena_player p{};
+        framelock_status st = framelock_p2p_arena_get_player(get(), slot, &p);
+        return detail::make(st, p);
+    }
+
+private:
+    P2PSession(framelock_p2p *p, std::unique_ptr<detail::CallbacksBase> ctx) noexcept : ctx_(std::move(ctx)), h_(p) {}
+    // Declared before the handle: the endpoint (freed first) may call the callbacks until it is gone.
+    std::unique_ptr<detail::CallbacksBase> ctx_;
+    detail::Handle<framelock_p2p, framelock_p2p_free> h_;
+};
+
 } // namespace framelock
 
 #endif // FRAMELOCK_HPP

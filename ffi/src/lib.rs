@@ -70,6 +70,7 @@ mod observe;
 mod arena;
 mod log;
 mod net;
+mod p2p;
 
 pub use arena::*;
 pub use callbacks::*;
@@ -77,6 +78,7 @@ pub use error::framelock_status;
 pub use log::*;
 pub use net::*;
 pub use observe::*;
+pub use p2p::*;
 pub use session::*;
 
 const _: () = assert!(FRAMELOCK_ARENA_INPUT_SIZE as usize == framelock_core::arena::INPUT_SIZE);

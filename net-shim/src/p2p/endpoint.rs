@@ -441,6 +441,20 @@ impl<S: Simulation> P2pEndpoint<S> {
         self.drain_session_events();
     }
 
+    /// Disconnects peer `index` from this side (GGPO's `ggpo_disconnect_player`), as if it had
+    /// timed out: its inputs are no longer taken, nothing more is sent to it, and its slots are
+    /// disconnected at the frame the remaining players agree on ([`P2pEvent::Disconnecting`], then
+    /// [`P2pEvent::Disconnected`]). The peer itself sees silence and times this endpoint out. False
+    /// (nothing done) before running or for an unknown index.
+    pub fn disconnect_peer(&mut self, index: usize) -> bool {
+        if !self.running || index >= self.peers.len() {
+            return false;
+        }
+        self.freeze(index);
+        self.drain_session_events();
+        true
+    }
+
     // ----- observation -----------------------------------------------------------------------------
 
     /// True once every peer is synchronized (frames are being played).

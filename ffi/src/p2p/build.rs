@@ -1,0 +1,241 @@
+//! Creating an endpoint: the config checked and turned into a `P2pBuilder`, the socket bound, and
+//! the engine's callbacks as a simulation.
+
+use core::ffi::c_char;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use framelock_core::arena::{self, scratch_size_bound, snapshot_size_bound, Arena, INPUT_SIZE, NEUTRAL_INPUT};
+use framelock_core::{checksum64, Error, FrameInputs, Mode, SimError, Simulation, SnapshotWriter};
+use framelock_net::io::{Conditioner, UdpDriver};
+use framelock_net::p2p::{P2pBuilder, MAX_RECORD};
+
+use super::types::{framelock_p2p_config, FRAMELOCK_P2P_MAX_INPUT_SIZE, FRAMELOCK_P2P_MAX_PEERS};
+use super::{framelock_p2p, Ep, P2pState};
+use crate::arena::{framelock_arena_params, params_of};
+use crate::error::{bytes, c_str, check_size, FfiError};
+use crate::lock::Guarded;
+use crate::session::{c_input, framelock_input, framelock_snapshot, Callbacks};
+
+/// The bytes appended to every snapshot of a callback endpoint: the frame of the state, so the
+/// load_state callback is told which frame it restores.
+pub(super) const FRAME_TAG: usize = 4;
+
+/// The engine's callbacks as a [`Simulation`] (the endpoint drives the session itself).
+#[derive(Debug)]
+pub(super) struct P2pCallbackSim {
+    cb: Callbacks,
+    inputs: Vec<framelock_input>,
+    state_frame: u32,
+}
+
+impl Simulation for P2pCallbackSim {
+    fn advance(&mut self, inputs: FrameInputs<'_>, _scratch: &framelock_core::Bump) -> Result<(), SimError> {
+        self.inputs.clear();
+        self.inputs.extend(inputs.iter().map(|p| c_input(p.slot, p.bytes, p.status)));
+        let frame = inputs.frame();
+        // SAFETY: the callbacks were checked non-NULL at creation and the caller promised they stay
+        // callable with `user` for the handle's lifetime; the inputs are valid during the call.
+        let rc = unsafe { (self.cb.advance)(self.cb.user, frame, self.inputs.as_ptr(), self.inputs.len()) };
+        self.state_frame = frame.wrapping_add(1);
+        if rc != 0 {
+            return Err(SimError::new("the advance_frame callback returned nonzero"));
+        }
+        Ok(())
+    }
+
+    fn save(&self, out: &mut SnapshotWriter<'_>) -> Result<(), SimError> {
+        let writer: *mut SnapshotWriter<'_> = out;
+        let mut snap = framelock_snapshot { writer: writer.cast(), frame: self.state_frame, reserved: FRAME_TAG };
+        // SAFETY: as in advance; `snap` points to a writer that lives for the whole call.
+        let rc = unsafe { (self.cb.save)(self.cb.user, self.state_frame, &mut snap) };
+        if rc != 0 {
+            return Err(SimError::new("the save_state callback returned nonzero"));
+        }
+        out.write_u32(self.state_frame)
+    }
+
+    fn load(&mut self, snapshot: &[u8]) -> Result<(), SimError> {
+        let Some(split) = snapshot.len().checked_sub(FRAME_TAG) else {
+            return Err(SimError::new("a snapshot without its frame tag"));
+        };
+        let (data, tag) = snapshot.split_at(split);
+        let frame = u32::from_le_bytes([tag[0], tag[1], tag[2], tag[3]]);
+        // SAFETY: as in advance; the bytes are valid during the call.
+        let rc = unsafe { (self.cb.load)(self.cb.user, frame, data.as_ptr(), data.len()) };
+        self.state_frame = frame;
+        if rc != 0 {
+            return Err(SimError::new("the load_state callback returned nonzero"));
+        }
+        Ok(())
+    }
+}
+
+fn addr(s: &str, name: &'static str, v6: bool) -> Result<SocketAddr, FfiError> {
+    let all = s.trim().to_socket_addrs().map_err(|_| FfiError::Invalid(name, "is not a HOST:PORT address"))?;
+    let all: Vec<SocketAddr> = all.collect();
+    all.iter().find(|a| a.is_ipv6() == v6).or(all.first()).copied().ok_or(FfiError::Invalid(name, "names no address"))
+}
+
+/// `count` C strings at `p`.
+///
+/// # Safety
+/// `p` is NULL (with count 0) or points to `count` NULL or NUL-terminated strings.
+unsafe fn strings<'a>(p: *const *const c_char, count: usize, name: &'static str) -> Result<Vec<&'a str>, FfiError> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if p.is_null() {
+        return Err(FfiError::Null(name));
+    }
+    if count > FRAMELOCK_P2P_MAX_PEERS as usize {
+        return Err(FfiError::Invalid(name, "names more than FRAMELOCK_P2P_MAX_PEERS addresses"));
+    }
+    (0..count)
+        .map(|i| {
+            // SAFETY: `count` readable pointers, as the caller promises; each NULL or a C string.
+            unsafe { c_str(*p.add(i), name) }?.ok_or(FfiError::Null(name))
+        })
+        .collect()
+}
+
+fn per_mille(v: u32, name: &'static str) -> Result<u32, FfiError> {
+    if v > 1000 {
+        return Err(FfiError::Invalid(name, "must be 0..=1000 (per mille)"));
+    }
+    Ok(v)
+}
+
+/// A seed from the OS (the std hasher's keys are drawn from it), as `framelock p2p` does.
+fn os_seed() -> [u8; 32] {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = [0u8; 32];
+    for (i, chunk) in out.chunks_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(i);
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    out
+}
+
+/// Checks a config and creates the endpoint.
+///
+/// # Safety
+/// The config's pointers are NULL or valid as documented on framelock_p2p_config.
+pub(super) unsafe fn new_p2p(cfg: &framelock_p2p_config, cb: Option<Callbacks>) -> Result<framelock_p2p, FfiError> {
+    check_size::<framelock_p2p_config>(cfg.struct_size, "framelock_p2p_config")?;
+    if cfg.key == [0; 32] {
+        return Err(FfiError::Invalid("config.key", "is all zero (use the match's 32-byte session key)"));
+    }
+    if !(1..=64).contains(&cfg.players) {
+        return Err(FfiError::Invalid("config.players", "must be 1..=64"));
+    }
+    if !(1..=1000).contains(&cfg.tick_rate) {
+        return Err(FfiError::Invalid("config.tick_rate", "must be 1..=1000"));
+    }
+    if !(1..=u32::from(u16::MAX)).contains(&cfg.checksum_interval) {
+        return Err(FfiError::Invalid("config.checksum_interval", "must be 1..=65535"));
+    }
+    if cfg.max_prediction > 64 {
+        return Err(FfiError::Invalid("config.max_prediction", "must be 0..=64"));
+    }
+    let (loss, dup, reorder) = (
+        per_mille(cfg.loss_per_mille, "config.loss_per_mille")?,
+        per_mille(cfg.duplicate_per_mille, "config.duplicate_per_mille")?,
+        per_mille(cfg.reorder_per_mille, "config.reorder_per_mille")?,
+    );
+    // SAFETY: NULL or NUL-terminated, as documented.
+    let listen = unsafe { c_str(cfg.listen, "config.listen") }?.unwrap_or("0.0.0.0:0");
+    let listen = addr(listen, "config.listen", false)?;
+    let v6 = listen.is_ipv6();
+    // SAFETY: as documented on the fields.
+    let peers = unsafe { strings(cfg.peers, cfg.peer_count, "config.peers") }?;
+    // SAFETY: as above.
+    let spectators = unsafe { strings(cfg.spectators, cfg.spectator_count, "config.spectators") }?;
+    // SAFETY: as above.
+    let spectate = unsafe { c_str(cfg.spectate, "config.spectate") }?;
+    if peers.len() + spectators.len() > FRAMELOCK_P2P_MAX_PEERS as usize {
+        return Err(FfiError::Invalid("config.peers", "with the spectators, more than FRAMELOCK_P2P_MAX_PEERS"));
+    }
+    let players = cfg.players as usize;
+    let input_size = match cb {
+        None => INPUT_SIZE,
+        Some(_) => cfg.input_size as usize,
+    };
+    if !(1..=FRAMELOCK_P2P_MAX_INPUT_SIZE as usize).contains(&input_size) || players * (input_size + 1) > MAX_RECORD {
+        return Err(FfiError::Invalid("config.input_size", "must be 1..=64, and players * (input_size + 1) <= 512"));
+    }
+    let mode = match cfg.max_prediction {
+        0 => Mode::Lockstep,
+        n => Mode::Rollback { max_prediction: n },
+    };
+    let seed = if cfg.rng_seed == [0; 32] { os_seed() } else { cfg.rng_seed };
+    let mut b = P2pBuilder::new(players, input_size)
+        .key(cfg.key)
+        .rng_seed(seed)
+        .tick_rate(cfg.tick_rate as u16)
+        .checksum_interval(cfg.checksum_interval as u16)
+        .mode(mode)
+        .input_delay(cfg.input_delay)
+        .auto_time_sync(cfg.auto_time_sync)
+        .disconnect_notify(Duration::from_millis(u64::from(cfg.disconnect_notify_ms)))
+        .disconnect_timeout(Duration::from_millis(u64::from(cfg.disconnect_timeout_ms)));
+    for s in (0..64).filter(|s| cfg.local_slots >> s & 1 == 1) {
+        b = b.local_slot(s);
+    }
+    for p in peers {
+        let (slot, a) = p.split_once('=').ok_or(FfiError::Invalid("config.peers", "an entry is not SLOT=HOST:PORT"))?;
+        let slot =
+            slot.trim().parse::<usize>().map_err(|_| FfiError::Invalid("config.peers", "a SLOT is no number"))?;
+        b = b.remote_slot(slot, addr(a, "config.peers", v6)?);
+    }
+    for s in spectators {
+        b = b.spectator(addr(s, "config.spectators", v6)?);
+    }
+    if let Some(h) = spectate {
+        b = b.spectate(addr(h, "config.spectate", v6)?);
+    }
+    let mut udp = UdpDriver::bind(listen).map_err(|err| FfiError::Io { what: "cannot bind config.listen", err })?;
+    if cfg.latency_ms > 0 || cfg.jitter_ms > 0 || loss > 0 || dup > 0 || reorder > 0 {
+        udp.condition(Conditioner {
+            latency: Duration::from_millis(u64::from(cfg.latency_ms)),
+            jitter: Duration::from_millis(u64::from(cfg.jitter_ms)),
+            loss_per_mille: loss,
+            duplicate_per_mille: dup,
+            reorder_per_mille: reorder,
+            seed: cfg.conditioner_seed,
+        });
+    }
+    let now = udp.now();
+    let ep = match cb {
+        None => {
+            let params = params_of(&framelock_arena_params { players: cfg.players, ..cfg.arena })?;
+            let mut id = arena::SIMULATION_ID.as_bytes().to_vec();
+            id.extend_from_slice(&arena::encode_params(&params));
+            let sim =
+                Arena::new(params).map_err(|e| Error::InvalidConfig { setting: "config.arena", reason: e.reason })?;
+            let b = b
+                .simulation_id(checksum64(&id))
+                .default_input(&NEUTRAL_INPUT)
+                .max_snapshot_size(snapshot_size_bound(&params))
+                .frame_arena_size(scratch_size_bound(&params));
+            Ep::Arena(b.build(now, sim)?)
+        }
+        Some(cb) => {
+            // SAFETY: NULL (with len 0) or default_input_len readable bytes, as documented.
+            let default = unsafe { bytes(cfg.default_input, cfg.default_input_len, "config.default_input") }?;
+            let snapshot = cfg
+                .max_snapshot_size
+                .checked_add(FRAME_TAG)
+                .ok_or(FfiError::Invalid("config.max_snapshot_size", "is too large"))?;
+            let sim = P2pCallbackSim { cb, inputs: Vec::with_capacity(players), state_frame: 0 };
+            let b = b.simulation_id(cfg.simulation_id).default_input(default).max_snapshot_size(snapshot);
+            Ep::Callbacks(b.build(now, sim)?)
+        }
+    };
+    let local: Vec<usize> = (0..64).filter(|s| cfg.local_slots >> s & 1 == 1).collect();
+    let staged = vec![0; local.len() * input_size];
+    let state =
+        P2pState { udp, ep, local, staged, staged_mask: 0, input_size, period: Duration::from_secs(1) / cfg.tick_rate };
+    Ok(framelock_p2p { guarded: Guarded::new(state) })
+}

@@ -1,0 +1,120 @@
+//! A peer-to-peer frame through the C ABI allocates nothing: two arena endpoints on loopback
+//! sockets, after synchronization and a warm-up, poll (receiving and sending datagrams), stage
+//! inputs, tick (with rollbacks: slot 1's input changes every frame), drain events and read their
+//! statistics and a checksum for 600 frames each, counted by a global allocator.
+//!
+//! Its own test binary with `framelock_testkit::Counting` as global allocator: counting is per
+//! thread and only while a test switched it on.
+#![allow(unsafe_code)] // calls of the exported functions
+
+mod common;
+
+use std::ffi::CString;
+use std::net::UdpSocket;
+use std::ptr;
+use std::time::{Duration, Instant};
+
+use common::ok;
+use framelock::*;
+
+#[global_allocator]
+static GLOBAL: framelock_testkit::Counting = framelock_testkit::Counting;
+
+/// Polls, ticks and drains both endpoints once; returns the frames ticked.
+fn round(eps: &[*mut framelock_p2p; 2], ticks: &mut [u32; 2]) -> u32 {
+    let mut played = 0;
+    for (slot, &p) in eps.iter().enumerate() {
+        // SAFETY: live handles used by this thread only; valid out-parameters.
+        unsafe {
+            ok(framelock_p2p_poll(p, 1));
+            let mut due = 0;
+            ok(framelock_p2p_ticks_due(p, &mut due));
+            for _ in 0..due {
+                ticks[slot] += 1;
+                let input = [ticks[slot] as u8 & (if slot == 1 { 0xff } else { 0x0f }), 0];
+                ok(framelock_p2p_add_local_input(p, slot as u32, input.as_ptr(), input.len()));
+                ok(framelock_p2p_tick(p, ptr::null_mut()));
+                played += 1;
+            }
+            let mut e = framelock_p2p_event::default();
+            ok(framelock_p2p_poll_event(p, &mut e));
+            let mut s = framelock_p2p_stats {
+                struct_size: std::mem::size_of::<framelock_p2p_stats>() as u32,
+                ..Default::default()
+            };
+            ok(framelock_p2p_get_stats(p, &mut s));
+            let mut ps: framelock_p2p_peer_stats = std::mem::zeroed();
+            ps.struct_size = std::mem::size_of::<framelock_p2p_peer_stats>() as u32;
+            ok(framelock_p2p_get_peer_stats(p, 0, &mut ps));
+            let mut c = 0;
+            let _ = framelock_p2p_checksum(p, s.checksummed_until.saturating_sub(1), &mut c);
+        }
+    }
+    played
+}
+
+#[test]
+fn a_p2p_frame_through_the_c_abi_allocates_nothing() {
+    let sockets =
+        [UdpSocket::bind("127.0.0.1:0").expect("loopback"), UdpSocket::bind("127.0.0.1:0").expect("loopback")];
+    let ports = sockets.each_ref().map(|s| s.local_addr().expect("loopback").port());
+    drop(sockets);
+    let strings: Vec<[CString; 2]> = (0..2)
+        .map(|slot| {
+            [
+                CString::new(format!("127.0.0.1:{}", ports[slot])).expect("no NUL"),
+                CString::new(format!("{}=127.0.0.1:{}", 1 - slot, ports[1 - slot])).expect("no NUL"),
+            ]
+        })
+        .collect();
+    let peer_lists: Vec<[*const i8; 1]> = strings.iter().map(|s| [s[1].as_ptr()]).collect();
+    let eps = [0, 1].map(|slot| {
+        // SAFETY: a writable config; its strings outlive the call.
+        let mut cfg = unsafe { std::mem::zeroed::<framelock_p2p_config>() };
+        ok(unsafe { framelock_p2p_config_init(&mut cfg) });
+        cfg.key = [3; 32];
+        cfg.rng_seed = [slot as u8 + 9; 32];
+        cfg.listen = strings[slot][0].as_ptr();
+        cfg.local_slots = 1 << slot;
+        cfg.peers = peer_lists[slot].as_ptr();
+        cfg.peer_count = 1;
+        cfg.tick_rate = 240;
+        cfg.input_delay = 0;
+        let mut p = ptr::null_mut();
+        // SAFETY: as above.
+        ok(unsafe { framelock_p2p_new(&cfg, &mut p) });
+        p
+    });
+    let mut ticks = [0u32; 2];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut warm = 0;
+    while warm < 400 {
+        assert!(Instant::now() < deadline, "no warm-up in time");
+        warm += round(&eps, &mut ticks);
+    }
+    let stats = |p| {
+        let mut s = framelock_p2p_stats {
+            struct_size: std::mem::size_of::<framelock_p2p_stats>() as u32,
+            ..Default::default()
+        };
+        // SAFETY: a live handle, a valid out-parameter.
+        ok(unsafe { framelock_p2p_get_stats(p, &mut s) });
+        s
+    };
+    let before = stats(eps[0]);
+    let mut played = 0;
+    framelock_testkit::assert_counting();
+    let (allocs, reallocs, ()) = framelock_testkit::count(|| {
+        while played < 1200 && Instant::now() < deadline {
+            played += round(&eps, &mut ticks);
+        }
+    });
+    assert!(played >= 1200, "only {played} frames played in time");
+    assert_eq!(allocs + reallocs, 0, "allocations in {played} peer-to-peer frames through the C ABI");
+    let after = stats(eps[0]);
+    assert!(after.frames_advanced > before.frames_advanced + 500, "{before:?} {after:?}");
+    assert!(after.datagrams_in > before.datagrams_in + 500, "datagrams were received: {after:?}");
+    assert!(after.rollbacks > before.rollbacks, "slot 1's changing input makes slot 0 roll back: {after:?}");
+    // SAFETY: freed once.
+    unsafe { eps.iter().for_each(|&p| framelock_p2p_free(p)) };
+}
