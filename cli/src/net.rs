@@ -253,6 +253,10 @@ pub struct ServeArgs {
     /// then freed and its recording ends at that frame.
     #[arg(long, default_value_t = 0)]
     pub match_frames: u32,
+    /// Closed frames each room keeps for resending and for clients that come back (a power of two,
+    /// 16..=65536); a client further behind starts from a snapshot another player sends.
+    #[arg(long, default_value_t = 4096)]
+    pub history: u32,
     /// Receive and send buffer of the relay's sockets in bytes (default: the system's); a larger one
     /// absorbs the burst of thousands of clients answering the same tick without kernel drops.
     #[arg(long)]
@@ -272,6 +276,7 @@ fn relay_config(args: &ServeArgs, key: [u8; 32], public: Vec<SocketAddr>) -> Res
         tick_rate: args.tick_rate,
         max_input_size: INPUT_SIZE as u8,
         default_input: arena::NEUTRAL_INPUT.to_vec(),
+        history: args.history,
         ..RoomConfig::default()
     };
     let per_room = framelock_net::relay::room_bytes(&room) + RECORDING_BYTES;
@@ -288,6 +293,7 @@ fn relay_config(args: &ServeArgs, key: [u8; 32], public: Vec<SocketAddr>) -> Res
             framelock_net::relay::RelayConfigError::OutOfRange { setting: "max_rooms", .. } => "--max-rooms",
             framelock_net::relay::RelayConfigError::OutOfRange { setting: "room_idle", .. } => "--room-idle-secs",
             framelock_net::relay::RelayConfigError::OutOfRange { setting: "match_frames", .. } => "--match-frames",
+            framelock_net::relay::RelayConfigError::Room(r) if r.setting == "history" => "--history",
             _ => "the relay settings",
         };
         return fail(format!("{option}: {e}"));

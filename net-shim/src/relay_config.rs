@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::netcode::ServerConfigError;
 use crate::relay::RelayConfig;
-use crate::sync::RoomConfig;
+use crate::sync::{RoomConfig, RoomConfigError};
 
 /// The most rooms one relay may be configured for.
 pub const MAX_ROOMS: usize = 65_536;
@@ -20,6 +20,8 @@ pub const MAX_MATCH_FRAMES: u32 = 1 << 31;
 pub enum RelayConfigError {
     /// The connection layer's settings (`RelayConfig::netcode`) are invalid.
     Netcode(ServerConfigError),
+    /// The settings rooms are created with (`RelayConfig::room`) are invalid.
+    Room(RoomConfigError),
     /// A numeric setting is outside its range.
     OutOfRange {
         /// The setting, as a field path (`"max_rooms"`, `"room_idle"`...).
@@ -37,6 +39,7 @@ impl fmt::Display for RelayConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Netcode(e) => write!(f, "RelayConfig.netcode: {e}"),
+            Self::Room(e) => write!(f, "RelayConfig.room: {e}"),
             Self::OutOfRange { setting, value, min, max } => {
                 write!(f, "RelayConfig.{setting} = {value} is out of range {min}..={max}")
             }
@@ -59,11 +62,13 @@ impl RelayConfig {
     /// and reported as [`RelayConfigError::Netcode`]): `room.slots` in `1..=64`, `max_rooms` in
     /// `1..=`[`MAX_ROOMS`],
     /// `room_idle` at most [`MAX_ROOM_IDLE`] (whole seconds count; a fraction over is out of
-    /// range), `match_frames` at most [`MAX_MATCH_FRAMES`].
+    /// range), `match_frames` at most [`MAX_MATCH_FRAMES`]; and the room settings
+    /// ([`RoomConfig::validate`], reported as [`RelayConfigError::Room`]), so that a relay never
+    /// starts with rooms it could not open.
     pub fn validate(&self) -> Result<(), RelayConfigError> {
-        // The relay maps token slots onto the room's members by this number (the room's own
-        // settings are the room's to check).
+        // The relay maps token slots onto the room's members by this number.
         in_range("room.slots", u64::from(self.room.slots), 1, 64)?;
+        self.room.validate().map_err(RelayConfigError::Room)?;
         in_range("max_rooms", self.max_rooms as u64, 1, MAX_ROOMS as u64)?;
         let idle = self.room_idle;
         if idle > MAX_ROOM_IDLE {

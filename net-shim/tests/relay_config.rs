@@ -74,3 +74,21 @@ fn the_per_room_memory_arithmetic_of_docs_deploy_md() {
     assert_eq!(room_bytes(&arena), 4_096 * 4 * 20 + 64 * 4 * 4 + 12 * 48 + 1_038);
     assert_eq!(room_bytes(&arena), 330_318);
 }
+
+/// The room settings are checked when the relay starts, not when the first client connects (a relay
+/// that could not open any room would otherwise deny every client, blaming spectator places).
+#[test]
+fn room_settings_are_checked_before_the_relay_starts() {
+    for (setting, room) in [
+        ("history", RoomConfig { history: 0, ..RoomConfig::default() }),
+        ("input_window", RoomConfig { input_window: u32::MAX, ..RoomConfig::default() }),
+    ] {
+        let cfg = RelayConfig { room, ..base() };
+        match cfg.validate() {
+            Err(RelayConfigError::Room(e)) => assert_eq!(e.setting, setting),
+            other => panic!("{setting}: {other:?}"),
+        }
+        let err = Relay::new(Duration::from_secs(1), cfg, &mut SeededRng::from_u64(1)).expect_err(setting);
+        assert!(err.to_string().contains(setting), "{err}");
+    }
+}
