@@ -476,7 +476,8 @@ enum framelock_status
    */
   FRAMELOCK_ERR_SESSION_FAILED = 7117,
   /**
-   * An input log is corrupt (bad field, failed CRC); the message has the byte offset.
+   * An input log is corrupt (bad field, failed CRC: the message has the byte offset; or contents
+   * that contradict each other, such as two checksums for one frame: the message names the frame).
    */
   FRAMELOCK_ERR_LOG_CORRUPT = 7200,
   /**

@@ -79,7 +79,8 @@ pub enum framelock_status {
     /// framelock_session_free() still work: free the session and start again from a state of the
     /// game's own.
     FRAMELOCK_ERR_SESSION_FAILED = 7117,
-    /// An input log is corrupt (bad field, failed CRC); the message has the byte offset.
+    /// An input log is corrupt (bad field, failed CRC: the message has the byte offset; or contents
+    /// that contradict each other, such as two checksums for one frame: the message names the frame).
     FRAMELOCK_ERR_LOG_CORRUPT = 7200,
     /// An input log ends inside its header.
     FRAMELOCK_ERR_LOG_TRUNCATED = 7201,
@@ -206,7 +207,9 @@ fn core_status(e: &Error) -> framelock_status {
         Error::NoOpenStep => FRAMELOCK_ERR_NO_OPEN_STEP,
         Error::FrameOverflow => FRAMELOCK_ERR_FRAME_OVERFLOW,
         Error::Simulation { .. } => FRAMELOCK_ERR_SIMULATION,
-        Error::LogCorrupt { .. } | Error::LogChunkCrc { .. } => FRAMELOCK_ERR_LOG_CORRUPT,
+        Error::LogCorrupt { .. } | Error::LogChunkCrc { .. } | Error::LogInconsistent { .. } => {
+            FRAMELOCK_ERR_LOG_CORRUPT
+        }
         Error::LogTruncated { .. } => FRAMELOCK_ERR_LOG_TRUNCATED,
         Error::LogUnsupportedVersion { .. } => FRAMELOCK_ERR_LOG_UNSUPPORTED_VERSION,
         Error::LogFramesOutOfOrder { .. } => FRAMELOCK_ERR_LOG_FRAMES_OUT_OF_ORDER,

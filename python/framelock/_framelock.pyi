@@ -104,8 +104,11 @@ class NoOpenStepError(FramelockError): ...
 class FrameOverflowError(FramelockError): ...
 class LogCorruptError(FramelockError):
     what: str
-    byte: int
+    #: The byte offset of a malformed field (``None`` when the log contradicts itself: see ``frame``).
+    byte: int | None
     chunk: int | None
+    #: The frame a self-contradicting log names (two checksums for it, a bad keyframe); else ``None``.
+    frame: int | None
 class LogChunkCrcError(FramelockError):
     chunk: int
     byte: int

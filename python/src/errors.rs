@@ -249,9 +249,18 @@ fn to_py_in(py: Python<'_>, e: Error) -> PyErr {
         Error::NoSuchSnapshot { frame } => raise::<NoSuchSnapshotError>(py, msg, &[("frame", f(frame))]),
         Error::NoOpenStep => raise::<NoOpenStepError>(py, msg, &[]),
         Error::FrameOverflow => raise::<FrameOverflowError>(py, msg, &[]),
-        Error::LogCorrupt { what, byte, chunk } => {
-            raise::<LogCorruptError>(py, msg, &[("what", Str(what)), ("byte", Int(byte)), ("chunk", OptInt(chunk))])
-        }
+        Error::LogCorrupt { what, byte, chunk } => raise::<LogCorruptError>(
+            py,
+            msg,
+            &[("what", Str(what)), ("byte", Int(byte)), ("chunk", OptInt(chunk)), ("frame", OptInt(None))],
+        ),
+        // A log that contradicts itself (two checksums for one frame, a keyframe that is not the
+        // replay's state...) is corrupt too; it names a frame, not a byte.
+        Error::LogInconsistent { what, frame } => raise::<LogCorruptError>(
+            py,
+            msg,
+            &[("what", Str(what)), ("frame", OptInt(Some(frame))), ("byte", OptInt(None)), ("chunk", OptInt(None))],
+        ),
         Error::LogChunkCrc { chunk, byte } => {
             raise::<LogChunkCrcError>(py, msg, &[("chunk", f(chunk)), ("byte", Int(byte))])
         }
