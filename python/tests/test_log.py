@@ -219,9 +219,16 @@ def test_bad_files(recorded: Path, tmp_path: Path) -> None:
     with pytest.raises(fl.LogTruncatedError, match="allow_truncated=True") as e3:
         fl.InputLog(good[:-3])
     assert e3.value.chunk is not None and e3.value.byte == len(good) - 3
+    # Cut inside the end chunk (format 2): every frame is whole, but the log cannot prove it.
     cut = fl.InputLog(good[:-3], allow_truncated=True)
     assert cut.truncation is not None and "truncated" in cut.truncation
-    assert 0 < len(cut) < 400 and e3.value.end_frame == cut.end_frame
+    assert len(cut) == 400 and e3.value.end_frame == cut.end_frame
+    # Cut inside the last frames chunk: only the frames of the whole chunks before it remain.
+    with pytest.raises(fl.LogTruncatedError) as e4:
+        fl.InputLog(good[:-60])
+    cut = fl.InputLog(good[:-60], allow_truncated=True)
+    assert cut.truncation is not None
+    assert 0 < len(cut) < 400 and e4.value.end_frame == cut.end_frame
     with pytest.raises(FileNotFoundError):
         fl.InputLog.open(tmp_path / "missing.flog")
     with pytest.raises(TypeError):
