@@ -276,22 +276,6 @@ fn spawn_echo(
     Ok((addr, handle))
 }
 
-/// A key file of 64 hex digits (`framelock key`).
-fn read_key(path: &std::path::Path) -> Result<[u8; 32], NetError> {
-    let text = std::fs::read_to_string(path).map_err(|e| NetError(format!("cannot read {}: {e}", path.display())))?;
-    let hex = text.trim().as_bytes();
-    let bad = || NetError(format!("the key file {} must hold 64 hex digits", path.display()));
-    if hex.len() != 64 {
-        return Err(bad());
-    }
-    let mut key = [0u8; 32];
-    for (i, k) in key.iter_mut().enumerate() {
-        let digits = std::str::from_utf8(&hex[2 * i..2 * i + 2]).map_err(|_| bad())?;
-        *k = u8::from_str_radix(digits, 16).map_err(|_| bad())?;
-    }
-    Ok(key)
-}
-
 fn per_datagram(cpu: Duration, io: &IoStats) -> f64 {
     let n = io.datagrams_in + io.datagrams_out;
     if n == 0 {
@@ -325,7 +309,7 @@ pub fn run(args: &LoadArgs) -> Result<(), NetError> {
     let (relay_addr, key, pool, probe) = match args.relay {
         Some(addr) => {
             let Some(path) = &args.key_file else { return Err(NetError("--relay needs --key-file".into())) };
-            (addr, read_key(path)?, None, None)
+            (addr, crate::net::read_key(path)?, None, None)
         }
         None => {
             let key = crate::net::os_random_32();

@@ -74,7 +74,7 @@ pub fn key(args: &KeyArgs) -> Result<(), NetError> {
     Ok(())
 }
 
-fn read_key(path: &Path) -> Result<[u8; 32], NetError> {
+pub(crate) fn read_key(path: &Path) -> Result<[u8; 32], NetError> {
     let text =
         std::fs::read_to_string(path).or_else(|e| fail(format!("cannot read the key file {}: {e}", path.display())))?;
     let hex = text.trim();

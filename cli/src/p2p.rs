@@ -3,7 +3,7 @@
 //! frame's checksum and per-peer network statistics. The protocol is docs/p2p-protocol.md.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -12,7 +12,7 @@ use framelock_core::{checksum64, Frame, Mode};
 use framelock_net::io::UdpDriver;
 use framelock_net::p2p::{P2pBuilder, P2pEndpoint, P2pEvent};
 
-use crate::net::{os_random_32, LinkArgs, NetError};
+use crate::net::{os_random_32, read_key, LinkArgs, NetError};
 
 /// Options of `framelock p2p`.
 #[derive(Debug, Clone, Args)]
@@ -74,21 +74,6 @@ fn parse_peer(s: &str) -> Result<(u8, SocketAddr), String> {
 
 fn fail<T>(msg: impl Into<String>) -> Result<T, NetError> {
     Err(NetError(msg.into()))
-}
-
-/// Reads a key file: 64 hex digits, as `framelock key` writes.
-fn read_key(path: &Path) -> Result<[u8; 32], NetError> {
-    let text =
-        std::fs::read_to_string(path).or_else(|e| fail(format!("cannot read the key file {}: {e}", path.display())))?;
-    let hex = text.trim();
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return fail(format!("the key file {} must hold 64 hex digits (see `framelock key`)", path.display()));
-    }
-    let mut key = [0u8; 32];
-    for (i, k) in key.iter_mut().enumerate() {
-        *k = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).or_else(|_| fail("bad hex digit in the key file"))?;
-    }
-    Ok(key)
 }
 
 /// What one process ends with.

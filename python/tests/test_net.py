@@ -7,6 +7,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,12 +53,13 @@ def new_key(path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def relay(tmp_path: Path) -> Iterator[Relay]:
-    """A relay for 2-player rooms at 120 fps that exits once its clients left; always killed."""
+@contextmanager
+def start_relay(tmp_path: Path, *extra: str) -> Iterator[Relay]:
+    """``framelock serve`` for 2-player rooms at 120 fps that exits once its clients left, with
+    ``extra`` options; always killed."""
     key = new_key(tmp_path / "key.hex")
     proc = subprocess.Popen(
-        [str(cli_binary()), "serve", "--listen", "127.0.0.1:0", "--key-file", str(key)]
+        [str(cli_binary()), "serve", "--listen", "127.0.0.1:0", "--key-file", str(key), *extra]
         + ["--tick-rate", str(TICK_RATE), "--players", str(PLAYERS), "--exit-when-empty"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -75,6 +77,12 @@ def relay(tmp_path: Path) -> Iterator[Relay]:
         for f in (proc.stdout, proc.stderr):
             if f is not None:
                 f.close()
+
+
+@pytest.fixture
+def relay(tmp_path: Path) -> Iterator[Relay]:
+    with start_relay(tmp_path) as r:
+        yield r
 
 
 def play_in_threads(clients: list[fl.NetClient], inputs: list[fl._net.PlayInputs]) -> tuple[list[int], list[int]]:
@@ -249,29 +257,17 @@ def test_configuration_errors(relay: Relay) -> None:
 def test_a_spectator_joining_after_the_history_moved_on_starts_from_a_snapshot(tmp_path: Path) -> None:
     """With a 64-frame history, a spectator that connects at frame 200+ cannot be sent the room's
     past: it must start from a snapshot a player sends through the relay, then agree with the players."""
-    key = new_key(tmp_path / "key.hex")
-    proc = subprocess.Popen(
-        [str(cli_binary()), "serve", "--listen", "127.0.0.1:0", "--key-file", str(key), "--history", "64"]
-        + ["--tick-rate", str(TICK_RATE), "--players", str(PLAYERS), "--exit-when-empty"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("listening on "), line
-        relay = Relay(proc, line.removeprefix("listening on ").strip(), key, tmp_path)
-        frames = 600
+    frames = 600
+    results: list[int | BaseException | None] = [None] * 3
+
+    def run(i: int, client: fl.NetClient) -> None:
+        try:
+            results[i] = client.play(frames, None, timeout=60)
+        except BaseException as e:  # handed to the main thread
+            results[i] = e
+
+    with start_relay(tmp_path, "--history", "64") as relay:
         players = [fl.NetClient(relay.token(s, 300 + s), s, players=PLAYERS, tick_rate=TICK_RATE) for s in range(2)]
-        results: list[int | BaseException | None] = [None] * 3
-
-        def run(i: int, client: fl.NetClient) -> None:
-            try:
-                results[i] = client.play(frames, None, timeout=60)
-            except BaseException as e:  # handed to the main thread
-                results[i] = e
-
         threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(players)]
         for t in threads:
             t.start()
@@ -285,16 +281,9 @@ def test_a_spectator_joining_after_the_history_moved_on_starts_from_a_snapshot(t
         threads[-1].start()
         for t in threads:
             t.join()
-        for r in results:
-            if isinstance(r, BaseException):
-                raise r
-        assert results[0] == results[1] == results[2], (joined_at, results)
-        # It simulated only from the snapshot's frame on (the match's first 200 frames were never sent to it).
-        assert watcher.stats.frames_advanced <= frames - 100, watcher.stats
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-        for f in (proc.stdout, proc.stderr):
-            if f is not None:
-                f.close()
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    assert results[0] == results[1] == results[2], (joined_at, results)
+    # It simulated only from the snapshot's frame on (the match's first 200 frames were never sent to it).
+    assert watcher.stats.frames_advanced <= frames - 100, watcher.stats
