@@ -11,43 +11,21 @@ use log_reader_fixed_crc::raw as log_reader;
 
 use std::path::Path;
 
-fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .collect();
-    files.sort();
-    files.into_iter().map(|p| (p.display().to_string(), std::fs::read(&p).expect("corpus file"))).collect()
-}
+use framelock_testkit::replay_corpus;
 
 #[test]
 fn log_reader_corpus() {
-    let inputs = corpus("log_reader");
-    assert!(inputs.len() >= 5, "the corpus is committed");
-    for (name, data) in inputs {
-        let outcome = std::panic::catch_unwind(|| log_reader::run(&data));
-        assert!(outcome.is_ok(), "{name} makes the log reader panic");
-    }
-}
-
-fn replay(target: &str, run: fn(&[u8])) {
-    let inputs = corpus(target);
-    assert!(inputs.len() >= 3, "the {target} corpus is committed");
-    for (name, data) in inputs {
-        let outcome = std::panic::catch_unwind(|| run(&data));
-        assert!(outcome.is_ok(), "{name} makes the {target} target panic");
-    }
+    replay_corpus("log_reader", 5, log_reader::run);
 }
 
 #[test]
 fn log_reader_fixed_crc_corpus() {
-    replay("log_reader_fixed_crc", log_reader_fixed_crc::run);
+    replay_corpus("log_reader_fixed_crc", 3, log_reader_fixed_crc::run);
 }
 
 #[test]
 fn keyframe_load_corpus() {
-    replay("keyframe_load", keyframe_load::run);
+    replay_corpus("keyframe_load", 3, keyframe_load::run);
 }
 
 /// The fix-up makes a log with any CRC damage read again (so the fuzzer gets past the CRCs).

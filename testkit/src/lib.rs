@@ -88,3 +88,21 @@ pub fn assert_counting() {
 pub fn live_bytes() -> i64 {
     LIVE_BYTES.load(Relaxed)
 }
+
+/// Replays every file of the committed fuzz corpus `fuzz/corpus/<target>/` through `run` (a fuzz
+/// target's body), in file-name order, and panics naming the first file that makes it panic, or
+/// when the corpus holds fewer than `min_files` files (it must be committed).
+pub fn replay_corpus(target: &str, min_files: usize, run: fn(&[u8])) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap_or_else(|e| panic!("{}: {e}", dir.display())).path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= min_files, "the {target} corpus is committed ({} files)", files.len());
+    for path in files {
+        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let outcome = std::panic::catch_unwind(|| run(&data));
+        assert!(outcome.is_ok(), "{} makes the {target} target panic", path.display());
+    }
+}
