@@ -31,6 +31,9 @@ const MAX_CATCH_UP_TICKS: u32 = 8;
 /// After its last frame is final, `play` keeps ticking at most this long until every peer has
 /// acknowledged what it needs from this process (as `framelock p2p`).
 const LINGER: Duration = Duration::from_secs(5);
+/// How long `play` goes on after a configuration mismatch before raising it (two
+/// synchronization retries: the peer hears of it too).
+const MISMATCH_GRACE: Duration = Duration::from_millis(450);
 /// Events kept for Python between two `events()` calls; the oldest are dropped beyond.
 const EVENTS: usize = 1024;
 
@@ -382,9 +385,16 @@ impl NativeP2PSession {
         let mut next_signal_check = started + SIGNAL_CHECK;
         let first_tick = g.ticks;
         let mut done: Option<(u64, Duration)> = None;
+        let mut mismatch_at = None;
         loop {
             self.publish(&g);
-            g.check_mismatch()?;
+            // A mismatch is raised after a grace period that lets this endpoint's next
+            // synchronization requests reach the peer, so that it raises the mismatch too.
+            if g.mismatch.is_some()
+                && mismatch_at.get_or_insert(g.driver.now()).saturating_add(MISMATCH_GRACE) <= g.driver.now()
+            {
+                g.check_mismatch()?;
+            }
             if done.is_none() {
                 if let Some(c) = g.final_checksum(frames) {
                     done = Some((c, g.driver.now()));
