@@ -216,6 +216,7 @@ class P2PDrops:
 
     @property
     def total(self) -> int:
+        """Every received datagram dropped (``transmit_queue_full`` counts sends, not drops)."""
         return sum(getattr(self, f) for f in self.__dataclass_fields__ if f != "transmit_queue_full")
 
     def as_dict(self) -> dict[str, int]:
@@ -487,7 +488,7 @@ class P2PSession:
             return WaitRecommendation(a)
         if kind == "peer_too_far_behind":
             return PeerTooFarBehind(p, a)
-        return Desync(a, int(setting or 0), b, c)
+        return Desync(a, peer, b, c)
 
     @property
     def peers(self) -> tuple[PeerId, ...]:

@@ -82,13 +82,17 @@ impl Simulation for PySim {
         let r = Python::attach(|py| -> PyResult<(Vec<u8>, Option<u64>)> {
             let v = self.save.call1(py, (frame,))?;
             let v = v.bind(py);
-            if let Ok((data, sum)) = v.extract::<(Vec<u8>, u64)>() {
-                return Ok((data, Some(sum)));
-            }
-            let data = v.extract::<Vec<u8>>().map_err(|e| {
-                PyTypeError::new_err(format!("save_state must return bytes (or (bytes, checksum)): {e}"))
-            })?;
-            Ok((data, None))
+            let (data, sum) = match v.extract::<(Bound<'_, PyAny>, u64)>() {
+                Ok((data, sum)) => (data, Some(sum)),
+                Err(_) => (v.clone(), None),
+            };
+            let data = match data.cast::<PyBytes>() {
+                Ok(b) => b.as_bytes().to_vec(),
+                Err(_) => data.extract::<Vec<u8>>().map_err(|e| {
+                    PyTypeError::new_err(format!("save_state must return bytes (or (bytes, checksum)): {e}"))
+                })?,
+            };
+            Ok((data, sum))
         });
         let (data, sum) = r.map_err(|e| self.fail(e, "the Python save_state raised"))?;
         out.write(&frame.to_le_bytes())?;
@@ -156,7 +160,7 @@ fn p2p_err(game: &Game, e: P2pError) -> PyErr {
 }
 
 /// An event as the tuple `framelock._p2p` turns into a dataclass:
-/// `(kind, peer index or -1, a, b, c, setting)`.
+/// `(kind, peer index (a desync: the slot) or -1, a, b, c, setting)`.
 type EventTuple = (&'static str, i64, u64, u64, u64, &'static str);
 
 fn event_tuple(e: P2pEvent) -> EventTuple {
@@ -177,20 +181,8 @@ fn event_tuple(e: P2pEvent) -> EventTuple {
         P2pEvent::Disconnected { slot, frame } => ("disconnected", -1, slot as u64, frame.into(), 0, ""),
         P2pEvent::WaitRecommendation { frames } => ("wait_recommendation", -1, frames.into(), 0, 0, ""),
         P2pEvent::PeerTooFarBehind { peer, queued } => ("peer_too_far_behind", i(peer), queued.into(), 0, 0, ""),
-        P2pEvent::Desync { frame, slot, local, remote } => ("desync", -1, frame.into(), local, remote, slot_str(slot)),
+        P2pEvent::Desync { frame, slot, local, remote } => ("desync", slot as i64, frame.into(), local, remote, ""),
     }
-}
-
-/// Slots fit in the `setting` string field of a desync event's tuple as their decimal text, so
-/// the tuple stays one shape; a static table avoids allocating.
-fn slot_str(slot: usize) -> &'static str {
-    const NAMES: [&str; 64] = [
-        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19",
-        "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31", "32", "33", "34", "35", "36", "37",
-        "38", "39", "40", "41", "42", "43", "44", "45", "46", "47", "48", "49", "50", "51", "52", "53", "54", "55",
-        "56", "57", "58", "59", "60", "61", "62", "63",
-    ];
-    NAMES.get(slot).copied().unwrap_or("")
 }
 
 /// Where `play` takes each tick's input from.

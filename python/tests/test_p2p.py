@@ -226,3 +226,52 @@ def test_ctrl_c_stops_play_and_the_session_stays_usable() -> None:
         p0.poll(0.01)
         assert not p0.running and p0.tick() is None  # nothing is played before synchronization
         assert p0.peer_stats(0).packets_sent > 0  # synchronization requests kept going out
+
+
+class Drifting(Counter):
+    """A state that is not a function of the inputs alone: the peers' checksums differ."""
+
+    def __init__(self, salt: bytes) -> None:
+        super().__init__()
+        self.salt = salt
+
+    def advance_frame(self, frame: int, inputs: tuple[bytes, ...], statuses: tuple[fl.InputStatus, ...]) -> None:
+        super().advance_frame(frame, (inputs[0] + self.salt, inputs[1]), statuses)
+
+
+def test_a_desync_is_an_event_with_both_checksums() -> None:
+    a, b = free_addrs(2)
+    common = dict(key=os.urandom(32), input_size=4, tick_rate=TICK_RATE, checksum_interval=10)
+    with (
+        fl.P2PSession(a, local=0, peers={1: b}, game=Drifting(b"x"), **common) as p0,  # type: ignore[arg-type]
+        fl.P2PSession(b, local=1, peers={0: a}, game=Drifting(b"y"), **common) as p1,  # type: ignore[arg-type]
+    ):
+        zeros = np.zeros((100, 4), dtype=np.uint8)
+        got = in_threads({"p0": lambda: p0.play(60, zeros), "p1": lambda: p1.play(60, zeros)})
+        assert isinstance(got["p0"], int) and isinstance(got["p1"], int) and got["p0"] != got["p1"]
+        for s, other in ((p0, p1), (p1, p0)):
+            desyncs = [e for e in s.events() if isinstance(e, fl.Desync)]
+            assert desyncs, "the checksums exchanged every 10 frames differ"
+            d = desyncs[0]
+            assert d.frame % 10 == 0 and d.slot == other.local_slots[0]
+            assert d.local == s.checksum(d.frame) and d.remote == other.checksum(d.frame) and d.local != d.remote
+
+
+class Failing(Counter):
+    def advance_frame(self, frame: int, inputs: tuple[bytes, ...], statuses: tuple[fl.InputStatus, ...]) -> None:
+        if frame == 20:
+            raise ZeroDivisionError("the game's own bug")
+        super().advance_frame(frame, inputs, statuses)
+
+
+def test_an_exception_in_a_callback_is_raised_by_play() -> None:
+    a, b = free_addrs(2)
+    common = dict(key=os.urandom(32), input_size=4, tick_rate=TICK_RATE)
+    with (
+        fl.P2PSession(a, local=0, peers={1: b}, game=Failing(), **common) as p0,  # type: ignore[arg-type]
+        fl.P2PSession(b, local=1, peers={0: a}, game=Counter(), **common) as p1,  # type: ignore[arg-type]
+    ):
+        zeros = np.zeros((100, 4), dtype=np.uint8)
+        got = in_threads({"p0": lambda: p0.play(60, zeros), "p1": lambda: p1.play(60, zeros, timeout=3.0)})
+        assert isinstance(got["p0"], ZeroDivisionError) and "own bug" in str(got["p0"])
+        assert isinstance(got["p1"], fl.NetworkError)  # its peer stopped playing: frame 60 never final
