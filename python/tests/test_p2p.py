@@ -275,3 +275,30 @@ def test_an_exception_in_a_callback_is_raised_by_play() -> None:
         got = in_threads({"p0": lambda: p0.play(60, zeros), "p1": lambda: p1.play(60, zeros, timeout=3.0)})
         assert isinstance(got["p0"], ZeroDivisionError) and "own bug" in str(got["p0"])
         assert isinstance(got["p1"], fl.NetworkError)  # its peer stopped playing: frame 60 never final
+
+
+def test_a_python_peer_plays_against_the_cli(tmp_path: Path) -> None:
+    """Wire compatibility: `framelock p2p` (Rust) in another process and a Python P2PSession on
+    the same key file agree on the arena's checksum."""
+    import subprocess
+
+    from conftest import cli_binary
+
+    a, b = free_addrs(2)
+    key_file = tmp_path / "match.key"
+    subprocess.run([str(cli_binary()), "key", "--out", str(key_file)], check=True, capture_output=True, timeout=30)
+    cli = subprocess.Popen(
+        [str(cli_binary()), "p2p", "--listen", b, "--key-file", str(key_file), "--local-slot", "1"]
+        + ["--peer", f"0={a}", "--frames", str(FRAMES), "--tick-rate", str(TICK_RATE)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with fl.P2PSession(a, key_file=key_file, local=0, peers={1: b}, tick_rate=TICK_RATE) as p0:
+            mine = p0.play(FRAMES, sync_timeout=20.0)
+        out, err = cli.communicate(timeout=60)
+    finally:
+        cli.kill()
+    assert cli.returncode == 0, err
+    assert f"p2p 1: frame {FRAMES} checksum {mine:#018x}" in out, out
