@@ -18,6 +18,7 @@ mod log;
 mod net;
 mod observe;
 mod p2p;
+mod p2p_game;
 mod session;
 mod signals;
 mod state;

@@ -302,3 +302,33 @@ def test_a_python_peer_plays_against_the_cli(tmp_path: Path) -> None:
         cli.kill()
     assert cli.returncode == 0, err
     assert f"p2p 1: frame {FRAMES} checksum {mine:#018x}" in out, out
+
+
+def test_a_loop_of_your_own_with_poll_and_tick() -> None:
+    """One peer plays with play(); the other with poll()/until_next_tick()/tick() from Python."""
+    a, b = free_addrs(2)
+    key = os.urandom(32)
+    with (
+        fl.P2PSession(a, key=key, local=0, peers={1: b}, tick_rate=TICK_RATE) as p0,
+        fl.P2PSession(b, key=key, local=1, peers={0: a}, tick_rate=TICK_RATE) as p1,
+    ):
+        assert p1.until_next_tick() is None and p1.tick(b"\0\0") is None  # not synchronized yet
+
+        def by_hand() -> int:
+            outcomes = []
+            deadline = time.monotonic() + 30
+            while p1.checksummed_until <= FRAMES or p1.peer_stats(0).acknowledged < FRAMES:
+                assert time.monotonic() < deadline
+                wait = p1.until_next_tick()
+                p1.poll(0.005 if wait is None else min(wait, 0.005))
+                if p1.until_next_tick() == 0:
+                    outcomes.append(p1.tick([fl.encode_input(right=True)]))  # one input per local slot
+            assert any(o is not None and o.advanced for o in outcomes)
+            c = p1.checksum(FRAMES)
+            assert c is not None
+            return c
+
+        got = in_threads({"p0": lambda: p0.play(FRAMES), "p1": by_hand})
+        assert isinstance(got["p0"], int) and got["p0"] == got["p1"], got
+        with pytest.raises(ValueError, match="shape"):
+            p0.play(FRAMES + 10, np.zeros((10, 3), dtype=np.uint8))
