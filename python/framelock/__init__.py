@@ -5,6 +5,7 @@ The package wraps the Rust core ``framelock-core`` (the native module ``frameloc
 - :class:`Session` for every mode, over state you own (answer its requests) or over the built-in
   reference simulation (``arena=ArenaParams(...)``), with ``run()`` for whole batches of ticks;
 - :class:`NetClient`: a bot (or spectator) in a live room of a relay (``framelock serve``);
+- :class:`P2PSession`: one process of a peer-to-peer match over UDP, no relay (GGPO style);
 - :class:`InputLog` to open, iterate, export, verify and seek recorded matches;
 - :mod:`framelock.env` (optional extra ``env``): a PettingZoo ``ParallelEnv`` over the arena.
 
@@ -36,6 +37,7 @@ from ._framelock import (
     NetworkError,
     NoOpenStepError,
     NoSuchSnapshotError,
+    PeerConfigMismatchError,
     ReplayDivergedError,
     SimulationError,
     SnapshotTooLargeError,
@@ -61,6 +63,24 @@ from ._errors import OutOfRangeError
 from ._render import draw_arena
 from ._log import FLAG_DISCONNECTED, FLAG_SUBSTITUTED, InputLog, LoggedFrame, LogHeader, VerifyReport
 from ._net import ConnectionState, NetClient, NetStats
+from ._p2p import (
+    ConfigMismatch,
+    Disconnecting,
+    NetworkInterrupted,
+    NetworkResumed,
+    NewSessionRefused,
+    P2PDrops,
+    P2PEvent,
+    P2PGame,
+    P2PSession,
+    PeerId,
+    PeerStats,
+    PeerTooFarBehind,
+    Running,
+    Synchronized,
+    Synchronizing,
+    WaitRecommendation,
+)
 from ._session import (
     AdvanceFrame,
     ChecksumNotCompared,
@@ -95,10 +115,12 @@ __all__ = [
     "ChecksumNotCompared",
     "ChecksumQueueFullError",
     "ChecksumUnavailableError",
+    "ConfigMismatch",
     "ConnectTokenError",
     "ConnectionFailedError",
     "ConnectionState",
     "Desync",
+    "Disconnecting",
     "Event",
     "FLAG_DISCONNECTED",
     "FLAG_SUBSTITUTED",
@@ -126,13 +148,25 @@ __all__ = [
     "NetClient",
     "NetStats",
     "NetworkError",
+    "NetworkInterrupted",
+    "NetworkResumed",
+    "NewSessionRefused",
     "NoOpenStepError",
     "NoSuchSnapshotError",
     "OutOfRangeError",
     "Outcome",
+    "P2PDrops",
+    "P2PEvent",
+    "P2PGame",
+    "P2PSession",
+    "PeerConfigMismatchError",
+    "PeerId",
+    "PeerStats",
+    "PeerTooFarBehind",
     "ReplayDivergedError",
     "Request",
     "RunResult",
+    "Running",
     "SaveState",
     "Session",
     "SessionStats",
@@ -142,8 +176,11 @@ __all__ = [
     "Step",
     "SyncTestEvidence",
     "SyncTestMismatch",
+    "Synchronized",
+    "Synchronizing",
     "UnknownSlotError",
     "VerifyReport",
+    "WaitRecommendation",
     "WrongSlotKindError",
     "__version__",
     "checksum64",

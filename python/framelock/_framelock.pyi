@@ -29,11 +29,13 @@ __all__ = [
     "MissingLocalInputError",
     "NativeLog",
     "NativeNetClient",
+    "NativeP2PSession",
     "NativeSession",
     "NativeVecEnv",
     "NetworkError",
     "NoOpenStepError",
     "NoSuchSnapshotError",
+    "PeerConfigMismatchError",
     "ReplayDivergedError",
     "SimulationError",
     "SnapshotTooLargeError",
@@ -138,6 +140,11 @@ class ConnectTokenError(NetworkError):
     reason: str
 class ConnectionFailedError(NetworkError):
     state: str
+class PeerConfigMismatchError(NetworkError):
+    peer: int
+    setting: str
+    local: int
+    remote: int
 
 @final
 class NativeSession:
@@ -288,6 +295,75 @@ class NativeNetClient:
     @property
     def server_addr(self) -> str: ...
     def stats(self) -> list[tuple[str, int]]: ...
+    def arena_state(self) -> _StateTuple: ...
+
+_EventTuple = tuple[str, int, int, int, int, str]
+
+@final
+class NativeP2PSession:
+    def __new__(
+        cls,
+        bind: str,
+        key: bytes,
+        rng_seed: bytes,
+        slots: int,
+        input_size: int,
+        local: list[int],
+        peers: list[tuple[int, str]],
+        spectators: list[str],
+        spectate: str | None,
+        tick_rate: int,
+        max_prediction: int,
+        input_delay: int,
+        checksum_interval: int,
+        simulation_id: int | None,
+        disconnect_notify_ms: int,
+        disconnect_timeout_ms: int,
+        auto_time_sync: bool,
+        default_input: bytes | None,
+        arena_params: _ArenaTuple | None,
+        callbacks: tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]] | None,
+        max_snapshot_size: int,
+        latency_ms: int,
+        jitter_ms: int,
+        loss: float,
+        duplicate: float,
+        reorder: float,
+        seed: int,
+    ) -> NativeP2PSession: ...
+    def poll(self, max_wait: float) -> None: ...
+    def until_next_tick(self) -> float | None: ...
+    def tick(self, input: bytes | None = None) -> tuple[bool, int] | None: ...
+    def play(
+        self,
+        frames: int,
+        rows_data: bytes | None,
+        rows: int,
+        callback: Callable[[], bytes] | None,
+        timeout: float | None,
+        sync_timeout: float,
+    ) -> int: ...
+    def events(self) -> tuple[list[_EventTuple], int]: ...
+    def peers(self) -> list[tuple[int, str, str]]: ...
+    def peer_stats(self, index: int) -> list[tuple[str, int]]: ...
+    def drops(self) -> list[tuple[str, int]]: ...
+    def stats(self) -> tuple[tuple[int, int, int, int, int, int, int, int], int]: ...
+    def checksum(self, frame: int) -> int | None: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def current_frame(self) -> int: ...
+    @property
+    def confirmed_until(self) -> int: ...
+    @property
+    def checksummed_until(self) -> int: ...
+    @property
+    def ticks(self) -> int: ...
+    @property
+    def local_addr(self) -> str: ...
     def arena_state(self) -> _StateTuple: ...
 
 def checksum64(data: bytes) -> int: ...

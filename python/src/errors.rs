@@ -36,6 +36,12 @@ create_exception!(framelock, SimulationError, FramelockError, "The simulation fa
 create_exception!(framelock, NetworkError, FramelockError, "A network client failed: socket, connection, time limit.");
 create_exception!(framelock, ConnectTokenError, NetworkError, "The bytes are not a usable connect token.");
 create_exception!(framelock, ConnectionFailedError, NetworkError, "The connection to the relay failed or was lost.");
+create_exception!(
+    framelock,
+    PeerConfigMismatchError,
+    NetworkError,
+    "A peer-to-peer peer runs with another setting (`setting`, `local`, `remote`): it never synchronizes."
+);
 
 /// Registers every exception class on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -72,6 +78,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         NetworkError,
         ConnectTokenError,
         ConnectionFailedError,
+        PeerConfigMismatchError,
     );
     m.add("FramelockIOError", io_error_type(py)?)?;
     Ok(())
@@ -193,6 +200,25 @@ pub fn connection_failed(message: String, state: &'static str) -> PyErr {
         let err = PyErr::new::<ConnectionFailedError, _>(message);
         let _ = err.value(py).setattr("state", state);
         err
+    })
+}
+
+/// A `PeerConfigMismatchError` naming the peer and the first differing setting with both values.
+pub fn peer_config_mismatch(peer: usize, addr: String, setting: &'static str, local: u64, remote: u64) -> PyErr {
+    Python::attach(|py| {
+        let msg = format!(
+            "peer {peer} ({addr}) runs with another {setting}: {remote} there, {local} here; it never synchronizes"
+        );
+        raise::<PeerConfigMismatchError>(
+            py,
+            msg,
+            &[
+                ("peer", Field::Int(peer as u64)),
+                ("setting", Field::Str(setting)),
+                ("local", Field::Int(local)),
+                ("remote", Field::Int(remote)),
+            ],
+        )
     })
 }
 

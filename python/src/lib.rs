@@ -17,6 +17,8 @@ mod errors;
 mod log;
 mod net;
 mod observe;
+mod p2p;
+mod p2p_game;
 mod session;
 mod signals;
 mod state;
@@ -121,6 +123,7 @@ fn _framelock(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::NativeSession>()?;
     m.add_class::<log::NativeLog>()?;
     m.add_class::<net::NativeNetClient>()?;
+    m.add_class::<p2p::NativeP2PSession>()?;
     m.add_class::<vecenv::NativeVecEnv>()?;
     m.add_function(wrap_pyfunction!(checksum64, m)?)?;
     m.add_function(wrap_pyfunction!(_bench_native, m)?)?;

@@ -56,7 +56,7 @@ def test_the_hierarchy() -> None:
     classes = {c for c, _, _ in KINDS.values()}
     assert len(classes) == len(KINDS), "one class per kind"
     exported = {getattr(fl, n) for n in fl.__all__ if n.endswith("Error")}
-    network = {fl.NetworkError, fl.ConnectTokenError, fl.ConnectionFailedError}
+    network = {fl.NetworkError, fl.ConnectTokenError, fl.ConnectionFailedError, fl.PeerConfigMismatchError}
     assert exported == classes | {fl.FramelockError, fl.OutOfRangeError} | network
     assert issubclass(fl.FramelockIOError, OSError) and issubclass(fl.OutOfRangeError, ValueError)
     assert all(issubclass(c, fl.NetworkError) and issubclass(c, fl.FramelockError) for c in network)
