@@ -400,8 +400,12 @@ impl Session {
         if cur > crate::input::LAST_FRAME {
             return Err(Error::FrameOverflow);
         }
-        for s in 0..self.lim.slots {
-            if self.is_local(s) && self.inputs.state(s, cur) == CellState::Empty {
+        // Only the local slots (set bits of the mask), lowest first.
+        let mut local = self.lim.local;
+        while local != 0 {
+            let s = local.trailing_zeros() as Slot;
+            local &= local - 1;
+            if s < self.lim.slots && self.inputs.state(s, cur) == CellState::Empty {
                 return Err(Error::MissingLocalInput { slot: s, frame: cur });
             }
         }
@@ -597,9 +601,13 @@ impl Session {
 
     /// Writes predictions for every slot not confirmed at `frame` and queues its advance.
     fn queue_advance(&mut self, frame: Frame) {
-        for s in 0..self.lim.slots {
-            if !self.inputs.is_confirmed(s, frame) {
-                self.inputs.predict_into(s, frame, &*self.predictor);
+        // Below `confirmed_until` every slot is confirmed: nothing to predict, no per-slot walk (a
+        // sync test or a rollback's confirmed part costs one comparison per frame, not one per slot).
+        if frame >= self.inputs.confirmed_until() {
+            for s in 0..self.lim.slots {
+                if !self.inputs.is_confirmed(s, frame) {
+                    self.inputs.predict_into(s, frame, &*self.predictor);
+                }
             }
         }
         self.ledger.ops.push(Op::Advance(frame));
