@@ -17,6 +17,7 @@ pub struct SnapshotWriter<'a> {
 }
 
 impl<'a> SnapshotWriter<'a> {
+    #[inline]
     pub(crate) fn new(buf: &'a mut Vec<u8>, capacity: usize, checksum: &'a mut Option<u64>) -> Self {
         buf.clear();
         *checksum = None;
@@ -208,6 +209,7 @@ impl SnapshotRing {
     }
 
     /// The buffer that a save of `frame` writes into (it forgets whatever it held).
+    #[inline]
     pub fn writer(&mut self, frame: Frame) -> SnapshotWriter<'_> {
         let capacity = self.capacity;
         let i = self.index(frame);
@@ -217,6 +219,7 @@ impl SnapshotRing {
     }
 
     /// Computes the checksum of the snapshot of `frame` (after its writer is done) and returns it.
+    #[inline]
     pub fn seal(&mut self, frame: Frame) -> Option<u64> {
         let i = self.index(frame);
         let s = self.slots.get_mut(i)?;
