@@ -136,8 +136,8 @@ impl Session {
         let evidence_cap = if checks > 0 { lim.max_snapshot_size } else { 0 };
         Session {
             ledger: Ledger {
-                snapshots: SnapshotRing::new(ring, lim.max_snapshot_size),
-                checks: SnapshotRing::new(checks, lim.max_snapshot_size),
+                snapshots: SnapshotRing::new(ring, lim.max_snapshot_size, lim.snapshot_hash),
+                checks: SnapshotRing::new(checks, lim.max_snapshot_size, lim.snapshot_hash),
                 evidence: Evidence {
                     frame: None,
                     first: Vec::with_capacity(evidence_cap),

@@ -1,7 +1,7 @@
 //! Snapshots: the core-owned ring of byte buffers that simulation states are saved into, and the
 //! writer/reader a simulation uses to fill and read them.
 
-use crate::checksum::checksum64;
+use crate::checksum::SnapshotHash;
 use crate::{Frame, SimError};
 
 /// Writes one snapshot into a preallocated buffer owned by the session.
@@ -191,16 +191,17 @@ pub(crate) struct Snapshot {
 pub(crate) struct SnapshotRing {
     slots: Vec<Snapshot>,
     capacity: usize,
+    hash: SnapshotHash,
 }
 
 impl SnapshotRing {
     /// A ring of at least `len` buffers (rounded up to a power of two, so indexing is a mask).
-    pub fn new(len: usize, capacity: usize) -> Self {
+    pub fn new(len: usize, capacity: usize, hash: SnapshotHash) -> Self {
         let len = if len == 0 { 0 } else { len.next_power_of_two() };
         let slots = (0..len)
             .map(|_| Snapshot { frame: None, bytes: Vec::with_capacity(capacity), own_checksum: None, checksum: 0 })
             .collect();
-        SnapshotRing { slots, capacity }
+        SnapshotRing { slots, capacity, hash }
     }
 
     #[inline]
@@ -226,7 +227,9 @@ impl SnapshotRing {
         if s.frame != Some(frame) {
             return None;
         }
-        s.checksum = s.own_checksum.unwrap_or_else(|| checksum64(&s.bytes));
+        // One pass over the saved bytes, right after the step that wrote them.
+        let hash = self.hash;
+        s.checksum = s.own_checksum.unwrap_or_else(|| hash.of(&s.bytes));
         Some(s.checksum)
     }
 
