@@ -76,8 +76,10 @@ impl<'a> FrameInputs<'a> {
     /// Every slot's input, in slot order.
     #[inline]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = PlayerInput<'a>> + 'a {
+        // One row of cells, walked in order: no per-slot index arithmetic or bounds check.
         let (store, frame) = (self.store, self.frame);
-        (0..store.slots).map(move |s| store.effective(s, frame))
+        let row = store.row(frame);
+        store.cells[row..row + store.slots].iter().enumerate().map(move |(s, c)| store.view(s, frame, row + s, c))
     }
 
     /// The slots whose input is predicted in this view.
@@ -143,6 +145,8 @@ pub(crate) struct InputStore {
     last: Vec<u8>,
     last_len: Vec<u16>,
     default: Vec<u8>,
+    /// Some slot was ever disconnected (until then no per-slot disconnect check is needed).
+    any_disconnected: bool,
     /// `confirmed_until()`, kept up to date when a slot's confirmed prefix grows or it disconnects,
     /// so planning reads one number instead of walking every slot per frame.
     until: Frame,
@@ -170,6 +174,7 @@ impl InputStore {
             last,
             last_len: vec![default.len() as u16; slots],
             default: default.to_vec(),
+            any_disconnected: false,
             until: start,
         }
     }
@@ -217,11 +222,22 @@ impl InputStore {
     /// The input the simulation sees for `slot` at `frame` right now (requires `frame` in the window).
     #[inline]
     pub fn effective(&self, slot: Slot, frame: Frame) -> PlayerInput<'_> {
-        if self.is_disconnected(slot, frame) {
+        let i = self.idx(slot, frame);
+        self.view(slot, frame, i, &self.cells[i])
+    }
+
+    /// The first cell of `frame`'s row.
+    #[inline]
+    fn row(&self, frame: Frame) -> usize {
+        (frame & self.row_mask) as usize * self.slots
+    }
+
+    /// What the simulation sees of cell `i` (slot `slot` at `frame`), `c` being that cell.
+    #[inline]
+    fn view(&self, slot: Slot, frame: Frame, i: usize, c: &Cell) -> PlayerInput<'_> {
+        if self.any_disconnected && self.is_disconnected(slot, frame) {
             return PlayerInput { slot, bytes: &self.default, status: InputStatus::Disconnected };
         }
-        let i = self.idx(slot, frame);
-        let c = self.cells[i];
         if c.state == CellState::Confirmed {
             PlayerInput { slot, bytes: &self.bytes[self.range(i, c.len)], status: c.status }
         } else {
@@ -327,6 +343,7 @@ impl InputStore {
             f = next;
         }
         self.disconnected_from[slot] = Some(frame);
+        self.any_disconnected = true;
         self.refresh_until();
         (frame < current).then_some(frame)
     }
