@@ -11,13 +11,14 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use framelock_net::histogram::Histogram;
 use framelock_net::io::IoStats;
 use framelock_net::netcode::DropReason;
 use framelock_net::relay::{Refusal, Relay};
+use parking_lot::Mutex;
 
 const MAX_CONNECTIONS: usize = 16;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -38,9 +39,8 @@ impl Default for Page {
 impl Page {
     /// Replaces the page.
     pub fn set(&self, text: String) {
-        if let Ok(mut p) = self.text.lock() {
-            *p = text;
-        }
+        // parking_lot: no poisoning, so a panicked holder cannot make the page stale for good.
+        *self.text.lock() = text;
     }
 
     /// Whether `/readyz` says the relay accepts new rooms (200) or not (503, draining).
@@ -49,7 +49,7 @@ impl Page {
     }
 
     fn get(&self) -> String {
-        self.text.lock().map(|p| p.clone()).unwrap_or_default()
+        self.text.lock().clone()
     }
 }
 

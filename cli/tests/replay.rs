@@ -93,7 +93,7 @@ fn lockstep_recordings_verify_too() {
 fn info_describes_the_log() {
     let (stdout, _) = run(&["replay", "info", log_path()], 0);
     for expected in [
-        "format:      framelock input log, version 2",
+        "format:      framelock input log, version 3",
         "simulation:  arena (3 players, max 1024 projectiles, world 1024 units, seed 1)",
         "session:     rollback (max prediction 8)",
         "slots:       3 (inputs up to 2 bytes, default input 0x0000)",
@@ -116,7 +116,7 @@ fn info_json_is_one_object() {
     assert!(stdout.starts_with('{') && stdout.ends_with("}\n"), "{stdout}");
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     for expected in [
-        r#""format_version":2"#,
+        r#""format_version":3"#,
         r#""slots":3"#,
         r#""frames":300"#,
         r#""tick_rate":60"#,
@@ -253,7 +253,7 @@ fn a_log_cut_between_chunks_or_concatenated_is_not_complete() {
     let chunks = chunk_offsets(&bytes);
     assert!(chunks.len() > 3, "{} chunks", chunks.len());
     let (info, _) = run(&["replay", "info", log_path()], 0);
-    assert!(info.contains("format:      framelock input log, version 2"), "{info}");
+    assert!(info.contains("format:      framelock input log, version 3"), "{info}");
     assert!(info.contains("end:         complete (end chunk:"), "{info}");
     // Every chunk boundary, including the one just before the end chunk.
     for (i, &at) in chunks.iter().enumerate().skip(1) {

@@ -13,7 +13,7 @@
 //!   in-memory socket;
 //! - rollback, 8 frames every frame: the remote input for `frame - 8` arrives each tick and always
 //!   differs from the prediction; GGRS: two P2P sessions whose messages take 8 ticks;
-//! - sync test, check distance 8, on both;
+//! - sync test on both: 2 players check distance 7, 8 players distance 7, 2 players distance 1;
 //! - save + load of a 64 KiB state through a session, against two plain 64 KiB `copy_from_slice`;
 //! - the reference simulation (`arena`) in lockstep at 8 and 64 players.
 
@@ -26,7 +26,7 @@ mod support;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
-use fl::CHECK_DISTANCE;
+use fl::SYNC_TESTS;
 use support::{framelock_cases as fl, ggrs_cases as gg, measure, measure_pair, Budget, Case, Figures};
 
 #[global_allocator]
@@ -45,8 +45,11 @@ fn criterion_benches(c: &mut Criterion) {
     bench_case(c, "lockstep", "ggrs_p2p", 2, gg::P2P::lockstep());
     bench_case(c, "rollback8", "framelock", 1, fl::Rollback::trivial());
     bench_case(c, "rollback8", "ggrs_p2p", 2, gg::P2P::rollback());
-    bench_case(c, "synctest8", "framelock", 1, fl::SyncTest::new());
-    bench_case(c, "synctest8", "ggrs", 1, gg::SyncTest::new());
+    for (players, d) in SYNC_TESTS {
+        let group = format!("synctest_p{players}_d{d}");
+        bench_case(c, &group, "framelock", 1, fl::SyncTest::new(players, d));
+        bench_case(c, &group, "ggrs", 1, gg::SyncTest::new(players, d));
+    }
     bench_case(c, "save_load_64k", "framelock_hashsim", 1, fl::save_load_hashsim());
     bench_case(c, "save_load_64k", "framelock_own_checksum", 1, fl::save_load_blob());
     bench_case(c, "save_load_64k", "memcpy", 1, fl::Memcpy::new());
@@ -97,16 +100,21 @@ fn main() {
         |name: &str, (f, g): (Figures, Figures)| (m(&format!("framelock {name}"), f), m(&format!("GGRS {name}"), g));
     let (fl_lock, gg_lock) = pair("lockstep", measure_pair(fl::Lockstep::new(), gg::P2P::lockstep(), budget));
     let (fl_roll, gg_roll) = pair("rollback8", measure_pair(fl::Rollback::trivial(), gg::P2P::rollback(), budget));
-    let (fl_sync, gg_sync) = pair("synctest8", measure_pair(fl::SyncTest::new(), gg::SyncTest::new(), budget));
-    // The state's own share of a sync-test frame: 9 advances on both sides; framelock checksums 9
-    // saved snapshots, the GGRS fulfilment 8 (GGRS asks for 8 saves per frame).
-    let (work_fl, work_gg) = measure_pair(
-        gg::StateWork::new(CHECK_DISTANCE + 1, CHECK_DISTANCE + 1),
-        gg::StateWork::new(CHECK_DISTANCE + 1, CHECK_DISTANCE),
-        budget,
-    );
-    let work_fl = m("state work of a framelock sync-test frame (no session)", work_fl);
-    let work_gg = m("state work of a GGRS sync-test frame (no session)", work_gg);
+    // Per sync-test case: both sessions, then the state's own share of a frame without any session:
+    // d + 1 advances on both sides; framelock checksums 1 saved snapshot (its d check copies are
+    // compared byte for byte, hashed only on a mismatch), the GGRS fulfilment d (GGRS asks for d
+    // saves per frame and takes the checksum of each).
+    let sync: Vec<_> = SYNC_TESTS
+        .iter()
+        .map(|&(p, d)| {
+            let name = format!("sync test, {p} players, check distance {d}");
+            let (f, g) = pair(&name, measure_pair(fl::SyncTest::new(p, d), gg::SyncTest::new(p, d), budget));
+            let (wf, wg) = measure_pair(gg::StateWork::new(p, d + 1, 1), gg::StateWork::new(p, d + 1, d), budget);
+            let wf = m(&format!("state work of a framelock frame, {name} (no session)"), wf);
+            let wg = m(&format!("state work of a GGRS frame, {name} (no session)"), wg);
+            (p, d, name, f, g, wf, wg)
+        })
+        .collect();
     let (fl_big, memcpy) = measure_pair(fl::save_load_hashsim(), fl::Memcpy::new(), budget);
     let fl_big = m("framelock save+load 64 KiB (HashSim)", fl_big);
     let (fl_blob, memcpy2) = measure_pair(fl::save_load_blob(), fl::Memcpy::new(), budget);
@@ -124,16 +132,24 @@ fn main() {
         "{:<34} {:>14} {:>13} {:>10} | {:>14} {:>13} {:>10} | {:>7} | target",
         "case", "framelock f/s", "allocs/frame", "resim/f", "GGRS f/s", "allocs/frame", "resim/f", "ratio"
     );
-    let rows = [
-        ("lockstep, trivial state", &fl_lock, &gg_lock, "GGRS P2P lockstep"),
-        ("rollback 8 frames every frame", &fl_roll, &gg_roll, "GGRS P2P, 8-tick socket"),
-        ("sync test, check distance 8", &fl_sync, &gg_sync, "GGRS sync test"),
+    let mut rows = vec![
+        ("lockstep, trivial state".to_string(), &fl_lock, &gg_lock, 5.0),
+        ("rollback 8 frames every frame".to_string(), &fl_roll, &gg_roll, 5.0),
     ];
-    for (name, f, g, _) in rows {
+    // Issue 13's targets: 2 players d=7 >= 4x, 8 players d=7 >= 3x, 2 players d=1 >= 2x.
+    let target = |p: usize, d: u32| match (p, d) {
+        (2, 7) => 4.0,
+        (8, 7) => 3.0,
+        _ => 2.0,
+    };
+    for (p, d, name, f, g, _, _) in &sync {
+        rows.push((name.clone(), f, g, target(*p, *d)));
+    }
+    for (name, f, g, want) in rows {
         let ratio = f.frames_per_s / g.frames_per_s;
-        let met = ratio >= 5.0 && f.allocs_per_frame == 0.0;
+        let met = ratio >= want && f.allocs_per_frame == 0.0;
         println!(
-            "{:<34} {:>14} {:>13} {:>10.2} | {:>14} {:>13} {:>10.2} | {:>6.1}x | {}",
+            "{:<34} {:>14} {:>13} {:>10.2} | {:>14} {:>13} {:>10.2} | {:>6.2}x | {} (>= {want}x, 0 allocs)",
             name,
             fps(f.frames_per_s),
             allocs(f),
@@ -142,23 +158,23 @@ fn main() {
             allocs(g),
             g.resim_per_frame,
             ratio,
-            if met { "met (>=5x, 0 allocs)" } else { "NOT met" }
+            if met { "met" } else { "NOT met" }
         );
     }
     let ns = |f: &Figures| 1e9 / f.frames_per_s;
-    let (wf, wg, fs, gs) = (ns(&work_fl), ns(&work_gg), ns(&fl_sync), ns(&gg_sync));
-    println!(
-        "sync test: the state's own work alone (no session) is {wf:.0} ns per frame for framelock's pattern \
-         ({n} advances + {n} snapshot checksums) and {wg:.0} ns for GGRS's ({n} advances + {} checksums);",
-        CHECK_DISTANCE,
-        n = CHECK_DISTANCE + 1
-    );
-    println!(
-        "  framelock {fs:.0} ns/frame, GGRS {gs:.0} ns/frame; without the state's work: {:.0} ns vs {:.0} ns = {:.1}x",
-        fs - wf,
-        gs - wg,
-        (gs - wg) / (fs - wf)
-    );
+    for (p, d, _, f, g, wf, wg) in &sync {
+        let (wf, wg, fs, gs) = (ns(wf), ns(wg), ns(f), ns(g));
+        println!(
+            "sync test {p} players, d={d}: the state's own work alone (no session) is {wf:.0} ns per frame for \
+             framelock's pattern ({n} advances + 1 checksum) and {wg:.0} ns for GGRS's ({n} advances + {d} \
+             checksums); framelock {fs:.0} ns/frame, GGRS {gs:.0} ns/frame; without the state's work: {:.0} ns vs \
+             {:.0} ns = {:.1}x",
+            fs - wf,
+            gs - wg,
+            (gs - wg) / (fs - wf),
+            n = d + 1
+        );
+    }
     println!();
     println!("{:<44} {:>14} {:>13} {:>12}", "framelock only", "frames/s", "allocs/frame", "vs memcpy");
     let solo = [
@@ -179,16 +195,21 @@ fn main() {
         ("GGRS P2P lockstep", &gg_lock),
         ("framelock rollback8", &fl_roll),
         ("GGRS P2P rollback8", &gg_roll),
-        ("framelock synctest8", &fl_sync),
-        ("GGRS synctest8", &gg_sync),
         ("framelock 64 KiB HashSim", &fl_big),
         ("framelock 64 KiB own checksum", &fl_blob),
         ("memcpy", &memcpy),
-        ("state work, framelock sync test", &work_fl),
-        ("state work, GGRS sync test", &work_gg),
         ("arena 8", &arena8),
         ("arena 64", &arena64),
     ];
+    let sync_rows = sync.iter().flat_map(|(p, d, _, f, g, wf, wg)| {
+        [
+            (format!("framelock sync p{p} d{d}"), f),
+            (format!("GGRS sync p{p} d{d}"), g),
+            (format!("state work, framelock p{p} d{d}"), wf),
+            (format!("state work, GGRS p{p} d{d}"), wg),
+        ]
+    });
+    let all = all.iter().map(|&(n, f)| (n.to_string(), f)).chain(sync_rows);
     for (name, f) in all {
         println!(
             "  {:<32} {} ticks / {} frames, {:.1} heap bytes/frame; {}",

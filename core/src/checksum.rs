@@ -1,4 +1,27 @@
-//! The 64-bit checksum of a snapshot: fast, non-cryptographic and the same on every platform.
+//! The 64-bit checksum of a snapshot: XXH3-64, a specified hash with the same output on every
+//! platform, from the maintained `xxhash-rust` crate.
+//!
+//! Logs of format 1 and 2 were recorded with the hash the core used before ([`checksum64_v1`]);
+//! the replay verifies them with it (see docs/replay-format.md).
+
+/// Hashes `bytes` to 64 bits: **XXH3-64 with seed 0** (the `XXH3_64bits` function of the xxHash
+/// specification, <https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md>), as
+/// `xxhash_rust::xxh3::xxh3_64` computes it.
+///
+/// This is the checksum the session stores for every saved frame unless the simulation supplies its
+/// own. It is a pure function of the bytes: platform, endianness and build do not change it, which
+/// is what makes checksums comparable across machines and committed golden values possible. Any
+/// XXH3 implementation reproduces it (for example `XXH3_64bits(data, len)` of the C library).
+///
+/// ```
+/// use framelock_core::checksum64;
+/// assert_eq!(checksum64(b""), 0x2d06_8005_38d3_94c2); // XXH3-64 of the empty input
+/// assert_ne!(checksum64(b"abc"), checksum64(b"abd"));
+/// ```
+#[inline]
+pub fn checksum64(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
 
 const K0: u64 = 0xa076_1d64_78bd_642f;
 const K1: u64 = 0xe703_7ed1_a0b4_28db;
@@ -17,18 +40,18 @@ fn le64(b: &[u8]) -> u64 {
     u64::from_le_bytes(a)
 }
 
-/// Hashes `bytes` to 64 bits (a wyhash-style multiply-mix over 16-byte blocks, read little-endian).
+/// The snapshot checksum of input-log formats 1 and 2 (before XXH3-64): a wyhash-style
+/// multiply-mix over 16-byte blocks read little-endian. Kept so that those logs still verify; new
+/// sessions and logs use [`checksum64`].
 ///
-/// This is the checksum the session stores for every saved frame unless the simulation supplies its
-/// own. It is a pure function of the bytes: platform, endianness and build do not change it, which
-/// is what makes checksums comparable across machines and committed golden values possible.
-///
-/// ```
-/// use framelock_core::checksum64;
-/// assert_eq!(checksum64(b"abc"), checksum64(b"abc"));
-/// assert_ne!(checksum64(b"abc"), checksum64(b"abd"));
-/// ```
-pub fn checksum64(bytes: &[u8]) -> u64 {
+/// Definition, with `mum(a, b)` = the 128-bit product `a * b` folded to 64 bits as
+/// `low ^ high`, `le64` = up to 8 bytes read little-endian (missing bytes 0), and the constants
+/// `K0 = 0xa0761d6478bd642f`, `K1 = 0xe7037ed1a0b428db`, `K2 = 0x8ebc6af09c88c6e3`:
+/// `h = K2 ^ mum(len ^ K0, K1)`; for each whole 16-byte block `c`:
+/// `h = mum(le64(c[0..8]) ^ K0 ^ h, le64(c[8..16]) ^ K1)`; for a remainder `r` of 1..=15 bytes:
+/// `h = mum(le64(r[..min(8, n)]) ^ K0 ^ h, le64(r[min(8, n)..]) ^ K1 ^ n)` with `n = r.len()`;
+/// the result is `mum(h ^ K2, K0 ^ K1)`.
+pub fn checksum64_v1(bytes: &[u8]) -> u64 {
     let mut h = K2 ^ mum(bytes.len() as u64 ^ K0, K1);
     let mut chunks = bytes.chunks_exact(16);
     for c in &mut chunks {
@@ -42,28 +65,60 @@ pub fn checksum64(bytes: &[u8]) -> u64 {
     mum(h ^ K2, K0 ^ K1)
 }
 
+/// Which hash a session takes of a snapshot the simulation gave no checksum for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SnapshotHash {
+    /// [`checksum64`] (XXH3-64): every session, and logs of format 3 on.
+    Xxh3,
+    /// [`checksum64_v1`]: replaying logs of formats 1 and 2.
+    V1,
+}
+
+impl SnapshotHash {
+    #[inline]
+    pub fn of(self, bytes: &[u8]) -> u64 {
+        match self {
+            SnapshotHash::Xxh3 => checksum64(bytes),
+            SnapshotHash::V1 => checksum64_v1(bytes),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::checksum64;
+    use super::{checksum64, checksum64_v1};
 
     #[test]
-    fn known_values_are_stable() {
-        // Committed values: a change here breaks every recorded checksum, so it must be deliberate.
-        assert_eq!(checksum64(b""), checksum64(&[]));
+    fn xxh3_reference_values() {
+        // Values of the reference C implementation (`XXH3_64bits` of libxxhash 0.8.1, seed 0):
+        // anyone reimplementing the checksum can test against them. A change here breaks every recorded checksum.
+        assert_eq!(checksum64(b""), 0x2d06_8005_38d3_94c2);
+        assert_eq!(checksum64(b"a"), 0xe6c6_32b6_1e96_4e1f);
+        assert_eq!(checksum64(b"abc"), 0x78af_5f94_892f_3950);
+        // Past 240 bytes XXH3 switches to its striped loop: 0, 1, ..., 255 four times.
+        let long: Vec<u8> = (0..1024u32).map(|i| i as u8).collect();
+        assert_eq!(checksum64(&long), 0xa870_f929_8439_8d22);
+    }
+
+    #[test]
+    fn v1_values_are_stable() {
+        // Committed values of the format-1/2 hash: the golden logs depend on them.
+        assert_eq!(checksum64_v1(b""), checksum64_v1(&[]));
         let v: Vec<u8> = (0..=255u8).collect();
-        let all = checksum64(&v);
-        assert_ne!(all, checksum64(&v[..255]));
-        assert_ne!(checksum64(&[0]), checksum64(&[0, 0]), "length is mixed in");
+        assert_ne!(checksum64_v1(&v), checksum64_v1(&v[..255]));
+        assert_ne!(checksum64_v1(&[0]), checksum64_v1(&[0, 0]), "length is mixed in");
     }
 
     #[test]
     fn every_single_bit_flip_changes_the_hash() {
         let base: Vec<u8> = (0..100u8).map(|i| i.wrapping_mul(37)).collect();
-        let h = checksum64(&base);
-        for i in 0..base.len() * 8 {
-            let mut b = base.clone();
-            b[i / 8] ^= 1 << (i % 8);
-            assert_ne!(checksum64(&b), h, "bit {i}");
+        for hash in [checksum64 as fn(&[u8]) -> u64, checksum64_v1] {
+            let h = hash(&base);
+            for i in 0..base.len() * 8 {
+                let mut b = base.clone();
+                b[i / 8] ^= 1 << (i % 8);
+                assert_ne!(hash(&b), h, "bit {i}");
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Session configuration: the builder, the modes, the authority and the pluggable predictor.
 
+use crate::checksum::SnapshotHash;
 use crate::session::Session;
 use crate::{Error, Frame, Slot, SlotMask};
 
@@ -81,6 +82,9 @@ pub(crate) struct Limits {
     pub event_queue: usize,
     pub record_confirmed: bool,
     pub start_frame: Frame,
+    /// The hash of snapshots without the simulation's own checksum (XXH3-64; the old one only to
+    /// replay logs of format 1 and 2).
+    pub snapshot_hash: SnapshotHash,
 }
 
 /// Builds a [`Session`]; every setting is checked by [`SessionBuilder::build`].
@@ -130,10 +134,18 @@ impl SessionBuilder {
                 event_queue: 256,
                 record_confirmed: false,
                 start_frame: 0,
+                snapshot_hash: SnapshotHash::Xxh3,
             },
             predictor: None,
             bad_local: false,
         }
+    }
+
+    /// The hash of snapshots the simulation gives no checksum for: the replay of a format-1 or
+    /// format-2 log uses the hash those logs were recorded with.
+    pub(crate) fn snapshot_hash(mut self, hash: SnapshotHash) -> Self {
+        self.limits.snapshot_hash = hash;
+        self
     }
 
     /// Marks `slot` as local: this process adds its inputs with [`Session::add_local_input`].

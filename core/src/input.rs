@@ -50,29 +50,36 @@ impl<'a> FrameInputs<'a> {
     }
 
     /// The frame these inputs are for.
+    #[inline]
     pub fn frame(&self) -> Frame {
         self.frame
     }
 
     /// The number of slots.
+    #[inline]
     pub fn len(&self) -> usize {
         self.store.slots
     }
 
     /// Always false: a session has at least one slot.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.store.slots == 0
     }
 
     /// The input of `slot`, or `None` when there is no such slot.
+    #[inline]
     pub fn get(&self, slot: Slot) -> Option<PlayerInput<'a>> {
         (slot < self.store.slots).then(|| self.store.effective(slot, self.frame))
     }
 
     /// Every slot's input, in slot order.
+    #[inline]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = PlayerInput<'a>> + 'a {
+        // One row of cells, walked in order: no per-slot index arithmetic or bounds check.
         let (store, frame) = (self.store, self.frame);
-        (0..store.slots).map(move |s| store.effective(s, frame))
+        let row = store.row(frame);
+        store.cells[row..row + store.slots].iter().enumerate().map(move |(s, c)| store.view(s, frame, row + s, c))
     }
 
     /// The slots whose input is predicted in this view.
@@ -138,6 +145,11 @@ pub(crate) struct InputStore {
     last: Vec<u8>,
     last_len: Vec<u16>,
     default: Vec<u8>,
+    /// Some slot was ever disconnected (until then no per-slot disconnect check is needed).
+    any_disconnected: bool,
+    /// `confirmed_until()`, kept up to date when a slot's confirmed prefix grows or it disconnects,
+    /// so planning reads one number instead of walking every slot per frame.
+    until: Frame,
 }
 
 impl InputStore {
@@ -162,6 +174,8 @@ impl InputStore {
             last,
             last_len: vec![default.len() as u16; slots],
             default: default.to_vec(),
+            any_disconnected: false,
+            until: start,
         }
     }
 
@@ -175,6 +189,7 @@ impl InputStore {
         i * self.max_input..i * self.max_input + len as usize
     }
 
+    #[inline]
     pub fn in_window(&self, frame: Frame) -> bool {
         frame >= self.base && frame - self.base < self.window
     }
@@ -183,10 +198,12 @@ impl InputStore {
         self.base.saturating_add(self.window - 1)
     }
 
+    #[inline]
     pub fn is_disconnected(&self, slot: Slot, frame: Frame) -> bool {
         self.disconnected_from[slot].is_some_and(|d| frame >= d)
     }
 
+    #[inline]
     pub fn state(&self, slot: Slot, frame: Frame) -> CellState {
         if self.is_disconnected(slot, frame) {
             return CellState::Confirmed;
@@ -197,17 +214,30 @@ impl InputStore {
         self.cells[self.idx(slot, frame)].state
     }
 
+    #[inline]
     pub fn is_confirmed(&self, slot: Slot, frame: Frame) -> bool {
         self.state(slot, frame) == CellState::Confirmed
     }
 
     /// The input the simulation sees for `slot` at `frame` right now (requires `frame` in the window).
+    #[inline]
     pub fn effective(&self, slot: Slot, frame: Frame) -> PlayerInput<'_> {
-        if self.is_disconnected(slot, frame) {
+        let i = self.idx(slot, frame);
+        self.view(slot, frame, i, &self.cells[i])
+    }
+
+    /// The first cell of `frame`'s row.
+    #[inline]
+    fn row(&self, frame: Frame) -> usize {
+        (frame & self.row_mask) as usize * self.slots
+    }
+
+    /// What the simulation sees of cell `i` (slot `slot` at `frame`), `c` being that cell.
+    #[inline]
+    fn view(&self, slot: Slot, frame: Frame, i: usize, c: &Cell) -> PlayerInput<'_> {
+        if self.any_disconnected && self.is_disconnected(slot, frame) {
             return PlayerInput { slot, bytes: &self.default, status: InputStatus::Disconnected };
         }
-        let i = self.idx(slot, frame);
-        let c = self.cells[i];
         if c.state == CellState::Confirmed {
             PlayerInput { slot, bytes: &self.bytes[self.range(i, c.len)], status: c.status }
         } else {
@@ -247,7 +277,12 @@ impl InputStore {
             f = next;
         }
         if let Some(l) = last {
+            let old = self.next_unconfirmed[slot];
             self.next_unconfirmed[slot] = f;
+            // Only the slot holding the minimum can move it.
+            if old <= self.until {
+                self.refresh_until();
+            }
             let i = self.idx(slot, l);
             let len = self.cells[i].len;
             let src = self.range(i, len);
@@ -308,6 +343,8 @@ impl InputStore {
             f = next;
         }
         self.disconnected_from[slot] = Some(frame);
+        self.any_disconnected = true;
+        self.refresh_until();
         (frame < current).then_some(frame)
     }
 
@@ -321,7 +358,18 @@ impl InputStore {
     }
 
     /// The first frame at which some slot's input is not confirmed.
+    #[inline]
     pub fn confirmed_until(&self) -> Frame {
+        debug_assert_eq!(self.until, self.compute_until(), "cached confirmed_until is stale");
+        self.until
+    }
+
+    fn refresh_until(&mut self) {
+        self.until = self.compute_until();
+    }
+
+    /// `confirmed_until` from scratch: the lowest slot's first unconfirmed frame.
+    fn compute_until(&self) -> Frame {
         let mut m = Frame::MAX;
         for s in 0..self.slots {
             let f = match self.disconnected_from[s] {

@@ -42,6 +42,7 @@ pub(crate) struct Ledger {
 
 impl Ledger {
     /// The buffer a save of `frame` in the open step goes to.
+    #[inline]
     pub fn writer(&mut self, frame: Frame) -> SnapshotWriter<'_> {
         if self.sync_test && frame < self.fresh_from {
             self.checks.writer(frame)
@@ -51,6 +52,7 @@ impl Ledger {
     }
 
     /// The saved state of `frame`, for a load.
+    #[inline]
     pub fn load(&self, frame: Frame) -> Result<&[u8], Error> {
         self.snapshots.get(frame).map(|s| s.bytes.as_slice()).ok_or(Error::NoSuchSnapshot { frame })
     }
@@ -83,6 +85,12 @@ impl Ledger {
     }
 
     fn check_sync(&mut self, frame: Frame) {
+        let (Some(first), Some(check)) = (self.snapshots.get(frame), self.checks.get(frame)) else { return };
+        // Without the simulation's own checksums, equal bytes mean equal checksums: comparing the
+        // bytes costs less than hashing them, so a check copy is hashed only when it differs.
+        if first.own_checksum.is_none() && check.own_checksum.is_none() && same_bytes(&first.bytes, &check.bytes) {
+            return;
+        }
         let (Some(second), Some(first)) = (self.checks.seal(frame), self.snapshots.get(frame)) else { return };
         if first.checksum == second {
             return;
@@ -122,6 +130,46 @@ impl Ledger {
         if local != remote {
             self.stats.desyncs += 1;
             self.events.push(Event::Desync { frame, slot, local, remote });
+        }
+    }
+}
+
+/// `a == b`, with snapshots of 8 to 16 bytes compared as two fixed 8-byte words each (the
+/// first and the last 8 bytes, overlapping) and shorter ones byte by byte: a library `memcmp`
+/// call costs more than comparing a small state.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n > 16 {
+        return a == b;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let word = |s: &[u8], at: usize| s.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok());
+    word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        let data: Vec<u8> = (0..40u8).collect();
+        for n in 0..40 {
+            for m in [n, n + 1] {
+                let a = &data[..n];
+                let mut b = data[..m.min(40)].to_vec();
+                assert_eq!(same_bytes(a, &b), a == &b[..], "{n} {m}");
+                if let Some(x) = b.get_mut(n.saturating_sub(1)) {
+                    *x ^= 0x80;
+                    assert_eq!(same_bytes(a, &b), a == &b[..], "{n} {m} flipped");
+                }
+            }
         }
     }
 }

@@ -101,7 +101,7 @@ pub mod testing;
 pub mod arena;
 
 pub use bumpalo::Bump;
-pub use checksum::checksum64;
+pub use checksum::{checksum64, checksum64_v1};
 pub use config::{
     Authority, Mode, Predictor, RepeatLast, SessionBuilder, MAX_INPUT_DELAY, MAX_INPUT_SIZE, MAX_ROLLBACK, MAX_SLOTS,
 };

@@ -73,6 +73,8 @@ pub struct Session {
     scratch: Bump,
     /// The frame arena's real size (`frame_arena_size` rounded up to the allocator's chunk size).
     scratch_cap: usize,
+    /// The frame arena's free bytes when nothing is allocated in it (see `step::fresh_arena`).
+    scratch_empty: usize,
     ledger: Ledger,
     undo: Undo,
     /// After an aborted step whose game state is unknown: the next step starts by loading it.
@@ -130,11 +132,12 @@ impl Session {
         }
         let (requests, requests_cap) = capped_bump(requests_cap);
         let (scratch, scratch_cap) = capped_bump(lim.frame_arena_size);
+        let scratch_empty = scratch.chunk_capacity();
         let evidence_cap = if checks > 0 { lim.max_snapshot_size } else { 0 };
         Session {
             ledger: Ledger {
-                snapshots: SnapshotRing::new(ring, lim.max_snapshot_size),
-                checks: SnapshotRing::new(checks, lim.max_snapshot_size),
+                snapshots: SnapshotRing::new(ring, lim.max_snapshot_size, lim.snapshot_hash),
+                checks: SnapshotRing::new(checks, lim.max_snapshot_size, lim.snapshot_hash),
                 evidence: Evidence {
                     frame: None,
                     first: Vec::with_capacity(evidence_cap),
@@ -162,6 +165,7 @@ impl Session {
             requests_cap,
             scratch,
             scratch_cap,
+            scratch_empty,
             inputs,
             undo: Undo {
                 current: start,
@@ -400,8 +404,12 @@ impl Session {
         if cur > crate::input::LAST_FRAME {
             return Err(Error::FrameOverflow);
         }
-        for s in 0..self.lim.slots {
-            if self.is_local(s) && self.inputs.state(s, cur) == CellState::Empty {
+        // Only the local slots (set bits of the mask), lowest first.
+        let mut local = self.lim.local;
+        while local != 0 {
+            let s = local.trailing_zeros() as Slot;
+            local &= local - 1;
+            if s < self.lim.slots && self.inputs.state(s, cur) == CellState::Empty {
                 return Err(Error::MissingLocalInput { slot: s, frame: cur });
             }
         }
@@ -449,12 +457,12 @@ impl Session {
     /// The open step as a [`Step`], its requests built in the request arena.
     fn open_step(&mut self, outcome: Outcome) -> Result<Step<'_>, Error> {
         self.requests.reset();
-        let Session { ledger, inputs, requests, requests_cap, scratch, scratch_cap, .. } = self;
+        let Session { ledger, inputs, requests, requests_cap, scratch, scratch_cap, scratch_empty, .. } = self;
         let inputs: &InputStore = inputs;
         let list = requests
             .try_alloc_slice_fill_iter(ledger.ops.iter().map(|op| op.request(inputs)))
             .map_err(|_| Error::ArenaExhausted { arena: "requests", cap: *requests_cap })?;
-        Ok(Step { requests: list, outcome, ledger, scratch, scratch_cap: *scratch_cap })
+        Ok(Step { requests: list, outcome, ledger, scratch, scratch_cap: *scratch_cap, scratch_empty: *scratch_empty })
     }
 
     // ----- the same step, kept inside the session (for C and Python) -------------------------------
@@ -502,8 +510,7 @@ impl Session {
 
     /// The frame arena for an `AdvanceFrame` request: reset on each call, capped.
     pub fn step_frame_arena(&mut self) -> &Bump {
-        self.scratch.reset();
-        &self.scratch
+        crate::step::fresh_arena(&mut self.scratch, self.scratch_empty)
     }
 
     /// Fulfils the open step's requests with a Rust simulation and finishes it (what a
@@ -597,9 +604,13 @@ impl Session {
 
     /// Writes predictions for every slot not confirmed at `frame` and queues its advance.
     fn queue_advance(&mut self, frame: Frame) {
-        for s in 0..self.lim.slots {
-            if !self.inputs.is_confirmed(s, frame) {
-                self.inputs.predict_into(s, frame, &*self.predictor);
+        // Below `confirmed_until` every slot is confirmed: nothing to predict, no per-slot walk (a
+        // sync test or a rollback's confirmed part costs one comparison per frame, not one per slot).
+        if frame >= self.inputs.confirmed_until() {
+            for s in 0..self.lim.slots {
+                if !self.inputs.is_confirmed(s, frame) {
+                    self.inputs.predict_into(s, frame, &*self.predictor);
+                }
             }
         }
         self.ledger.ops.push(Op::Advance(frame));

@@ -1,7 +1,7 @@
 //! Snapshots: the core-owned ring of byte buffers that simulation states are saved into, and the
 //! writer/reader a simulation uses to fill and read them.
 
-use crate::checksum::checksum64;
+use crate::checksum::SnapshotHash;
 use crate::{Frame, SimError};
 
 /// Writes one snapshot into a preallocated buffer owned by the session.
@@ -17,6 +17,7 @@ pub struct SnapshotWriter<'a> {
 }
 
 impl<'a> SnapshotWriter<'a> {
+    #[inline]
     pub(crate) fn new(buf: &'a mut Vec<u8>, capacity: usize, checksum: &'a mut Option<u64>) -> Self {
         buf.clear();
         *checksum = None;
@@ -24,6 +25,7 @@ impl<'a> SnapshotWriter<'a> {
     }
 
     /// Appends raw bytes.
+    #[inline]
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), SimError> {
         if self.buf.len() + bytes.len() > self.capacity {
             return Err(SimError::new("snapshot exceeds max_snapshot_size"));
@@ -33,26 +35,32 @@ impl<'a> SnapshotWriter<'a> {
     }
 
     /// Appends a `u8`.
+    #[inline]
     pub fn write_u8(&mut self, v: u8) -> Result<(), SimError> {
         self.write(&[v])
     }
     /// Appends a little-endian `u16`.
+    #[inline]
     pub fn write_u16(&mut self, v: u16) -> Result<(), SimError> {
         self.write(&v.to_le_bytes())
     }
     /// Appends a little-endian `u32`.
+    #[inline]
     pub fn write_u32(&mut self, v: u32) -> Result<(), SimError> {
         self.write(&v.to_le_bytes())
     }
     /// Appends a little-endian `u64`.
+    #[inline]
     pub fn write_u64(&mut self, v: u64) -> Result<(), SimError> {
         self.write(&v.to_le_bytes())
     }
     /// Appends a little-endian `i32`.
+    #[inline]
     pub fn write_i32(&mut self, v: i32) -> Result<(), SimError> {
         self.write(&v.to_le_bytes())
     }
     /// Appends a little-endian `i64`.
+    #[inline]
     pub fn write_i64(&mut self, v: i64) -> Result<(), SimError> {
         self.write(&v.to_le_bytes())
     }
@@ -60,6 +68,7 @@ impl<'a> SnapshotWriter<'a> {
     /// Sets the snapshot's length to `len` bytes (zero-filling new bytes) and returns the whole
     /// buffer to write into directly; for callers that serialize in place (C engines, memcpy of a
     /// plain struct). Fails when `len` exceeds `max_snapshot_size`.
+    #[inline]
     pub fn buffer(&mut self, len: usize) -> Result<&mut [u8], SimError> {
         if len > self.capacity {
             return Err(SimError::new("snapshot exceeds max_snapshot_size"));
@@ -69,21 +78,25 @@ impl<'a> SnapshotWriter<'a> {
     }
 
     /// The number of bytes written so far.
+    #[inline]
     pub fn len(&self) -> usize {
         self.buf.len()
     }
 
     /// True when nothing was written yet.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
 
     /// The capacity of the buffer (`max_snapshot_size`).
+    #[inline]
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// Uses the simulation's own checksum for this snapshot instead of the core's hash of its bytes.
+    #[inline]
     pub fn set_checksum(&mut self, checksum: u64) {
         *self.checksum = Some(checksum);
     }
@@ -103,6 +116,7 @@ impl<'a> SnapshotReader<'a> {
     }
 
     /// Takes the next `n` bytes.
+    #[inline]
     pub fn read(&mut self, n: usize) -> Result<&'a [u8], SimError> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
         match end {
@@ -115,6 +129,7 @@ impl<'a> SnapshotReader<'a> {
         }
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self) -> Result<[u8; N], SimError> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.read(N)?);
@@ -122,31 +137,38 @@ impl<'a> SnapshotReader<'a> {
     }
 
     /// Reads a `u8`.
+    #[inline]
     pub fn read_u8(&mut self) -> Result<u8, SimError> {
         Ok(self.array::<1>()?[0])
     }
     /// Reads a little-endian `u16`.
+    #[inline]
     pub fn read_u16(&mut self) -> Result<u16, SimError> {
         self.array().map(u16::from_le_bytes)
     }
     /// Reads a little-endian `u32`.
+    #[inline]
     pub fn read_u32(&mut self) -> Result<u32, SimError> {
         self.array().map(u32::from_le_bytes)
     }
     /// Reads a little-endian `u64`.
+    #[inline]
     pub fn read_u64(&mut self) -> Result<u64, SimError> {
         self.array().map(u64::from_le_bytes)
     }
     /// Reads a little-endian `i32`.
+    #[inline]
     pub fn read_i32(&mut self) -> Result<i32, SimError> {
         self.array().map(i32::from_le_bytes)
     }
     /// Reads a little-endian `i64`.
+    #[inline]
     pub fn read_i64(&mut self) -> Result<i64, SimError> {
         self.array().map(i64::from_le_bytes)
     }
 
     /// Bytes not read yet.
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.bytes.len() - self.pos
     }
@@ -169,23 +191,26 @@ pub(crate) struct Snapshot {
 pub(crate) struct SnapshotRing {
     slots: Vec<Snapshot>,
     capacity: usize,
+    hash: SnapshotHash,
 }
 
 impl SnapshotRing {
     /// A ring of at least `len` buffers (rounded up to a power of two, so indexing is a mask).
-    pub fn new(len: usize, capacity: usize) -> Self {
+    pub fn new(len: usize, capacity: usize, hash: SnapshotHash) -> Self {
         let len = if len == 0 { 0 } else { len.next_power_of_two() };
         let slots = (0..len)
             .map(|_| Snapshot { frame: None, bytes: Vec::with_capacity(capacity), own_checksum: None, checksum: 0 })
             .collect();
-        SnapshotRing { slots, capacity }
+        SnapshotRing { slots, capacity, hash }
     }
 
+    #[inline]
     fn index(&self, frame: Frame) -> usize {
         frame as usize & (self.slots.len().wrapping_sub(1))
     }
 
     /// The buffer that a save of `frame` writes into (it forgets whatever it held).
+    #[inline]
     pub fn writer(&mut self, frame: Frame) -> SnapshotWriter<'_> {
         let capacity = self.capacity;
         let i = self.index(frame);
@@ -195,16 +220,20 @@ impl SnapshotRing {
     }
 
     /// Computes the checksum of the snapshot of `frame` (after its writer is done) and returns it.
+    #[inline]
     pub fn seal(&mut self, frame: Frame) -> Option<u64> {
         let i = self.index(frame);
         let s = self.slots.get_mut(i)?;
         if s.frame != Some(frame) {
             return None;
         }
-        s.checksum = s.own_checksum.unwrap_or_else(|| checksum64(&s.bytes));
+        // One pass over the saved bytes, right after the step that wrote them.
+        let hash = self.hash;
+        s.checksum = s.own_checksum.unwrap_or_else(|| hash.of(&s.bytes));
         Some(s.checksum)
     }
 
+    #[inline]
     pub fn get(&self, frame: Frame) -> Option<&Snapshot> {
         let s = self.slots.get(self.index(frame))?;
         (s.frame == Some(frame)).then_some(s)

@@ -61,8 +61,9 @@ fn sync_test_of_a_deterministic_state_finds_nothing() {
 
 #[test]
 fn sync_test_catches_a_non_deterministic_state_within_check_distance() {
-    for check_distance in [1, 2, 5, 8] {
-        let leaky = Leaky { inner: HashSim::new(16), breaks_at: 50, hidden: Cell::new(0) };
+    // Pad 0: a 12-byte snapshot, compared inline; pad 16: 28 bytes, compared as slices.
+    for (check_distance, pad) in [1, 2, 5, 8].into_iter().flat_map(|d| [(d, 0), (d, 16)]) {
+        let leaky = Leaky { inner: HashSim::new(pad), breaks_at: 50, hidden: Cell::new(0) };
         let mut d = Driver::new(sync_test(check_distance), leaky);
         let mut caught = None;
         for f in 0..200u32 {

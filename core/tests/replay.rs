@@ -283,7 +283,7 @@ fn garbage_is_rejected_with_where() {
     future[10..12].copy_from_slice(&9u16.to_le_bytes()); // needs a reader of version 9
     assert_eq!(
         LogReader::parse(&future).err(),
-        Some(Error::LogUnsupportedVersion { version: 2, min_reader: 9, supported: 2 })
+        Some(Error::LogUnsupportedVersion { version: 3, min_reader: 9, supported: 3 })
     );
     let e = Error::LogChunkCrc { chunk: 3, byte: 4096 };
     assert_eq!(e.to_string(), "input log is corrupt: chunk 3 (at byte 4096) fails its CRC");
@@ -316,14 +316,22 @@ fn check_golden(log_name: &str, expected_name: &str, bless: bool) -> LogReader<'
 }
 
 /// Logs committed to the repository: a change to the format or to the reference simulation that
-/// breaks old logs fails here. The format-1 log was written by the format-1 writer and can never be
-/// rewritten; `FRAMELOCK_BLESS=1` rewrites the current-format one (a deliberate act: say why).
+/// breaks old logs fails here. The format-1 and format-2 logs were written by their writers and can
+/// never be rewritten (they record the pre-XXH3 checksum, which their replay still uses);
+/// `FRAMELOCK_BLESS=1` rewrites the current-format one (a deliberate act: say why).
 #[test]
 fn the_committed_golden_logs_still_verify() {
     let v1 = check_golden("golden-arena.flog", "golden-arena.expected", false);
     assert_eq!((v1.format_version(), v1.completeness()), (1, Completeness::NoTrailer));
-    let bless = std::env::var_os("FRAMELOCK_BLESS").is_some();
-    let v2 = check_golden("golden-arena-v2.flog", "golden-arena-v2.expected", bless);
+    let v2 = check_golden("golden-arena-v2.flog", "golden-arena-v2.expected", false);
     assert_eq!((v2.format_version(), v2.completeness()), (2, Completeness::Complete));
     assert_eq!(v2.trailer().map(|t| (t.frames, t.end_frame)), Some((v2.frames(), v2.end_frame())));
+    let bless = std::env::var_os("FRAMELOCK_BLESS").is_some();
+    let v3 = check_golden("golden-arena-v3.flog", "golden-arena-v3.expected", bless);
+    assert_eq!((v3.format_version(), v3.completeness()), (3, Completeness::Complete));
+    // The same match recorded with either hash: the same frames checksummed, different values.
+    assert_eq!(v2.frames(), v3.frames());
+    let (c2, c3): (Vec<_>, Vec<_>) = (v2.checksums().collect(), v3.checksums().collect());
+    assert_eq!(c2.iter().map(|c| c.0).collect::<Vec<_>>(), c3.iter().map(|c| c.0).collect::<Vec<_>>());
+    assert!(c2.iter().zip(&c3).all(|(a, b)| a.1 != b.1), "format 3 records XXH3-64 checksums");
 }

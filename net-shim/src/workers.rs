@@ -12,12 +12,13 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
+use parking_lot::Mutex;
 
 use crate::io::IoStats;
 use crate::mmsg::{RecvBatch, SendBatch, Sent};
@@ -337,14 +338,16 @@ fn run_worker(
                     continue;
                 }
                 let inbox = &inboxes[owner];
-                let pushed = match inbox.queue.lock() {
-                    Ok(mut q) if q.len() < INBOX => {
+                let pushed = {
+                    let mut q = inbox.queue.lock();
+                    if q.len() < INBOX {
                         let mut f = Forwarded { from, len: n, bytes: [0; MAX_PACKET_BYTES] };
                         f.bytes[..n].copy_from_slice(data);
                         q.push_back(f);
                         true
+                    } else {
+                        false
                     }
-                    _ => false,
                 };
                 if pushed {
                     report.forwarded += 1;
@@ -355,9 +358,7 @@ fn run_worker(
             }
         }
         // What other workers passed on: swap it out under the lock, handle it outside.
-        if let Ok(mut q) = inboxes[me].queue.lock() {
-            std::mem::swap(&mut *q, &mut local);
-        }
+        std::mem::swap(&mut *inboxes[me].queue.lock(), &mut local);
         let now = unix_now(base, started);
         while let Some(f) = local.pop_front() {
             report.received_forwarded += 1;

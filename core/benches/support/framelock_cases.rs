@@ -14,8 +14,8 @@ pub const INPUT_BYTES: usize = 4;
 pub const LAG: u32 = 8;
 /// `max_prediction` of the rollback sessions (and GGRS's prediction window).
 pub const MAX_PREDICTION: u32 = 10;
-/// The sync-test check distance on both sides.
-pub const CHECK_DISTANCE: u32 = 8;
+/// The sync-test cases, on both sides: (players, check distance).
+pub const SYNC_TESTS: [(usize, u32); 3] = [(2, 7), (8, 7), (2, 1)];
 /// The state size of the save+load case.
 pub const BIG_STATE: usize = 64 * 1024;
 
@@ -28,6 +28,16 @@ pub fn local_input(frame: u32) -> u32 {
 /// confirmed input always mispredicts.
 pub fn remote_input(frame: u32) -> u32 {
     frame.wrapping_add(1)
+}
+
+/// Slot `slot`'s input for `frame` in the sync-test cases (slots 0 and 1 as above; the others
+/// different from both and from each other).
+pub fn slot_input(slot: usize, frame: u32) -> u32 {
+    match slot {
+        0 => local_input(frame),
+        1 => remote_input(frame),
+        s => local_input(frame).rotate_left(s as u32) ^ s as u32,
+    }
 }
 
 fn frames_of<S: Simulation>(d: &Driver<S>) -> (u64, u64) {
@@ -136,32 +146,35 @@ impl<S: Simulation> Case for Rollback<S> {
     }
 }
 
-/// Sync test, trivial state, both slots local.
+/// Sync test, trivial state, every slot local.
 #[derive(Debug)]
 pub struct SyncTest {
     driver: Driver<HashSim>,
+    players: usize,
 }
 
 impl SyncTest {
-    pub fn new() -> Self {
+    pub fn new(players: usize, check_distance: u32) -> Self {
         let sim = HashSim::new(0);
-        let session = SessionBuilder::new(2)
-            .local_slots(0b11)
+        let session = SessionBuilder::new(players)
+            .local_slots((1u64 << players) - 1)
             .max_input_size(INPUT_BYTES)
             .max_snapshot_size(sim.snapshot_size())
-            .mode(Mode::SyncTest { check_distance: CHECK_DISTANCE })
+            .mode(Mode::SyncTest { check_distance })
             .build()
             .expect("valid sync-test config");
-        SyncTest { driver: Driver::new(session, sim) }
+        SyncTest { driver: Driver::new(session, sim), players }
     }
 }
 
 impl Case for SyncTest {
+    #[inline(never)] // a symbol of its own for callgrind and perf
     fn tick(&mut self) {
         let s = self.driver.session_mut();
         let f = s.current_frame();
-        s.add_local_input(0, &local_input(f).to_le_bytes()).expect("local input");
-        s.add_local_input(1, &remote_input(f).to_le_bytes()).expect("local input");
+        for slot in 0..self.players {
+            s.add_local_input(slot, &slot_input(slot, f).to_le_bytes()).expect("local input");
+        }
         let outcome = self.driver.advance().expect("advance");
         debug_assert!(!outcome.stalled());
     }

@@ -13,7 +13,7 @@ use ggrs::{
     SessionBuilder, SessionState, SyncTestSession,
 };
 
-use super::framelock_cases::{local_input, remote_input, CHECK_DISTANCE, LAG, MAX_PREDICTION};
+use super::framelock_cases::{local_input, remote_input, slot_input, LAG, MAX_PREDICTION};
 use super::Case;
 
 /// The GGRS configuration: `u32` inputs, repeat-last prediction, the trivial state, `u8` addresses.
@@ -87,31 +87,34 @@ fn fulfil(state: &mut Trivial, requests: Vec<GgrsRequest<Config>>, counts: &mut 
     }
 }
 
-/// GGRS's sync-test session, 2 players, check distance 8 (prediction window 10).
+/// GGRS's sync-test session (prediction window 10).
 pub struct SyncTest {
     session: SyncTestSession<Config>,
     state: Trivial,
     counts: Counts,
+    players: usize,
 }
 
 impl SyncTest {
-    pub fn new() -> Self {
+    pub fn new(players: usize, check_distance: u32) -> Self {
         let session = SessionBuilder::<Config>::new()
-            .with_num_players(2)
-            .expect("2 players")
+            .with_num_players(players)
+            .expect("players")
             .with_max_prediction_window(MAX_PREDICTION as usize)
-            .with_check_distance(CHECK_DISTANCE as usize)
+            .with_check_distance(check_distance as usize)
             .start_synctest_session()
             .expect("valid sync-test config");
-        SyncTest { session, state: Trivial::default(), counts: Counts::default() }
+        SyncTest { session, state: Trivial::default(), counts: Counts::default(), players }
     }
 }
 
 impl Case for SyncTest {
+    #[inline(never)] // a symbol of its own for callgrind and perf
     fn tick(&mut self) {
         let f = self.session.current_frame() as u32;
-        self.session.add_local_input(0, local_input(f)).expect("input 0");
-        self.session.add_local_input(1, remote_input(f)).expect("input 1");
+        for slot in 0..self.players {
+            self.session.add_local_input(slot, slot_input(slot, f)).expect("input");
+        }
         let requests = self.session.advance_frame().expect("GGRS sync test: no mismatch");
         fulfil(&mut self.state, requests, &mut self.counts);
     }
@@ -297,28 +300,32 @@ impl Case for P2P {
 }
 
 /// The state's own work in the sync-test pattern, without any session: per tick, `advances`
-/// advances of [`Trivial`] (2 inputs each) and `checksums` checksums of its 12-byte snapshot. Both
-/// sync-test sessions do at least this much per frame (9 advances; framelock checksums 9 snapshots,
-/// the GGRS side 8), so it bounds how far apart they can be.
+/// advances of [`Trivial`] (one input per player) and `checksums` checksums of its 12-byte
+/// snapshot. Both sync-test sessions do at least this much per frame (check distance + 1 advances;
+/// the GGRS side asks for check-distance saves), so it bounds how far apart they can be.
 pub struct StateWork {
     state: Trivial,
+    players: usize,
     advances: u32,
     checksums: u32,
     frames: u64,
 }
 
 impl StateWork {
-    pub fn new(advances: u32, checksums: u32) -> Self {
-        StateWork { state: Trivial::default(), advances, checksums, frames: 0 }
+    pub fn new(players: usize, advances: u32, checksums: u32) -> Self {
+        StateWork { state: Trivial::default(), players, advances, checksums, frames: 0 }
     }
 }
 
 impl Case for StateWork {
     fn tick(&mut self) {
+        let mut inputs = [(0, InputStatus::Confirmed); 8];
         for _ in 0..self.advances {
             let f = self.state.frame;
-            let inputs = [(local_input(f), InputStatus::Confirmed), (remote_input(f), InputStatus::Confirmed)];
-            self.state.advance(std::hint::black_box(&inputs));
+            for (s, i) in inputs.iter_mut().enumerate().take(self.players) {
+                i.0 = slot_input(s, f);
+            }
+            self.state.advance(std::hint::black_box(&inputs[..self.players]));
         }
         for _ in 0..self.checksums {
             std::hint::black_box(std::hint::black_box(&self.state).checksum());

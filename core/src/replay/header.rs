@@ -5,10 +5,15 @@ use crate::{Error, Frame, Mode, MAX_INPUT_SIZE, MAX_SLOTS};
 
 /// The first eight bytes of every input log. The `\r\n` and `\x1a` catch text-mode mangling.
 pub const MAGIC: [u8; 8] = *b"FLOG\r\n\x1a\n";
-/// The format version this crate writes (and the newest it reads). Version 2 added the end chunk.
-pub const FORMAT_VERSION: u16 = 2;
-/// The `min_reader` this crate writes: a version-1 reader cannot skip the end chunk.
-pub const MIN_READER_WRITTEN: u16 = 2;
+/// The format version this crate writes (and the newest it reads). Version 2 added the end chunk;
+/// version 3 changed the snapshot checksum to XXH3-64 ([`crate::checksum64`]; versions 1 and 2
+/// record [`crate::checksum64_v1`]).
+pub const FORMAT_VERSION: u16 = 3;
+/// The `min_reader` this crate writes: a version-1 reader cannot skip the end chunk, and a
+/// version-2 reader would verify the checksums with the wrong hash.
+pub const MIN_READER_WRITTEN: u16 = 3;
+/// The first format version whose checksums are XXH3-64.
+pub const XXH3_SINCE_VERSION: u16 = 3;
 /// The oldest format version this reader reads.
 pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// Magic, version, oldest reader version and header length.

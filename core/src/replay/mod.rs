@@ -45,7 +45,9 @@ mod verify;
 mod writer;
 
 pub use codec::crc32;
-pub use header::{LogHeader, SessionKind, FORMAT_VERSION, MAGIC, MIN_READER_WRITTEN, OLDEST_READABLE_VERSION};
+pub use header::{
+    LogHeader, SessionKind, FORMAT_VERSION, MAGIC, MIN_READER_WRITTEN, OLDEST_READABLE_VERSION, XXH3_SINCE_VERSION,
+};
 pub use reader::{Completeness, FrameCursor, LogReader, LoggedFrame, Trailer};
 pub use verify::{Replay, VerifyReport};
 pub use writer::LogWriter;

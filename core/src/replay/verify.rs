@@ -66,6 +66,7 @@ impl<'l> Replay<'l> {
             .checksum_interval(interval)
             .checksum_history(REPLAY_CHECKSUM_HISTORY)
             .start_frame(start)
+            .snapshot_hash(snapshot_hash(self.log.format_version()))
             .build()
     }
 
@@ -223,5 +224,15 @@ fn feed(session: &mut Session, slot: usize, frame: Frame, input: LoggedInput<'_>
         session.add_substituted_input(slot, frame, input.bytes)
     } else {
         session.add_remote_input(slot, frame, input.bytes)
+    }
+}
+
+/// The snapshot hash a log's checksums were recorded with: XXH3-64 from format 3 on, the older
+/// hash before (so logs of format 1 and 2 still verify).
+fn snapshot_hash(format_version: u16) -> crate::checksum::SnapshotHash {
+    if format_version >= super::XXH3_SINCE_VERSION {
+        crate::checksum::SnapshotHash::Xxh3
+    } else {
+        crate::checksum::SnapshotHash::V1
     }
 }
