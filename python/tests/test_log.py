@@ -211,7 +211,7 @@ def test_bad_files(recorded: Path, tmp_path: Path) -> None:
     newer[8:12] = struct.pack("<HH", 9, 9)
     with pytest.raises(fl.LogUnsupportedVersionError, match="version 9") as e2:
         fl.InputLog(bytes(newer))
-    assert e2.value.supported == 2
+    assert e2.value.supported == 3
     flipped = bytearray(good)
     flipped[-6] ^= 0xFF
     with pytest.raises(fl.LogChunkCrcError, match="fails its CRC"):
