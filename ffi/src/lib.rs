@@ -71,6 +71,7 @@ mod arena;
 mod log;
 mod net;
 mod p2p;
+mod tagged_sim;
 
 pub use arena::*;
 pub use callbacks::*;

@@ -5,9 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use framelock_core::arena::{scratch_size_bound, snapshot_size_bound, Arena, INPUT_SIZE, NEUTRAL_INPUT};
-use framelock_core::{
-    Authority, Driver, Error, FrameInputs, Mode, Outcome, Session, SessionBuilder, SimError, Simulation, SnapshotWriter,
-};
+use framelock_core::{Authority, Driver, Error, Mode, Outcome, Session, SessionBuilder, Simulation};
 use framelock_net::io::{Conditioner, UdpDriver};
 use framelock_net::netcode::{ClientState, ConnectToken};
 use framelock_net::player::NetClient;
@@ -16,9 +14,8 @@ use framelock_net::sync::RoomClient;
 use crate::arena::{default_params, framelock_arena_params, framelock_arena_player, params_of, player_of};
 use crate::error::{bytes, check_size, guard, guard_void, handle, handle_mut, out, FfiError};
 use crate::framelock_status;
-use crate::session::{
-    c_input, framelock_callbacks, framelock_input, framelock_outcome, framelock_snapshot, outcome, Callbacks,
-};
+use crate::session::{framelock_callbacks, framelock_outcome, outcome, Callbacks};
+use crate::tagged_sim::{TaggedCallbackSim, FRAME_TAG};
 
 /// The netcode protocol id of framelock rooms ("FLOCK" + format 1): what `framelock serve` and
 /// `framelock token` use, and the default of framelock_net_client_config.protocol_id.
@@ -77,15 +74,11 @@ pub struct framelock_net_client {
     next_tick: Option<Duration>,
 }
 
-/// The bytes the callback network client appends to every snapshot: the frame of the state, so the
-/// load_state callback is told which frame it restores.
-const FRAME_TAG: usize = 4;
-
 /// The network client's game: the arena, or the engine's callbacks.
 #[derive(Debug)]
 enum Client {
     Arena(NetClient<Arena>),
-    Callbacks(NetClient<NetCallbackSim>),
+    Callbacks(NetClient<TaggedCallbackSim>),
 }
 
 /// Runs `$body` with `$c` bound to the `NetClient` whatever its simulation.
@@ -96,59 +89,6 @@ macro_rules! each {
             Client::Callbacks($c) => $body,
         }
     };
-}
-
-/// A [`Simulation`] made of the engine's callbacks for a network client: the room client drives
-/// the session itself, so the frame a load restores travels with the snapshot (a 4-byte tag after
-/// the engine's bytes, hidden from the engine).
-#[derive(Debug)]
-struct NetCallbackSim {
-    cb: Callbacks,
-    inputs: Vec<framelock_input>,
-    /// The frame whose starting state the game holds.
-    state_frame: u32,
-}
-
-impl Simulation for NetCallbackSim {
-    fn advance(&mut self, inputs: FrameInputs<'_>, _scratch: &framelock_core::Bump) -> Result<(), SimError> {
-        self.inputs.clear();
-        self.inputs.extend(inputs.iter().map(|p| c_input(p.slot, p.bytes, p.status)));
-        let frame = inputs.frame();
-        // SAFETY: the callbacks were checked non-NULL at creation and the caller promised they stay
-        // callable with `user` for the handle's lifetime; the inputs are valid during the call.
-        let rc = unsafe { (self.cb.advance)(self.cb.user, frame, self.inputs.as_ptr(), self.inputs.len()) };
-        self.state_frame = frame.wrapping_add(1);
-        if rc != 0 {
-            return Err(SimError::new("the advance_frame callback returned nonzero"));
-        }
-        Ok(())
-    }
-
-    fn save(&self, out: &mut SnapshotWriter<'_>) -> Result<(), SimError> {
-        let writer: *mut SnapshotWriter<'_> = out;
-        let mut snap = framelock_snapshot { writer: writer.cast(), frame: self.state_frame, reserved: FRAME_TAG };
-        // SAFETY: as in advance; `snap` points to a writer that lives for the whole call.
-        let rc = unsafe { (self.cb.save)(self.cb.user, self.state_frame, &mut snap) };
-        if rc != 0 {
-            return Err(SimError::new("the save_state callback returned nonzero"));
-        }
-        out.write_u32(self.state_frame)
-    }
-
-    fn load(&mut self, snapshot: &[u8]) -> Result<(), SimError> {
-        let Some(split) = snapshot.len().checked_sub(FRAME_TAG) else {
-            return Err(SimError::new("a snapshot without its frame tag"));
-        };
-        let (data, tag) = snapshot.split_at(split);
-        let frame = u32::from_le_bytes([tag[0], tag[1], tag[2], tag[3]]);
-        // SAFETY: as in advance; the bytes are valid during the call.
-        let rc = unsafe { (self.cb.load)(self.cb.user, frame, data.as_ptr(), data.len()) };
-        self.state_frame = frame;
-        if rc != 0 {
-            return Err(SimError::new("the load_state callback returned nonzero"));
-        }
-        Ok(())
-    }
 }
 
 impl Client {
@@ -400,7 +340,7 @@ fn new_client(
             Client::Arena(NetClient::new(now, token, room(Driver::new(session, sim), spectator, slot, interval)))
         }
         (Game::Callbacks(cb), _) => {
-            let sim = NetCallbackSim { cb, inputs: Vec::with_capacity(players), state_frame: 0 };
+            let sim = TaggedCallbackSim::new(cb, players);
             Client::Callbacks(NetClient::new(now, token, room(Driver::new(session, sim), spectator, slot, interval)))
         }
         (Game::Arena, None) => return Err(FfiError::WrongState("internal: arena params missing")),

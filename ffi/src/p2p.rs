@@ -20,7 +20,8 @@ use crate::error::{bytes, check_size, guard, guard_void, handle, out, FfiError};
 use crate::framelock_status;
 use crate::lock::{Claim, Guarded};
 use crate::session::{framelock_callbacks, framelock_outcome, outcome, Callbacks};
-use build::{new_p2p, P2pCallbackSim};
+use crate::tagged_sim::TaggedCallbackSim;
+use build::new_p2p;
 
 /// A peer-to-peer endpoint (opaque): its UDP socket, its peers, its rollback session and its game.
 /// Create with framelock_p2p_new() or framelock_p2p_new_with_callbacks(), free with
@@ -46,7 +47,7 @@ struct P2pState {
 #[derive(Debug)]
 enum Ep {
     Arena(P2pEndpoint<Arena>),
-    Callbacks(P2pEndpoint<P2pCallbackSim>),
+    Callbacks(P2pEndpoint<TaggedCallbackSim>),
 }
 
 macro_rules! each {

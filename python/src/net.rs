@@ -259,7 +259,7 @@ impl NativeNetClient {
             if g.driver.now() >= next_signal_check {
                 next_signal_check = g.driver.now() + SIGNAL_CHECK;
                 drop(g);
-                Python::attach(|py| py.check_signals())?;
+                crate::signals::check()?;
                 g = self.lock_wait();
             }
         }

@@ -334,7 +334,7 @@ impl NativeP2PSession {
                 next_signal_check = g.driver.now() + SIGNAL_CHECK;
                 self.publish(&g);
                 drop(g);
-                Python::attach(|py| py.check_signals())?;
+                crate::signals::check()?;
                 g = self.lock_wait()?;
             }
         }

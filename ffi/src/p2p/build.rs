@@ -6,7 +6,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use framelock_core::arena::{self, scratch_size_bound, snapshot_size_bound, Arena, INPUT_SIZE, NEUTRAL_INPUT};
-use framelock_core::{checksum64, Error, FrameInputs, Mode, SimError, Simulation, SnapshotWriter};
+use framelock_core::{checksum64, Error, Mode};
 use framelock_net::io::{Conditioner, UdpDriver};
 use framelock_net::p2p::{P2pBuilder, MAX_RECORD};
 
@@ -15,61 +15,8 @@ use super::{framelock_p2p, Ep, P2pState};
 use crate::arena::{framelock_arena_params, params_of};
 use crate::error::{bytes, c_str, check_size, FfiError};
 use crate::lock::Guarded;
-use crate::session::{c_input, framelock_input, framelock_snapshot, Callbacks};
-
-/// The bytes appended to every snapshot of a callback endpoint: the frame of the state, so the
-/// load_state callback is told which frame it restores.
-pub(super) const FRAME_TAG: usize = 4;
-
-/// The engine's callbacks as a [`Simulation`] (the endpoint drives the session itself).
-#[derive(Debug)]
-pub(super) struct P2pCallbackSim {
-    cb: Callbacks,
-    inputs: Vec<framelock_input>,
-    state_frame: u32,
-}
-
-impl Simulation for P2pCallbackSim {
-    fn advance(&mut self, inputs: FrameInputs<'_>, _scratch: &framelock_core::Bump) -> Result<(), SimError> {
-        self.inputs.clear();
-        self.inputs.extend(inputs.iter().map(|p| c_input(p.slot, p.bytes, p.status)));
-        let frame = inputs.frame();
-        // SAFETY: the callbacks were checked non-NULL at creation and the caller promised they stay
-        // callable with `user` for the handle's lifetime; the inputs are valid during the call.
-        let rc = unsafe { (self.cb.advance)(self.cb.user, frame, self.inputs.as_ptr(), self.inputs.len()) };
-        self.state_frame = frame.wrapping_add(1);
-        if rc != 0 {
-            return Err(SimError::new("the advance_frame callback returned nonzero"));
-        }
-        Ok(())
-    }
-
-    fn save(&self, out: &mut SnapshotWriter<'_>) -> Result<(), SimError> {
-        let writer: *mut SnapshotWriter<'_> = out;
-        let mut snap = framelock_snapshot { writer: writer.cast(), frame: self.state_frame, reserved: FRAME_TAG };
-        // SAFETY: as in advance; `snap` points to a writer that lives for the whole call.
-        let rc = unsafe { (self.cb.save)(self.cb.user, self.state_frame, &mut snap) };
-        if rc != 0 {
-            return Err(SimError::new("the save_state callback returned nonzero"));
-        }
-        out.write_u32(self.state_frame)
-    }
-
-    fn load(&mut self, snapshot: &[u8]) -> Result<(), SimError> {
-        let Some(split) = snapshot.len().checked_sub(FRAME_TAG) else {
-            return Err(SimError::new("a snapshot without its frame tag"));
-        };
-        let (data, tag) = snapshot.split_at(split);
-        let frame = u32::from_le_bytes([tag[0], tag[1], tag[2], tag[3]]);
-        // SAFETY: as in advance; the bytes are valid during the call.
-        let rc = unsafe { (self.cb.load)(self.cb.user, frame, data.as_ptr(), data.len()) };
-        self.state_frame = frame;
-        if rc != 0 {
-            return Err(SimError::new("the load_state callback returned nonzero"));
-        }
-        Ok(())
-    }
-}
+use crate::session::Callbacks;
+use crate::tagged_sim::{TaggedCallbackSim, FRAME_TAG};
 
 fn addr(s: &str, name: &'static str, v6: bool) -> Result<SocketAddr, FfiError> {
     let all = s.trim().to_socket_addrs().map_err(|_| FfiError::Invalid(name, "is not a HOST:PORT address"))?;
@@ -228,7 +175,7 @@ pub(super) unsafe fn new_p2p(cfg: &framelock_p2p_config, cb: Option<Callbacks>) 
                 .max_snapshot_size
                 .checked_add(FRAME_TAG)
                 .ok_or(FfiError::Invalid("config.max_snapshot_size", "is too large"))?;
-            let sim = P2pCallbackSim { cb, inputs: Vec::with_capacity(players), state_frame: 0 };
+            let sim = TaggedCallbackSim::new(cb, players);
             let b = b.simulation_id(cfg.simulation_id).default_input(default).max_snapshot_size(snapshot);
             Ep::Callbacks(b.build(now, sim)?)
         }
