@@ -31,7 +31,7 @@ use std::hint::black_box;
 use std::ptr;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use framelock::*;
 use framelock_core::arena::scripted_input;
 use framelock_core::{Bump, Driver, FrameInputs, Mode, Request, SessionBuilder, SimError, Simulation, SnapshotWriter};
@@ -597,5 +597,36 @@ fn interleaved(l: &mut Loops) {
     println!("  c_abi_by_request  {}", l.by_request.e.n.per_tick());
 }
 
+// For callgrind/perf: `PER_TICK_PROFILE=N` runs each loop N ticks in its own function (so
+// `--toggle-collect=per_tick::profile_*` or a perf report splits them) and skips criterion.
+#[inline(never)]
+fn profile_engine_alone(l: &mut Loops, n: u32) {
+    (0..n).for_each(|_| l.alone.tick());
+}
+#[inline(never)]
+fn profile_rust_driver(l: &mut Loops, n: u32) {
+    (0..n).for_each(|_| l.rust.tick());
+}
+#[inline(never)]
+fn profile_c_abi_callbacks(l: &mut Loops, n: u32) {
+    (0..n).for_each(|_| l.callbacks.tick_callbacks());
+}
+#[inline(never)]
+fn profile_c_abi_by_request(l: &mut Loops, n: u32) {
+    (0..n).for_each(|_| l.by_request.tick_by_request());
+}
+
 criterion_group!(benches, per_tick);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(n) = std::env::var("PER_TICK_PROFILE").ok().and_then(|v| v.parse::<u32>().ok()) {
+        let mut l = Loops::new();
+        profile_engine_alone(&mut l, n);
+        profile_rust_driver(&mut l, n);
+        profile_c_abi_callbacks(&mut l, n);
+        profile_c_abi_by_request(&mut l, n);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -3,7 +3,8 @@
 
 use core::ffi::c_void;
 
-use framelock_core::{Error, FrameInputs, InputStatus, SimError, Simulation, SnapshotWriter};
+use arrayvec::ArrayVec;
+use framelock_core::{Error, FrameInputs, InputStatus, SimError, Simulation, SnapshotWriter, MAX_SLOTS};
 
 use crate::error::{bytes, check_size, guard, handle, handle_mut, out, outside, FfiError};
 use crate::framelock_status;
@@ -64,12 +65,32 @@ pub(crate) struct Callbacks {
     pub(crate) advance: unsafe extern "C" fn(*mut c_void, u32, *const framelock_input, usize) -> i32,
 }
 
+/// One frame's inputs as an advance_frame callback receives them (one entry per slot).
+///
+/// A fixed array of `MAX_SLOTS` entries (1.5 KiB inline) rather than a `Vec` with capacity for the
+/// session's slots: nothing to allocate when a session is made, and filling it has no capacity to
+/// grow; a session never has more slots, so the overflow branch is never taken.
+#[derive(Debug, Default)]
+pub(crate) struct InputRow(ArrayVec<framelock_input, MAX_SLOTS>);
+
+impl InputRow {
+    /// The C view of `inputs`, valid until the next fill.
+    #[inline]
+    pub(crate) fn fill(&mut self, inputs: FrameInputs<'_>) -> Result<&[framelock_input], SimError> {
+        self.0.clear();
+        for p in inputs.iter() {
+            self.0.try_push(c_input(p.slot, p.bytes, p.status)).map_err(|_| SimError::new("more than 64 slots"))?;
+        }
+        Ok(&self.0)
+    }
+}
+
 /// A [`Simulation`] made of C callbacks. It tells each callback the frame concerned: it follows the
 /// state's frame from the requests it is given.
 #[derive(Debug)]
 pub(crate) struct CallbackSim {
     pub(crate) cb: Option<Callbacks>,
-    inputs: Vec<framelock_input>,
+    inputs: InputRow,
     /// The frame whose starting state the game holds.
     pub(crate) state_frame: u32,
     /// The frame the next load restores.
@@ -77,8 +98,10 @@ pub(crate) struct CallbackSim {
 }
 
 impl CallbackSim {
+    /// `slots` is the session's (at most `MAX_SLOTS`; the input row holds that many).
     pub(crate) fn new(slots: usize) -> Self {
-        CallbackSim { cb: None, inputs: Vec::with_capacity(slots), state_frame: 0, load_frame: 0 }
+        debug_assert!(slots <= MAX_SLOTS);
+        CallbackSim { cb: None, inputs: InputRow::default(), state_frame: 0, load_frame: 0 }
     }
 
     /// Reads and checks a callbacks struct.
@@ -126,12 +149,11 @@ pub(crate) fn c_input(slot: usize, bytes: &[u8], status: InputStatus) -> framelo
 impl Simulation for CallbackSim {
     fn advance(&mut self, inputs: FrameInputs<'_>, _scratch: &framelock_core::Bump) -> Result<(), SimError> {
         let cb = self.cb.ok_or(SimError::new("no callbacks set"))?;
-        self.inputs.clear();
-        self.inputs.extend(inputs.iter().map(|p| c_input(p.slot, p.bytes, p.status)));
         let frame = inputs.frame();
-        // SAFETY: the callback was checked non-NULL; `inputs` holds `len` initialized entries whose
+        let row = self.inputs.fill(inputs)?;
+        // SAFETY: the callback was checked non-NULL; `row` holds `len` initialized entries whose
         // byte pointers stay valid during the call (they point into the session's input store).
-        let rc = outside(|| unsafe { (cb.advance)(cb.user, frame, self.inputs.as_ptr(), self.inputs.len()) });
+        let rc = outside(|| unsafe { (cb.advance)(cb.user, frame, row.as_ptr(), row.len()) });
         self.state_frame = frame.wrapping_add(1);
         if rc != 0 {
             return Err(SimError::new("the advance_frame callback returned nonzero"));

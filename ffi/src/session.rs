@@ -93,6 +93,8 @@ pub(crate) struct SessionState {
     scratch: framelock_core::Bump,
     /// A step failed and could not be undone: only observation calls work (SESSION_FAILED).
     failed: bool,
+    /// The index framelock_session_request() read last: where a save usually finds its request.
+    last_request: usize,
 }
 
 /// Claims a session for one call (BUSY, REENTRANT), refusing a failed session (SESSION_FAILED).
@@ -132,16 +134,24 @@ pub(crate) fn abort(st: &mut SessionState, index: usize, cause: Error) -> FfiErr
 
 /// Fulfils the open step with the callbacks set in `st.sim`, request by request, and closes it; a
 /// failing request aborts the step (the session does not count what the game did not complete).
+/// Each request carries the frame its callback is told (the state saved, the state loaded, the
+/// frame simulated), so the sim's frame tracking is set from it rather than by a scan beforehand.
 fn fulfil_with_callbacks(st: &mut SessionState) -> Result<(), FfiError> {
     for i in 0..st.session.step_len() {
         let Some(r) = st.session.step_request(i) else { break };
         let done = match r {
             Request::SaveState { frame } => match st.session.step_save(frame) {
-                Ok(mut w) => st.sim.save(&mut w).map_err(|e| Error::Simulation { frame, reason: e.reason }),
+                Ok(mut w) => {
+                    st.sim.state_frame = frame;
+                    st.sim.save(&mut w).map_err(|e| Error::Simulation { frame, reason: e.reason })
+                }
                 Err(e) => Err(e),
             },
             Request::LoadState { frame } => match st.session.step_load(frame) {
-                Ok(data) => st.sim.load(data).map_err(|e| Error::Simulation { frame, reason: e.reason }),
+                Ok(data) => {
+                    st.sim.load_frame = frame;
+                    st.sim.load(data).map_err(|e| Error::Simulation { frame, reason: e.reason })
+                }
                 Err(e) => Err(e),
             },
             Request::AdvanceFrame { frame, inputs } => {
@@ -258,9 +268,18 @@ pub(crate) fn outcome(session: &Session, o: Outcome) -> framelock_outcome {
 
 /// Checks that the open step saves `frame`.
 pub(crate) fn check_save(session: &Session, frame: u32) -> Result<(), FfiError> {
+    check_save_at(session, frame, usize::MAX)
+}
+
+/// Checks that the open step saves `frame`, looking first at request `hint` (the request the
+/// engine read last: in the usual loop the save fulfils it) before scanning every request.
+pub(crate) fn check_save_at(session: &Session, frame: u32, hint: usize) -> Result<(), FfiError> {
     let n = session.step_len();
     if n == 0 {
         return Err(Error::NoOpenStep.into());
+    }
+    if matches!(session.step_request(hint), Some(Request::SaveState { frame: f }) if f == frame) {
+        return Ok(());
     }
     let found = (0..n).any(|i| matches!(session.step_request(i), Some(Request::SaveState { frame: f }) if f == frame));
     if found {
@@ -384,8 +403,13 @@ pub unsafe extern "C" fn framelock_session_new(
             .record_confirmed(cfg.record_confirmed)
             .build()?;
         let slots = session.slots();
-        let state =
-            SessionState { session, sim: CallbackSim::new(slots), scratch: framelock_core::Bump::new(), failed: false };
+        let state = SessionState {
+            session,
+            sim: CallbackSim::new(slots),
+            scratch: framelock_core::Bump::new(),
+            failed: false,
+            last_request: usize::MAX,
+        };
         let handle = Box::new(framelock_session { guarded: Guarded::new(state) });
         // SAFETY: `out_session` is non-NULL and writable, as documented.
         unsafe { out_session.write(Box::into_raw(handle)) };
@@ -589,22 +613,7 @@ pub unsafe extern "C" fn framelock_session_advance_with(
         // SAFETY: NULL or a readable callbacks struct, as documented.
         unsafe { s.sim.set(callbacks, 0, 0) }?;
         let o = s.session.begin_step()?;
-        // The state's frame before the first request, and the frame a load restores.
-        let mut start = s.session.current_frame();
-        let mut load = start;
-        for i in (0..s.session.step_len()).rev() {
-            match s.session.step_request(i) {
-                Some(Request::SaveState { frame }) => start = frame,
-                Some(Request::AdvanceFrame { frame, .. }) => start = frame,
-                Some(Request::LoadState { frame }) => {
-                    start = frame;
-                    load = frame;
-                }
-                None => {}
-            }
-        }
-        s.sim.state_frame = start;
-        s.sim.load_frame = load;
+        // `fulfil_with_callbacks` tells the sim each request's frame as it goes.
         let fulfilled = fulfil_with_callbacks(&mut s);
         s.sim.cb = None;
         fulfilled?;
@@ -680,8 +689,9 @@ pub unsafe extern "C" fn framelock_session_request(
 ) -> framelock_status {
     guard(|| {
         // SAFETY: NULL or a live session handle.
-        let s = unsafe { lock(session) }?;
+        let mut s = unsafe { lock(session) }?;
         let out_request = out(out_request, "out_request")?;
+        s.last_request = index;
         let r = s.session.step_request(index).ok_or(FfiError::IndexOutOfRange {
             what: "request",
             index,
@@ -759,7 +769,7 @@ pub unsafe extern "C" fn framelock_session_save(
         let mut s = unsafe { lock(session) }?;
         // SAFETY: NULL (with len 0) or `len` readable bytes.
         let data = unsafe { bytes(data, len, "data") }?;
-        check_save(&s.session, frame)?;
+        check_save_at(&s.session, frame, s.last_request)?;
         let mut w = s.session.step_save(frame)?;
         let capacity = w.capacity();
         w.write(data).map_err(|_| Error::SnapshotTooLarge { frame, capacity })?;
@@ -789,7 +799,7 @@ pub unsafe extern "C" fn framelock_session_save_buffer(
         // SAFETY: NULL or a live session handle.
         let mut s = unsafe { lock(session) }?;
         let out_buffer = out(out_buffer, "out_buffer")?;
-        check_save(&s.session, frame)?;
+        check_save_at(&s.session, frame, s.last_request)?;
         let mut w = s.session.step_save(frame)?;
         let capacity = w.capacity();
         // SAFETY: NULL or a readable u64.

@@ -5,7 +5,8 @@
 
 use framelock_core::{FrameInputs, SimError, Simulation, SnapshotWriter};
 
-use crate::session::{c_input, framelock_input, framelock_snapshot, Callbacks};
+use crate::callbacks::InputRow;
+use crate::session::{framelock_snapshot, Callbacks};
 
 /// The bytes appended to every snapshot: the frame of the state, so the load_state callback is
 /// told which frame it restores. An endpoint's snapshot capacity is the engine's plus this.
@@ -15,26 +16,28 @@ pub(crate) const FRAME_TAG: usize = 4;
 #[derive(Debug)]
 pub(crate) struct TaggedCallbackSim {
     cb: Callbacks,
-    inputs: Vec<framelock_input>,
+    /// Boxed (allocated once, here): the endpoints keep this sim by value in an enum beside the
+    /// arena's, which a 1.5 KiB inline row would make as large.
+    inputs: Box<InputRow>,
     /// The frame whose starting state the game holds.
     state_frame: u32,
 }
 
 impl TaggedCallbackSim {
-    /// The callbacks, with room for `players` inputs per frame (allocated here, never per frame).
+    /// The callbacks, for a session of `players` slots (at most `MAX_SLOTS`: the input row's room).
     pub(crate) fn new(cb: Callbacks, players: usize) -> Self {
-        TaggedCallbackSim { cb, inputs: Vec::with_capacity(players), state_frame: 0 }
+        debug_assert!(players <= framelock_core::MAX_SLOTS);
+        TaggedCallbackSim { cb, inputs: Box::default(), state_frame: 0 }
     }
 }
 
 impl Simulation for TaggedCallbackSim {
     fn advance(&mut self, inputs: FrameInputs<'_>, _scratch: &framelock_core::Bump) -> Result<(), SimError> {
-        self.inputs.clear();
-        self.inputs.extend(inputs.iter().map(|p| c_input(p.slot, p.bytes, p.status)));
         let frame = inputs.frame();
+        let row = self.inputs.fill(inputs)?;
         // SAFETY: the callbacks were checked non-NULL at creation and the caller promised they stay
         // callable with `user` for the handle's lifetime; the inputs are valid during the call.
-        let rc = unsafe { (self.cb.advance)(self.cb.user, frame, self.inputs.as_ptr(), self.inputs.len()) };
+        let rc = unsafe { (self.cb.advance)(self.cb.user, frame, row.as_ptr(), row.len()) };
         self.state_frame = frame.wrapping_add(1);
         if rc != 0 {
             return Err(SimError::new("the advance_frame callback returned nonzero"));
