@@ -20,7 +20,7 @@
 //!
 //! After criterion, the bench also times the loops in interleaved blocks (so a noisy neighbour hits
 //! every loop alike) and prints the library time per tick directly, with the engine operations per
-//! tick of each loop (they must match: same work).
+//! tick of each loop (they must match: same work). `PER_TICK_INTERLEAVED=1` skips criterion.
 //!
 //! `cargo bench -p framelock-ffi --bench per_tick`
 #![allow(unsafe_code)] // calling the exported `unsafe extern "C" fn`s is the point
@@ -544,11 +544,13 @@ fn per_tick(c: &mut Criterion) {
     interleaved(&mut l);
 }
 
-/// Times the four loops in alternating blocks of whole periods and prints the library time per tick
-/// (loop − engine_alone) as the median and range over the rounds.
+/// Times the four loops in alternating blocks of one input period each (so every block does the
+/// same work, and a noisy neighbour hits every loop alike) and prints the library time per tick
+/// (loop − engine_alone): from the fastest block of each loop (the one least disturbed by other
+/// processes) and as the median over rounds of (loop − engine_alone) in the same round.
 fn interleaved(l: &mut Loops) {
-    const ROUNDS: usize = 15;
-    const BLOCK: u32 = 4 * PERIOD;
+    const ROUNDS: usize = 61;
+    const BLOCK: u32 = PERIOD;
     l.reset_counts();
     let mut ns: [Vec<f64>; 4] = Default::default();
     for _ in 0..ROUNDS {
@@ -565,27 +567,29 @@ fn interleaved(l: &mut Loops) {
         ns[2].push(time(&mut || l.callbacks.tick_callbacks()));
         ns[3].push(time(&mut || l.by_request.tick_by_request()));
     }
-    let median = |v: &mut Vec<f64>| {
+    let sorted = |v: &[f64]| {
+        let mut v = v.to_vec();
         v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+        v
     };
-    let alone = ns[0].clone();
-    println!("\ninterleaved: {ROUNDS} rounds of {BLOCK} ticks per loop; ns per tick, median [min, max]");
+    let alone = sorted(&ns[0]);
+    println!("\ninterleaved: {ROUNDS} rounds of {BLOCK} ticks per loop; ns per tick");
+    println!(
+        "  {:<18} {:>8} {:>8}   library time per tick: min − min, median of per-round differences",
+        "", "min", "median"
+    );
+    println!("  {:<18} {:>8.0} {:>8.0}", "engine_alone", alone[0], alone[ROUNDS / 2]);
     let names = ["engine_alone", "rust_driver", "c_abi_callbacks", "c_abi_by_request"];
-    let mut d0 = ns[0].clone();
-    println!("  {:<18} {:>7.0} [{:.0}, {:.0}]", names[0], median(&mut d0), d0[0], d0[d0.len() - 1]);
     for (k, name) in names.iter().enumerate().skip(1) {
-        let mut total = ns[k].clone();
-        // Per round: this loop minus engine_alone of the same round.
-        let mut lib: Vec<f64> = ns[k].iter().zip(&alone).map(|(a, b)| a - b).collect();
-        let m = median(&mut total);
-        let lm = median(&mut lib);
+        let t = sorted(&ns[k]);
+        let diff: Vec<f64> = ns[k].iter().zip(&ns[0]).map(|(a, b)| a - b).collect();
+        let diff = sorted(&diff);
         println!(
-            "  {name:<18} {m:>7.0} [{:.0}, {:.0}]   library time per tick {lm:.0} ns [{:.0}, {:.0}]",
-            total[0],
-            total[total.len() - 1],
-            lib[0],
-            lib[lib.len() - 1]
+            "  {name:<18} {:>8.0} {:>8.0}   {:>5.0} ns, {:>5.0} ns",
+            t[0],
+            t[ROUNDS / 2],
+            t[0] - alone[0],
+            diff[ROUNDS / 2]
         );
     }
     let saves = l.rust.d.sim().saves.get();
@@ -625,6 +629,10 @@ fn main() {
         profile_rust_driver(&mut l, n);
         profile_c_abi_callbacks(&mut l, n);
         profile_c_abi_by_request(&mut l, n);
+        return;
+    }
+    if std::env::var_os("PER_TICK_INTERLEAVED").is_some() {
+        interleaved(&mut Loops::new());
         return;
     }
     benches();
