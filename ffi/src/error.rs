@@ -393,6 +393,10 @@ thread_local! {
 }
 
 /// A `fmt::Write` into a fixed buffer that cuts at a UTF-8 boundary and keeps room for the NUL.
+///
+/// Hand-rolled rather than `arrayvec::ArrayString`: that refuses a piece that does not fit whole
+/// (a long message would lose its tail piece entirely instead of being cut), and C needs the NUL
+/// after the text, which it does not keep.
 struct Fixed<'a> {
     buf: &'a mut [u8],
     len: usize,

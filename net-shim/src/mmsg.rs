@@ -9,6 +9,7 @@
 use std::io;
 use std::net::SocketAddr;
 
+use arrayvec::ArrayVec;
 use mio::net::UdpSocket;
 
 /// Datagrams per batch.
@@ -17,19 +18,36 @@ pub const BATCH: usize = 32;
 /// protocol's length checks).
 pub const DATAGRAM: usize = 2048;
 
+/// A received datagram: its length in the buffer of the same index, and its sender (`None`: an
+/// address family this crate does not know).
+#[derive(Debug, Clone, Copy)]
+struct Received {
+    len: usize,
+    from: Option<SocketAddr>,
+}
+
+/// A datagram to send: its length in the buffer of the same index, and where to.
+#[derive(Debug, Clone, Copy)]
+struct Queued {
+    len: usize,
+    to: SocketAddr,
+}
+
 /// Received datagrams.
+///
+/// The entries are an `ArrayVec` (its length is the batch's, its capacity [`BATCH`]: no count kept
+/// beside parallel arrays); the 64 KiB of buffers stay one `Vec` of full-size slots that the kernel
+/// writes into, allocated once.
 pub struct RecvBatch {
     bufs: Vec<[u8; DATAGRAM]>,
-    lens: Vec<usize>,
-    from: Vec<Option<SocketAddr>>,
-    n: usize,
+    got: ArrayVec<Received, BATCH>,
     #[cfg(target_os = "linux")]
     sys: linux::Headers,
 }
 
 impl std::fmt::Debug for RecvBatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecvBatch").field("len", &self.n).finish_non_exhaustive()
+        f.debug_struct("RecvBatch").field("len", &self.got.len()).finish_non_exhaustive()
     }
 }
 
@@ -37,9 +55,7 @@ impl Default for RecvBatch {
     fn default() -> Self {
         RecvBatch {
             bufs: vec![[0; DATAGRAM]; BATCH],
-            lens: vec![0; BATCH],
-            from: vec![None; BATCH],
-            n: 0,
+            got: ArrayVec::new(),
             #[cfg(target_os = "linux")]
             sys: linux::Headers::new(BATCH),
         }
@@ -49,50 +65,39 @@ impl Default for RecvBatch {
 impl RecvBatch {
     /// Receives up to [`BATCH`] datagrams without blocking; `Ok(0)` when none is waiting.
     pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
-        self.n = 0;
+        self.got.clear();
         #[cfg(target_os = "linux")]
-        {
-            let n = linux::recv(socket, &mut self.sys, &mut self.bufs, &mut self.lens, &mut self.from)?;
-            self.n = n;
-        }
+        linux::recv(socket, &mut self.sys, &mut self.bufs, &mut self.got)?;
         #[cfg(not(target_os = "linux"))]
-        while self.n < BATCH {
-            match socket.recv_from(&mut self.bufs[self.n]) {
-                Ok((len, from)) => {
-                    self.lens[self.n] = len;
-                    self.from[self.n] = Some(from);
-                    self.n += 1;
-                }
+        while !self.got.is_full() {
+            match socket.recv_from(&mut self.bufs[self.got.len()]) {
+                Ok((len, from)) => self.got.push(Received { len, from: Some(from) }),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => return Err(e),
             }
         }
-        Ok(self.n)
+        Ok(self.got.len())
     }
 
     /// Datagram `i` of the last batch and its sender (datagrams from unknown address families are
     /// skipped: `None`).
     pub fn get(&self, i: usize) -> Option<(SocketAddr, &[u8])> {
-        if i >= self.n {
-            return None;
-        }
-        self.from[i].map(|from| (from, &self.bufs[i][..self.lens[i]]))
+        let e = self.got.get(i)?;
+        e.from.map(|from| (from, &self.bufs[i][..e.len]))
     }
 }
 
-/// Datagrams waiting to be sent.
+/// Datagrams waiting to be sent (entries and buffers as in [`RecvBatch`]).
 pub struct SendBatch {
     bufs: Vec<[u8; DATAGRAM]>,
-    lens: Vec<usize>,
-    to: Vec<SocketAddr>,
-    n: usize,
+    queued: ArrayVec<Queued, BATCH>,
     #[cfg(target_os = "linux")]
     sys: linux::Headers,
 }
 
 impl std::fmt::Debug for SendBatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SendBatch").field("len", &self.n).finish_non_exhaustive()
+        f.debug_struct("SendBatch").field("len", &self.queued.len()).finish_non_exhaustive()
     }
 }
 
@@ -100,9 +105,7 @@ impl Default for SendBatch {
     fn default() -> Self {
         SendBatch {
             bufs: vec![[0; DATAGRAM]; BATCH],
-            lens: vec![0; BATCH],
-            to: vec![SocketAddr::from(([0, 0, 0, 0], 0)); BATCH],
-            n: 0,
+            queued: ArrayVec::new(),
             #[cfg(target_os = "linux")]
             sys: linux::Headers::new(BATCH),
         }
@@ -127,30 +130,28 @@ impl SendBatch {
             sent.dropped += 1;
             return;
         }
-        if self.n == BATCH {
+        if self.queued.is_full() {
             self.flush(socket, sent);
         }
-        self.bufs[self.n][..bytes.len()].copy_from_slice(bytes);
-        self.lens[self.n] = bytes.len();
-        self.to[self.n] = to;
-        self.n += 1;
+        self.bufs[self.queued.len()][..bytes.len()].copy_from_slice(bytes);
+        self.queued.push(Queued { len: bytes.len(), to });
     }
 
     /// Sends every queued datagram. UDP may drop: what the socket refuses is counted, not retried
     /// (the protocols resend).
     pub fn flush(&mut self, socket: &UdpSocket, sent: &mut Sent) {
+        let n = self.queued.len();
         let mut i = 0;
-        while i < self.n {
+        while i < n {
             #[cfg(target_os = "linux")]
-            let done =
-                linux::send(socket, &mut self.sys, &self.bufs[i..self.n], &self.lens[i..self.n], &self.to[i..self.n]);
+            let done = linux::send(socket, &mut self.sys, &self.bufs[i..n], &self.queued[i..]);
             #[cfg(not(target_os = "linux"))]
-            let done = socket.send_to(&self.bufs[i][..self.lens[i]], self.to[i]).map(|_| 1);
+            let done = socket.send_to(&self.bufs[i][..self.queued[i].len], self.queued[i].to).map(|_| 1);
             match done {
                 Ok(k) if k > 0 => {
-                    for j in i..i + k {
+                    for e in &self.queued[i..i + k] {
                         sent.datagrams += 1;
-                        sent.bytes += self.lens[j] as u64;
+                        sent.bytes += e.len as u64;
                     }
                     i += k;
                 }
@@ -161,7 +162,7 @@ impl SendBatch {
                 }
             }
         }
-        self.n = 0;
+        self.queued.clear();
     }
 }
 
@@ -172,9 +173,10 @@ mod linux {
     use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
     use std::os::fd::AsRawFd;
 
+    use arrayvec::ArrayVec;
     use mio::net::UdpSocket;
 
-    use super::DATAGRAM;
+    use super::{Queued, Received, BATCH, DATAGRAM};
 
     /// The kernel-facing arrays of a batch, allocated once.
     pub struct Headers {
@@ -250,10 +252,9 @@ mod linux {
         socket: &UdpSocket,
         h: &mut Headers,
         bufs: &mut [[u8; DATAGRAM]],
-        lens: &mut [usize],
-        from: &mut [Option<SocketAddr>],
+        got: &mut ArrayVec<Received, BATCH>,
     ) -> io::Result<usize> {
-        let n = bufs.len().min(h.hdrs.len());
+        let n = bufs.len().min(h.hdrs.len()).min(got.remaining_capacity());
         for i in 0..n {
             h.iovs[i] = libc::iovec { iov_base: bufs[i].as_mut_ptr().cast(), iov_len: DATAGRAM };
             // SAFETY: all-zero bytes are a valid msghdr; the pointers set below outlive the call.
@@ -265,7 +266,7 @@ mod linux {
         }
         // SAFETY: `hdrs[..n]` are initialized headers whose buffers and address slots belong to this
         // batch and stay alive and unaliased for the call; the fd is the socket's, open.
-        let got = unsafe {
+        let received = unsafe {
             libc::recvmmsg(
                 socket.as_raw_fd(),
                 h.hdrs.as_mut_ptr(),
@@ -274,30 +275,26 @@ mod linux {
                 std::ptr::null_mut(),
             )
         };
-        if got < 0 {
+        if received < 0 {
             let e = io::Error::last_os_error();
             return if e.kind() == io::ErrorKind::WouldBlock { Ok(0) } else { Err(e) };
         }
-        let got = got as usize;
-        for i in 0..got {
-            lens[i] = (h.hdrs[i].msg_len as usize).min(DATAGRAM);
-            from[i] = to_std(&h.addrs[i], h.hdrs[i].msg_hdr.msg_namelen);
+        let k = (received as usize).min(n);
+        for i in 0..k {
+            got.push(Received {
+                len: (h.hdrs[i].msg_len as usize).min(DATAGRAM),
+                from: to_std(&h.addrs[i], h.hdrs[i].msg_hdr.msg_namelen),
+            });
         }
-        Ok(got)
+        Ok(k)
     }
 
     #[allow(clippy::needless_range_loop)]
-    pub fn send(
-        socket: &UdpSocket,
-        h: &mut Headers,
-        bufs: &[[u8; DATAGRAM]],
-        lens: &[usize],
-        to: &[SocketAddr],
-    ) -> io::Result<usize> {
-        let n = bufs.len().min(h.hdrs.len());
+    pub fn send(socket: &UdpSocket, h: &mut Headers, bufs: &[[u8; DATAGRAM]], queued: &[Queued]) -> io::Result<usize> {
+        let n = bufs.len().min(h.hdrs.len()).min(queued.len());
         for i in 0..n {
-            let len = from_std(to[i], &mut h.addrs[i]);
-            h.iovs[i] = libc::iovec { iov_base: bufs[i].as_ptr() as *mut libc::c_void, iov_len: lens[i] };
+            let len = from_std(queued[i].to, &mut h.addrs[i]);
+            h.iovs[i] = libc::iovec { iov_base: bufs[i].as_ptr() as *mut libc::c_void, iov_len: queued[i].len };
             // SAFETY: all-zero bytes are a valid msghdr; the pointers set below outlive the call.
             h.hdrs[i] = unsafe { zeroed() };
             h.hdrs[i].msg_hdr.msg_name = (&mut h.addrs[i] as *mut libc::sockaddr_storage).cast();

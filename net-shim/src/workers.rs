@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use arrayvec::ArrayVec;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 use parking_lot::Mutex;
@@ -60,10 +61,11 @@ pub trait WorkerHook: Send {
     fn finish(&mut self, relay: &Relay);
 }
 
+/// A datagram passed to the worker that owns its sender. Its bytes are an `ArrayVec`: copied in
+/// without first zeroing the 1,200-byte array, and read back as a slice with no length beside it.
 struct Forwarded {
     from: SocketAddr,
-    len: usize,
-    bytes: [u8; MAX_PACKET_BYTES],
+    bytes: ArrayVec<u8, MAX_PACKET_BYTES>,
 }
 
 /// A worker's bounded inbox and the waker of its loop.
@@ -341,10 +343,13 @@ fn run_worker(
                 let pushed = {
                     let mut q = inbox.queue.lock();
                     if q.len() < INBOX {
-                        let mut f = Forwarded { from, len: n, bytes: [0; MAX_PACKET_BYTES] };
-                        f.bytes[..n].copy_from_slice(data);
-                        q.push_back(f);
-                        true
+                        let mut bytes = ArrayVec::new();
+                        // `n <= MAX_PACKET_BYTES` (checked above), so this always fits.
+                        let fits = bytes.try_extend_from_slice(data).is_ok();
+                        if fits {
+                            q.push_back(Forwarded { from, bytes });
+                        }
+                        fits
                     } else {
                         false
                     }
@@ -362,7 +367,7 @@ fn run_worker(
         let now = unix_now(base, started);
         while let Some(f) = local.pop_front() {
             report.received_forwarded += 1;
-            relay.handle_datagram(now, f.from, &f.bytes[..f.len]);
+            relay.handle_datagram(now, f.from, &f.bytes);
         }
         relay.handle_timeout(now);
         let mut sent = Sent::default();

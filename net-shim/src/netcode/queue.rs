@@ -62,6 +62,10 @@ impl<T> Ring<T> {
 }
 
 /// One queued datagram.
+///
+/// A length beside a full array rather than an `ArrayVec<u8, _>`: the ring hands out a reused slot
+/// and the packet encoder writes into the whole array in place, which an `ArrayVec` allows only by
+/// zero-filling it first or by `unsafe` `set_len` (the same holds for [`EventSlot`]).
 #[derive(Debug)]
 pub(crate) struct Datagram {
     pub(crate) destination: SocketAddr,
