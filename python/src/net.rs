@@ -5,7 +5,6 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use framelock_core::arena::{self, scratch_size_bound, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
@@ -14,6 +13,7 @@ use framelock_net::io::{Conditioner, UdpDriver};
 use framelock_net::netcode::{ClientState, ConnectToken};
 use framelock_net::player::NetClient;
 use framelock_net::sync::RoomClient;
+use parking_lot::{Mutex, MutexGuard};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -172,19 +172,16 @@ impl NativeNetClient {
         p.ticks.store(g.ticks, Ordering::Relaxed);
     }
 
+    /// Never waits (see `NativeSession::lock`): a busy client raises.
     fn lock(&self) -> PyResult<MutexGuard<'_, Inner>> {
-        match self.inner.try_lock() {
-            Ok(g) => Ok(g),
-            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
-            Err(TryLockError::WouldBlock) => Err(PyRuntimeError::new_err(
-                "the client is busy: another thread is inside play(), poll() or disconnect()",
-            )),
-        }
+        self.inner.try_lock().ok_or_else(|| {
+            PyRuntimeError::new_err("the client is busy: another thread is inside play(), poll() or disconnect()")
+        })
     }
 
     /// The blocking lock, for the loop of `play` (which holds no GIL while waiting for it).
     fn lock_wait(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.lock()
     }
 
     fn play_loop(&self, frames: Frame, source: &Source<'_>, limit: Duration, leave: bool) -> PyResult<u64> {

@@ -8,13 +8,13 @@ use std::cell::{Cell, RefCell};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use framelock_core::arena::{self, scratch_size_bound, snapshot_size_bound, Arena, INPUT_SIZE};
 use framelock_core::{checksum64, Frame, Mode};
 use framelock_net::io::{Conditioner, UdpDriver};
 use framelock_net::p2p::{P2pBuilder, P2pEndpoint, P2pError, P2pEvent};
+use parking_lot::{Mutex, MutexGuard};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -231,22 +231,17 @@ impl NativeP2PSession {
         p.ticks.store(g.ticks, Ordering::Relaxed);
     }
 
+    /// Never waits (see `NativeSession::lock`): a busy session raises.
     fn lock(&self) -> PyResult<Guard<'_>> {
-        let g = match self.inner.try_lock() {
-            Ok(g) => g,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => {
-                return Err(PyRuntimeError::new_err(
-                    "the session is busy: another thread is inside play(), poll() or tick()",
-                ))
-            }
-        };
+        let g = self.inner.try_lock().ok_or_else(|| {
+            PyRuntimeError::new_err("the session is busy: another thread is inside play(), poll() or tick()")
+        })?;
         Guard::open(g)
     }
 
     /// The blocking lock, for the loop of `play` (which holds no GIL while waiting for it).
     fn lock_wait(&self) -> PyResult<Guard<'_>> {
-        Guard::open(self.inner.lock().unwrap_or_else(|p| p.into_inner()))
+        Guard::open(self.inner.lock())
     }
 
     fn play_loop(&self, frames: Frame, source: &Source<'_>, limit: Duration, sync_limit: Duration) -> PyResult<u64> {
@@ -686,13 +681,10 @@ impl NativeP2PSession {
     /// Closes the session and its socket (the port is free again); every later call but the
     /// published getters raises `RuntimeError`. Closing a closed session does nothing.
     fn close(&self) -> PyResult<()> {
-        let mut g = match self.inner.try_lock() {
-            Ok(g) => g,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => {
-                return Err(PyRuntimeError::new_err("the session is busy: another thread is inside play() or poll()"))
-            }
-        };
+        let mut g = self
+            .inner
+            .try_lock()
+            .ok_or_else(|| PyRuntimeError::new_err("the session is busy: another thread is inside play() or poll()"))?;
         *g = None;
         self.progress.running.store(false, Ordering::Relaxed);
         Ok(())
@@ -700,11 +692,8 @@ impl NativeP2PSession {
 
     #[getter]
     fn closed(&self) -> bool {
-        match self.inner.try_lock() {
-            Ok(g) => g.is_none(),
-            Err(TryLockError::Poisoned(p)) => p.into_inner().is_none(),
-            Err(TryLockError::WouldBlock) => false,
-        }
+        // Busy: a thread is inside a call on it, so it is open.
+        self.inner.try_lock().is_some_and(|g| g.is_none())
     }
 
     #[getter]

@@ -3,11 +3,11 @@
 
 use std::fs::File;
 use std::io::BufWriter;
-use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use framelock_core::arena::{self, Arena, ArenaParams};
 use framelock_core::replay::{LogHeader, LogWriter, SessionKind};
 use framelock_core::{Error, Event, Frame, InputStatus, Mode, Outcome, Request, Session, SessionStats};
+use parking_lot::{Mutex, MutexGuard};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -671,16 +671,14 @@ impl From<Inner> for NativeSession {
 }
 
 impl NativeSession {
+    /// Never waits: taken by another thread, or by this one further up the stack (a callback
+    /// calling back in), the lock is refused and the call raises. A `parking_lot` mutex, which has no
+    /// poisoning: a panic inside the core cannot leave the session half-updated in a way Python
+    /// could observe as memory unsafety, so the state would be used as it is anyway.
     fn lock(&self) -> PyResult<MutexGuard<'_, Inner>> {
-        match self.inner.try_lock() {
-            Ok(g) => Ok(g),
-            // A panic inside the core cannot leave the session half-updated in a way Python could
-            // observe as memory unsafety; the state is used as it is.
-            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
-            Err(TryLockError::WouldBlock) => {
-                Err(PyRuntimeError::new_err("the session is busy: another thread is inside Session.run()"))
-            }
-        }
+        self.inner
+            .try_lock()
+            .ok_or_else(|| PyRuntimeError::new_err("the session is busy: another thread is inside Session.run()"))
     }
 }
 

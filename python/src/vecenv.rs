@@ -7,12 +7,11 @@
 //! steps; the next step resets it (Gymnasium's "next step" autoreset) with a fresh seed drawn from
 //! the vector seed, the match index and the episode number.
 
-use std::sync::{Mutex, MutexGuard, TryLockError};
-
 use framelock_core::arena::{
     scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, NEUTRAL_INPUT,
 };
 use framelock_core::{Driver, Error, SessionBuilder};
+use parking_lot::{Mutex, MutexGuard};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -439,11 +438,8 @@ impl core::fmt::Debug for NativeVecEnv {
 }
 
 impl NativeVecEnv {
+    /// Never waits (see `NativeSession::lock`): a busy env raises.
     fn lock(&self) -> PyResult<MutexGuard<'_, VecInner>> {
-        match self.inner.try_lock() {
-            Ok(g) => Ok(g),
-            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
-            Err(TryLockError::WouldBlock) => Err(PyRuntimeError::new_err("the vector env is busy in another thread")),
-        }
+        self.inner.try_lock().ok_or_else(|| PyRuntimeError::new_err("the vector env is busy in another thread"))
     }
 }

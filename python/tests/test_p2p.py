@@ -277,6 +277,33 @@ def test_an_exception_in_a_callback_is_raised_by_play() -> None:
         assert isinstance(got["p1"], fl.NetworkError)  # its peer stopped playing: frame 60 never final
 
 
+class CallsBack(Counter):
+    """A game whose callback calls into its own session (a bug the session must report, not hang on)."""
+
+    session: fl.P2PSession | None = None
+
+    def advance_frame(self, frame: int, inputs: tuple[bytes, ...], statuses: tuple[fl.InputStatus, ...]) -> None:
+        if frame == 20 and self.session is not None:
+            self.session.checksum(0)
+        super().advance_frame(frame, inputs, statuses)
+
+
+def test_a_callback_calling_its_own_session_gets_busy_not_a_deadlock() -> None:
+    a, b = free_addrs(2)
+    common = dict(key=os.urandom(32), input_size=4, tick_rate=TICK_RATE)
+    game = CallsBack()
+    with (
+        fl.P2PSession(a, local=0, peers={1: b}, game=game, **common) as p0,  # type: ignore[arg-type]
+        fl.P2PSession(b, local=1, peers={0: a}, game=Counter(), **common) as p1,  # type: ignore[arg-type]
+    ):
+        game.session = p0
+        zeros = np.zeros((100, 4), dtype=np.uint8)
+        got = in_threads({"p0": lambda: p0.play(60, zeros), "p1": lambda: p1.play(60, zeros, timeout=3.0)})
+        assert isinstance(got["p0"], RuntimeError) and "busy" in str(got["p0"]), got
+        assert isinstance(got["p1"], fl.NetworkError)
+        assert p0.checksum(0) is not None  # the lock was released: the session answers again
+
+
 def test_a_python_peer_plays_against_the_cli(tmp_path: Path) -> None:
     """Wire compatibility: `framelock p2p` (Rust) in another process and a Python P2PSession on
     the same key file agree on the arena's checksum."""
