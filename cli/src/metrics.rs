@@ -161,8 +161,10 @@ pub struct Counters {
     pub connects: u64,
     /// Connections ended.
     pub disconnects: u64,
-    /// Packets dropped, by [`DropReason`] in `DropReason::ALL` order.
-    pub dropped: Vec<u64>,
+    /// Packets dropped, by [`DropReason`] in `DropReason::ALL` order. A plain array, not a `Vec` (nor
+    /// an `ArrayVec`): it always holds one count per reason, so publishing allocates nothing for it
+    /// and adding workers up needs no resizing.
+    pub dropped: [u64; DropReason::COUNT],
     /// Room counters summed over rooms.
     pub late_inputs: u64,
     /// Inputs substituted.
@@ -199,7 +201,7 @@ impl Counters {
             io,
             connects: net.connects,
             disconnects: net.disconnects,
-            dropped: DropReason::ALL.iter().map(|&r| net.dropped(r)).collect(),
+            dropped: core::array::from_fn(|i| net.dropped(DropReason::ALL[i])),
             looped: looped.clone(),
             lateness: relay.lateness().clone(),
             ..Counters::default()
@@ -231,8 +233,7 @@ impl Counters {
         self.io.kernel_dropped += o.io.kernel_dropped;
         self.connects += o.connects;
         self.disconnects += o.disconnects;
-        self.dropped.resize(self.dropped.len().max(o.dropped.len()), 0);
-        for (d, x) in self.dropped.iter_mut().zip(&o.dropped) {
+        for (d, x) in self.dropped.iter_mut().zip(o.dropped) {
             *d += x;
         }
         self.late_inputs += o.late_inputs;
@@ -331,7 +332,7 @@ pub fn render(c: &Counters, allocations: u64) -> String {
     let _ = writeln!(out, "framelock_refused_connections_total{{reason=\"server_full\"}} {}", c.refused_server_full);
     let _ = writeln!(out, "# HELP framelock_dropped_packets_total Packets dropped, by reason.");
     let _ = writeln!(out, "# TYPE framelock_dropped_packets_total counter");
-    for (reason, n) in DropReason::ALL.iter().zip(c.dropped.iter().chain(std::iter::repeat(&0))) {
+    for (reason, n) in DropReason::ALL.iter().zip(c.dropped) {
         let _ = writeln!(out, "framelock_dropped_packets_total{{reason=\"{reason:?}\"}} {n}");
     }
     histogram(
@@ -531,7 +532,7 @@ mod tests {
     fn the_page_is_valid_prometheus_text() {
         let mut total = Counters::default();
         let mut a = worker(&[10, 20, 30, 2_000, 300_000], &[100, 70_000]);
-        a.dropped = vec![3; DropReason::COUNT];
+        a.dropped = [3; DropReason::COUNT];
         a.refused = [1, 2, 3, 4, 5, 6, 7];
         total.add(&a);
         total.add(&worker(&[500; 10], &[40, 50]));
