@@ -214,3 +214,65 @@ fn status_names_cover_every_code() {
         assert!(name.starts_with("FRAMELOCK_") && name != "FRAMELOCK_UNKNOWN_STATUS", "{code}: {name}");
     }
 }
+
+/// `framelock_session_save` looks first at the request read last, then at all of them: an engine
+/// that reads every request before fulfilling any (so the last one read is rarely its save) still
+/// saves the right frames, and a frame the step does not save is still refused.
+#[test]
+fn saves_find_their_request_whatever_was_read_last() {
+    // SAFETY: a valid config, handle and buffers; the handle is freed at the end.
+    unsafe {
+        let mut cfg = std::mem::zeroed::<framelock_session_config>();
+        ok(framelock_session_config_init(&mut cfg));
+        cfg.slots = 1;
+        cfg.mode = FRAMELOCK_MODE_SYNC_TEST;
+        cfg.check_distance = 2;
+        cfg.max_input_size = 1;
+        cfg.max_snapshot_size = 8;
+        let mut s = ptr::null_mut();
+        ok(framelock_session_new(&cfg, &mut s));
+        let mut state = 0u64;
+        let mut saves_out_of_hint = 0;
+        for t in 0..40u32 {
+            ok(framelock_session_add_local_input(s, 0, [(t % 7) as u8].as_ptr(), 1, ptr::null_mut()));
+            let mut o = framelock_outcome::default();
+            ok(framelock_session_advance(s, &mut o));
+            let mut n = 0usize;
+            ok(framelock_session_request_count(s, &mut n));
+            let mut reqs = vec![framelock_request::default(); n];
+            for (i, r) in reqs.iter_mut().enumerate() {
+                ok(framelock_session_request(s, i, r));
+            }
+            if n > 0 {
+                let st = framelock_session_save(s, 0xdead_0000, state.to_le_bytes().as_ptr(), 8, ptr::null());
+                assert_eq!(st, framelock_status::FRAMELOCK_ERR_NO_SUCH_SNAPSHOT);
+            }
+            for (i, r) in reqs.iter().enumerate() {
+                match r.kind {
+                    FRAMELOCK_REQUEST_SAVE_STATE => {
+                        saves_out_of_hint += usize::from(i + 1 != n);
+                        ok(framelock_session_save(s, r.frame, state.to_le_bytes().as_ptr(), 8, ptr::null()));
+                    }
+                    FRAMELOCK_REQUEST_LOAD_STATE => {
+                        let (mut data, mut len) = (ptr::null(), 0usize);
+                        ok(framelock_session_load(s, r.frame, &mut data, &mut len));
+                        assert_eq!(len, 8);
+                        state = u64::from_le_bytes(std::slice::from_raw_parts(data, 8).try_into().expect("8 bytes"));
+                    }
+                    _ => {
+                        let mut ins = [framelock_input::default(); 1];
+                        let mut k = 0usize;
+                        ok(framelock_session_request_inputs(s, i, ins.as_mut_ptr(), 1, &mut k));
+                        state = state.wrapping_mul(31).wrapping_add(u64::from(*ins[0].bytes));
+                    }
+                }
+            }
+            ok(framelock_session_finish_step(s));
+            let mut e = framelock_event::default();
+            ok(framelock_session_poll_event(s, &mut e));
+            assert_eq!(e.kind, FRAMELOCK_EVENT_NONE, "tick {t}: a sync-test mismatch means a save went astray");
+        }
+        assert!(saves_out_of_hint > 40, "{saves_out_of_hint} saves were not the request read last");
+        framelock_session_free(s);
+    }
+}
