@@ -340,7 +340,7 @@ fn new_client(
             Client::Arena(NetClient::new(now, token, room(Driver::new(session, sim), spectator, slot, interval)))
         }
         (Game::Callbacks(cb), _) => {
-            let sim = TaggedCallbackSim::new(cb, players);
+            let sim = TaggedCallbackSim::new(cb);
             Client::Callbacks(NetClient::new(now, token, room(Driver::new(session, sim), spectator, slot, interval)))
         }
         (Game::Arena, None) => return Err(FfiError::WrongState("internal: arena params missing")),

@@ -24,9 +24,8 @@ pub(crate) struct TaggedCallbackSim {
 }
 
 impl TaggedCallbackSim {
-    /// The callbacks, for a session of `players` slots (at most `MAX_SLOTS`: the input row's room).
-    pub(crate) fn new(cb: Callbacks, players: usize) -> Self {
-        debug_assert!(players <= framelock_core::MAX_SLOTS);
+    /// The callbacks (the input row holds `MAX_SLOTS`, any session's slots).
+    pub(crate) fn new(cb: Callbacks) -> Self {
         TaggedCallbackSim { cb, inputs: Box::default(), state_frame: 0 }
     }
 }

@@ -175,7 +175,7 @@ pub(super) unsafe fn new_p2p(cfg: &framelock_p2p_config, cb: Option<Callbacks>) 
                 .max_snapshot_size
                 .checked_add(FRAME_TAG)
                 .ok_or(FfiError::Invalid("config.max_snapshot_size", "is too large"))?;
-            let sim = TaggedCallbackSim::new(cb, players);
+            let sim = TaggedCallbackSim::new(cb);
             let b = b.simulation_id(cfg.simulation_id).default_input(default).max_snapshot_size(snapshot);
             Ep::Callbacks(b.build(now, sim)?)
         }
