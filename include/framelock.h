@@ -652,6 +652,31 @@ typedef struct framelock_session_config {
 } framelock_session_config;
 
 /**
+ * One slot's input for one frame. Handed out by framelock, `bytes` points into memory owned by
+ * framelock: valid until the next call that changes the handle it came from (or, in a callback,
+ * until the callback returns). Passed in (framelock_session_add_remote_inputs()), `bytes` is the
+ * caller's and is copied.
+ */
+typedef struct framelock_input {
+  /**
+   * The input bytes (not NUL-terminated; may be NULL when `len` is 0).
+   */
+  const uint8_t *bytes;
+  /**
+   * The number of bytes.
+   */
+  size_t len;
+  /**
+   * The slot.
+   */
+  uint32_t slot;
+  /**
+   * FRAMELOCK_INPUT_CONFIRMED, _PREDICTED, _DISCONNECTED or _SUBSTITUTED.
+   */
+  uint32_t status;
+} framelock_input;
+
+/**
  * Whether framelock_session_advance() moved the frame.
  */
 typedef struct framelock_outcome {
@@ -686,29 +711,6 @@ typedef int32_t (*framelock_load_state_fn)(void *user,
                                            uint32_t frame,
                                            const uint8_t *data,
                                            size_t len);
-
-/**
- * One slot's input for one frame. `bytes` points into memory owned by framelock: valid until the
- * next call that changes the handle it came from (or, in a callback, until the callback returns).
- */
-typedef struct framelock_input {
-  /**
-   * The input bytes (not NUL-terminated; may be NULL when `len` is 0).
-   */
-  const uint8_t *bytes;
-  /**
-   * The number of bytes.
-   */
-  size_t len;
-  /**
-   * The slot.
-   */
-  uint32_t slot;
-  /**
-   * FRAMELOCK_INPUT_CONFIRMED, _PREDICTED, _DISCONNECTED or _SUBSTITUTED.
-   */
-  uint32_t status;
-} framelock_input;
 
 /**
  * Simulates `frame` with every slot's input (`count` entries in slot order, owned by framelock,
@@ -1776,6 +1778,24 @@ framelock_status framelock_session_add_input_with_status(struct framelock_sessio
                                                          uint32_t status,
                                                          const uint8_t *input,
                                                          size_t len);
+
+/**
+ * Adds the inputs of several remote slots for one `frame` in one call: `count` entries of
+ * `inputs`, each with its `slot`, `bytes` and `len` (copied) and its `status` as in
+ * framelock_session_add_input_with_status() (FRAMELOCK_INPUT_CONFIRMED for an ordinary remote
+ * input). The same as calling that function once per entry and stopping at the first error, with
+ * one claim of the session instead of `count`: for the inputs of a frame that arrive together (a
+ * relay's message carries every slot's). When an entry fails, the entries before it were added
+ * and the message names its index.
+ *
+ * Returns FRAMELOCK_OK (also when `count` is 0); FRAMELOCK_ERR_NULL_ARGUMENT (`inputs` NULL with
+ * `count` above 0, or an entry's `bytes` NULL with `len` above 0); FRAMELOCK_ERR_INVALID_ARGUMENT (an
+ * entry's status); and the errors of framelock_session_add_remote_input() for an entry.
+ */
+framelock_status framelock_session_add_remote_inputs(struct framelock_session *session,
+                                                     uint32_t frame,
+                                                     const struct framelock_input *inputs,
+                                                     size_t count);
 
 /**
  * Disconnects `slot` from `frame` on: its input becomes the default input, flagged

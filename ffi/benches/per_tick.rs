@@ -12,6 +12,8 @@
 //!   core's own cost, without the C boundary.
 //! - **c_abi_callbacks**: `framelock_session_advance_with` and three `extern "C"` callbacks
 //!   (GGPO-style; save through `framelock_snapshot_write`).
+//! - **c_abi_callbacks_batched**, **c_abi_by_request_batched**: the same, the 7 remote inputs of
+//!   a frame added with one `framelock_session_add_remote_inputs` call instead of 7.
 //! - **c_abi_by_request**: the request-by-request loop of `examples/c/minimal.c`
 //!   (`framelock_session_request`, `_save`, `_load`, `_request_inputs`, `_finish_step`).
 //!
@@ -379,10 +381,12 @@ struct C {
     cb: framelock_callbacks,
     inputs: Inputs,
     t: u32,
+    /// The remote inputs of a frame in one framelock_session_add_remote_inputs() call.
+    batch: bool,
 }
 
 impl C {
-    fn new() -> C {
+    fn new(batch: bool) -> C {
         let mut e = Box::new(Engine { g: State::new(), n: Ops::default() });
         // SAFETY: valid locals; the handle is freed in Drop.
         unsafe {
@@ -403,7 +407,7 @@ impl C {
                 load_state: Some(on_load),
                 advance_frame: Some(on_advance),
             };
-            C { s, e, cb, inputs: Inputs::new(), t: 0 }
+            C { s, e, cb, inputs: Inputs::new(), t: 0, batch }
         }
     }
 
@@ -413,7 +417,16 @@ impl C {
         unsafe {
             let b = self.inputs.get(0, t);
             ok(framelock_session_add_local_input(self.s, 0, b.as_ptr(), INPUT, ptr::null_mut()));
-            if t >= LAG {
+            if t >= LAG && self.batch {
+                let row = &self.inputs.0[((t - LAG) % PERIOD) as usize];
+                let batch: [framelock_input; PLAYERS - 1] = core::array::from_fn(|k| framelock_input {
+                    bytes: row[k + 1].as_ptr(),
+                    len: INPUT,
+                    slot: k as u32 + 1,
+                    status: FRAMELOCK_INPUT_CONFIRMED,
+                });
+                ok(framelock_session_add_remote_inputs(self.s, t - LAG, batch.as_ptr(), batch.len()));
+            } else if t >= LAG {
                 for slot in 1..PLAYERS {
                     let b = self.inputs.get(slot, t - LAG);
                     ok(framelock_session_add_remote_input(self.s, slot as u32, t - LAG, b.as_ptr(), INPUT));
@@ -501,6 +514,8 @@ struct Loops {
     rust: Rust,
     callbacks: C,
     by_request: C,
+    callbacks_batched: C,
+    by_request_batched: C,
 }
 
 impl Loops {
@@ -508,18 +523,24 @@ impl Loops {
         let mut l = Loops {
             alone: Alone::new(),
             rust: Rust { d: rust_driver(), inputs: Inputs::new(), t: 0 },
-            callbacks: C::new(),
-            by_request: C::new(),
+            callbacks: C::new(false),
+            by_request: C::new(false),
+            callbacks_batched: C::new(true),
+            by_request_batched: C::new(true),
         };
         // One period in, where the recording of engine_alone starts.
         for _ in 0..PERIOD {
             l.rust.tick();
             l.callbacks.tick_callbacks();
             l.by_request.tick_by_request();
+            l.callbacks_batched.tick_callbacks();
+            l.by_request_batched.tick_by_request();
         }
         // The same frames were simulated on the same inputs: the three states agree.
         assert_eq!(l.rust.d.sim().g, l.callbacks.e.g);
         assert_eq!(l.rust.d.sim().g, l.by_request.e.g);
+        assert_eq!(l.rust.d.sim().g, l.callbacks_batched.e.g);
+        assert_eq!(l.rust.d.sim().g, l.by_request_batched.e.g);
         l.reset_counts();
         l
     }
@@ -530,6 +551,8 @@ impl Loops {
         self.rust.d.sim().saves.set(0);
         self.callbacks.e.n = Ops::default();
         self.by_request.e.n = Ops::default();
+        self.callbacks_batched.e.n = Ops::default();
+        self.by_request_batched.e.n = Ops::default();
     }
 }
 
@@ -540,6 +563,8 @@ fn per_tick(c: &mut Criterion) {
     g.bench_function("rust_driver", |b| b.iter(|| l.rust.tick()));
     g.bench_function("c_abi_callbacks", |b| b.iter(|| l.callbacks.tick_callbacks()));
     g.bench_function("c_abi_by_request", |b| b.iter(|| l.by_request.tick_by_request()));
+    g.bench_function("c_abi_callbacks_batched", |b| b.iter(|| l.callbacks_batched.tick_callbacks()));
+    g.bench_function("c_abi_by_request_batched", |b| b.iter(|| l.by_request_batched.tick_by_request()));
     g.finish();
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs each bench once as a smoke
     // test, unoptimized, where timing blocks would only cost the suite time.
@@ -556,7 +581,7 @@ fn interleaved(l: &mut Loops) {
     const ROUNDS: usize = 61;
     const BLOCK: u32 = PERIOD;
     l.reset_counts();
-    let mut ns: [Vec<f64>; 4] = Default::default();
+    let mut ns: [Vec<f64>; 6] = Default::default();
     for _ in 0..ROUNDS {
         let time = |f: &mut dyn FnMut()| {
             let t0 = Instant::now();
@@ -570,6 +595,8 @@ fn interleaved(l: &mut Loops) {
         ns[1].push(time(&mut || l.rust.tick()));
         ns[2].push(time(&mut || l.callbacks.tick_callbacks()));
         ns[3].push(time(&mut || l.by_request.tick_by_request()));
+        ns[4].push(time(&mut || l.callbacks_batched.tick_callbacks()));
+        ns[5].push(time(&mut || l.by_request_batched.tick_by_request()));
     }
     let sorted = |v: &[f64]| {
         let mut v = v.to_vec();
@@ -579,17 +606,24 @@ fn interleaved(l: &mut Loops) {
     let alone = sorted(&ns[0]);
     println!("\ninterleaved: {ROUNDS} rounds of {BLOCK} ticks per loop; ns per tick");
     println!(
-        "  {:<18} {:>8} {:>8}   library time per tick: min − min, median of per-round differences",
+        "  {:<24} {:>8} {:>8}   library time per tick: min − min, median of per-round differences",
         "", "min", "median"
     );
-    println!("  {:<18} {:>8.0} {:>8.0}", "engine_alone", alone[0], alone[ROUNDS / 2]);
-    let names = ["engine_alone", "rust_driver", "c_abi_callbacks", "c_abi_by_request"];
+    println!("  {:<24} {:>8.0} {:>8.0}", "engine_alone", alone[0], alone[ROUNDS / 2]);
+    let names = [
+        "engine_alone",
+        "rust_driver",
+        "c_abi_callbacks",
+        "c_abi_by_request",
+        "c_abi_callbacks_batched",
+        "c_abi_by_request_batched",
+    ];
     for (k, name) in names.iter().enumerate().skip(1) {
         let t = sorted(&ns[k]);
         let diff: Vec<f64> = ns[k].iter().zip(&ns[0]).map(|(a, b)| a - b).collect();
         let diff = sorted(&diff);
         println!(
-            "  {name:<18} {:>8.0} {:>8.0}   {:>5.0} ns, {:>5.0} ns",
+            "  {name:<24} {:>8.0} {:>8.0}   {:>5.0} ns, {:>5.0} ns",
             t[0],
             t[ROUNDS / 2],
             t[0] - alone[0],
@@ -603,6 +637,8 @@ fn interleaved(l: &mut Loops) {
     println!("  rust_driver       {}", l.rust.d.sim().n.per_tick());
     println!("  c_abi_callbacks   {}", l.callbacks.e.n.per_tick());
     println!("  c_abi_by_request  {}", l.by_request.e.n.per_tick());
+    println!("  c_abi_callbacks_batched   {}", l.callbacks_batched.e.n.per_tick());
+    println!("  c_abi_by_request_batched  {}", l.by_request_batched.e.n.per_tick());
 }
 
 // For callgrind/perf: `PER_TICK_PROFILE=N` runs each loop N ticks in its own function (so
@@ -623,6 +659,14 @@ fn profile_c_abi_callbacks(l: &mut Loops, n: u32) {
 fn profile_c_abi_by_request(l: &mut Loops, n: u32) {
     (0..n).for_each(|_| l.by_request.tick_by_request());
 }
+#[inline(never)]
+fn profile_c_abi_callbacks_batched(l: &mut Loops, n: u32) {
+    (0..n).for_each(|_| l.callbacks_batched.tick_callbacks());
+}
+#[inline(never)]
+fn profile_c_abi_by_request_batched(l: &mut Loops, n: u32) {
+    (0..n).for_each(|_| l.by_request_batched.tick_by_request());
+}
 
 criterion_group!(benches, per_tick);
 
@@ -633,6 +677,8 @@ fn main() {
         profile_rust_driver(&mut l, n);
         profile_c_abi_callbacks(&mut l, n);
         profile_c_abi_by_request(&mut l, n);
+        profile_c_abi_callbacks_batched(&mut l, n);
+        profile_c_abi_by_request_batched(&mut l, n);
         return;
     }
     if std::env::var_os("PER_TICK_INTERLEAVED").is_some() {

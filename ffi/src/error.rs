@@ -146,6 +146,11 @@ pub(crate) enum FfiError {
         redo: u32,
         reload: Option<u32>,
     },
+    /// Entry `index` of a batch of inputs failed (the entries before it were added).
+    InBatch {
+        index: usize,
+        cause: Error,
+    },
     /// A step whose fulfilment failed and could not be undone: the session failed.
     StepUnrecoverable {
         cause: Error,
@@ -180,7 +185,7 @@ impl FfiError {
             FfiError::Busy(_) => FRAMELOCK_ERR_BUSY,
             FfiError::Reentrant(_) => FRAMELOCK_ERR_REENTRANT,
             FfiError::SessionFailed | FfiError::StepUnrecoverable { .. } => FRAMELOCK_ERR_SESSION_FAILED,
-            FfiError::StepFailed { cause, .. } => core_status(cause),
+            FfiError::StepFailed { cause, .. } | FfiError::InBatch { cause, .. } => core_status(cause),
             FfiError::Io { .. } => FRAMELOCK_ERR_IO,
             FfiError::Token(_) => FRAMELOCK_ERR_INVALID_TOKEN,
             FfiError::Panic => FRAMELOCK_ERR_PANIC,
@@ -290,6 +295,9 @@ impl fmt::Display for FfiError {
                 "{}; the step was undone: the game still holds frame {redo}, the next advance simulates it again",
                 Plain(cause)
             ),
+            FfiError::InBatch { index, cause } => {
+                write!(f, "inputs[{index}]: {} (the inputs before it were added)", Plain(cause))
+            }
             FfiError::StepUnrecoverable { cause, frame } => write!(
                 f,
                 "{}; no saved state with the inputs after it is held to start frame {frame} again (lockstep \

@@ -234,8 +234,10 @@ pub struct framelock_request {
     pub frame: u32,
 }
 
-/// One slot's input for one frame. `bytes` points into memory owned by framelock: valid until the
-/// next call that changes the handle it came from (or, in a callback, until the callback returns).
+/// One slot's input for one frame. Handed out by framelock, `bytes` points into memory owned by
+/// framelock: valid until the next call that changes the handle it came from (or, in a callback,
+/// until the callback returns). Passed in (framelock_session_add_remote_inputs()), `bytes` is the
+/// caller's and is copied.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct framelock_input {
@@ -517,6 +519,53 @@ pub unsafe extern "C" fn framelock_session_add_input_with_status(
             FRAMELOCK_INPUT_SUBSTITUTED => s.session.add_substituted_input(slot, frame, input)?,
             FRAMELOCK_INPUT_DISCONNECTED => s.session.add_disconnected_input(slot, frame, input)?,
             _ => return Err(FfiError::Invalid("status", "must be CONFIRMED, SUBSTITUTED or DISCONNECTED")),
+        }
+        Ok(())
+    })
+}
+
+/// Adds the inputs of several remote slots for one `frame` in one call: `count` entries of
+/// `inputs`, each with its `slot`, `bytes` and `len` (copied) and its `status` as in
+/// framelock_session_add_input_with_status() (FRAMELOCK_INPUT_CONFIRMED for an ordinary remote
+/// input). The same as calling that function once per entry and stopping at the first error, with
+/// one claim of the session instead of `count`: for the inputs of a frame that arrive together (a
+/// relay's message carries every slot's). When an entry fails, the entries before it were added
+/// and the message names its index.
+///
+/// Returns FRAMELOCK_OK (also when `count` is 0); FRAMELOCK_ERR_NULL_ARGUMENT (`inputs` NULL with
+/// `count` above 0, or an entry's `bytes` NULL with `len` above 0); FRAMELOCK_ERR_INVALID_ARGUMENT (an
+/// entry's status); and the errors of framelock_session_add_remote_input() for an entry.
+#[no_mangle]
+pub unsafe extern "C" fn framelock_session_add_remote_inputs(
+    session: *mut framelock_session,
+    frame: u32,
+    inputs: *const framelock_input,
+    count: usize,
+) -> framelock_status {
+    guard(|| {
+        // SAFETY: NULL or a live session handle.
+        let mut s = unsafe { lock(session) }?;
+        let entries: &[framelock_input] = if count == 0 {
+            &[]
+        } else if inputs.is_null() {
+            return Err(FfiError::Null("inputs"));
+        } else {
+            // SAFETY: non-NULL and `count` readable entries, as documented.
+            unsafe { core::slice::from_raw_parts(inputs, count) }
+        };
+        for (index, e) in entries.iter().enumerate() {
+            // SAFETY: NULL (with len 0) or `len` readable bytes, as documented for each entry.
+            let input = unsafe { bytes(e.bytes, e.len, "inputs[].bytes") }?;
+            let slot = slot_arg(e.slot);
+            let added = match e.status {
+                FRAMELOCK_INPUT_CONFIRMED => s.session.add_remote_input(slot, frame, input),
+                FRAMELOCK_INPUT_SUBSTITUTED => s.session.add_substituted_input(slot, frame, input),
+                FRAMELOCK_INPUT_DISCONNECTED => s.session.add_disconnected_input(slot, frame, input),
+                _ => {
+                    return Err(FfiError::Invalid("inputs[].status", "must be CONFIRMED, SUBSTITUTED or DISCONNECTED"))
+                }
+            };
+            added.map_err(|cause| FfiError::InBatch { index, cause })?;
         }
         Ok(())
     })

@@ -276,3 +276,39 @@ fn saves_find_their_request_whatever_was_read_last() {
         framelock_session_free(s);
     }
 }
+
+/// framelock_session_add_remote_inputs() is one framelock_session_add_input_with_status() per
+/// entry: the same match, the same checksums; an entry that fails stops the batch after the
+/// entries before it were added, and the message names it.
+#[test]
+fn a_batch_of_remote_inputs_is_one_call_per_entry() {
+    let (mut single, mut batched) = (Rig::new(FRAMELOCK_MODE_ROLLBACK), Rig::new(FRAMELOCK_MODE_ROLLBACK));
+    batched.batch_remote = true;
+    for _ in 0..300 {
+        single.tick_by_request(false);
+        batched.tick_by_request(false);
+    }
+    assert_eq!(single.checksum(290), batched.checksum(290));
+    assert_eq!(single.stats().rollbacks, batched.stats().rollbacks);
+    assert!(batched.stats().rollbacks > 20);
+    let s = batched.session;
+    let f = batched.tick - LAG + 2; // not confirmed yet
+    let b = [1u8, 2];
+    let entry = |slot, status| framelock_input { bytes: b.as_ptr(), len: 2, slot, status };
+    // SAFETY: a valid handle; entries pointing at `b`; NULL only where the test says so.
+    unsafe {
+        ok(framelock_session_add_remote_inputs(s, f, ptr::null(), 0));
+        let st = framelock_session_add_remote_inputs(s, f, ptr::null(), 1);
+        assert_eq!(st, framelock_status::FRAMELOCK_ERR_NULL_ARGUMENT);
+        let st = framelock_session_add_remote_inputs(s, f, &entry(1, 9), 1);
+        assert_eq!(st, framelock_status::FRAMELOCK_ERR_INVALID_ARGUMENT);
+        // Slot 0 is local: entry 1 fails after entry 0 (slot 1) was added.
+        let two = [entry(1, FRAMELOCK_INPUT_CONFIRMED), entry(0, FRAMELOCK_INPUT_CONFIRMED)];
+        let st = framelock_session_add_remote_inputs(s, f, two.as_ptr(), 2);
+        assert_eq!(st, framelock_status::FRAMELOCK_ERR_WRONG_SLOT_KIND);
+        let msg = CStr::from_ptr(framelock_last_error_message()).to_string_lossy().into_owned();
+        assert!(msg.starts_with("inputs[1]: ") && msg.contains("were added"), "{msg}");
+        let st = framelock_session_add_remote_input(s, 1, f, b.as_ptr(), 2);
+        assert_eq!(st, framelock_status::FRAMELOCK_ERR_ALREADY_CONFIRMED, "entry 0 was added");
+    }
+}

@@ -46,6 +46,13 @@ fn a_rollback_tick_through_the_c_abi_allocates_nothing() {
     });
     assert_eq!(n, 0, "allocations in 3,000 ticks fulfilled by framelock_arena_fulfil");
     assert!(rig.stats().rollbacks > 100, "the remote input arrives late: the ticks include rollbacks");
+    rig.batch_remote = true;
+    let n = count(|| {
+        for _ in 0..3000 {
+            rig.tick_by_request(false);
+        }
+    });
+    assert_eq!(n, 0, "allocations in 3,000 ticks with the remote input added as a batch");
 }
 
 #[test]
@@ -74,6 +81,10 @@ fn an_error_and_its_message_allocate_nothing() {
         for _ in 0..100 {
             // SAFETY: valid handle and buffer; the frame is already confirmed.
             let st = unsafe { framelock_session_add_remote_input(rig.session, 1, t - LAG - 5, b.as_ptr(), 2) };
+            assert_eq!(st, framelock_status::FRAMELOCK_ERR_ALREADY_CONFIRMED);
+            let e = framelock_input { bytes: b.as_ptr(), len: 2, slot: 1, status: FRAMELOCK_INPUT_CONFIRMED };
+            // SAFETY: valid handle and one entry; its frame is already confirmed.
+            let st = unsafe { framelock_session_add_remote_inputs(rig.session, t - LAG - 5, &e, 1) };
             assert_eq!(st, framelock_status::FRAMELOCK_ERR_ALREADY_CONFIRMED);
             // SAFETY: NULL out-parameter: an error, not a crash.
             let st = unsafe { framelock_session_advance(rig.session, ptr::null_mut()) };

@@ -26,6 +26,8 @@ pub struct Rig {
     pub session: *mut framelock_session,
     pub arena: *mut framelock_arena,
     pub tick: u32,
+    /// Add the remote input with framelock_session_add_remote_inputs() (a batch of one).
+    pub batch_remote: bool,
 }
 
 impl Rig {
@@ -49,7 +51,7 @@ impl Rig {
             ok(framelock_session_new(&cfg, &mut session));
             let mut arena = ptr::null_mut();
             ok(framelock_arena_new(&ap, &mut arena));
-            Rig { session, arena, tick: 0 }
+            Rig { session, arena, tick: 0, batch_remote: false }
         }
     }
 
@@ -66,7 +68,12 @@ impl Rig {
                 ok(framelock_session_add_local_input(self.session, 1, b.as_ptr(), 2, ptr::null_mut()));
             } else if t >= LAG {
                 ok(framelock_arena_scripted_input(SEED, 1, t - LAG, b.as_mut_ptr(), 2));
-                ok(framelock_session_add_remote_input(self.session, 1, t - LAG, b.as_ptr(), 2));
+                if self.batch_remote {
+                    let e = framelock_input { bytes: b.as_ptr(), len: 2, slot: 1, status: FRAMELOCK_INPUT_CONFIRMED };
+                    ok(framelock_session_add_remote_inputs(self.session, t - LAG, &e, 1));
+                } else {
+                    ok(framelock_session_add_remote_input(self.session, 1, t - LAG, b.as_ptr(), 2));
+                }
             }
         }
     }
