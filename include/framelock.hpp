@@ -342,6 +342,11 @@ public:
         return detail::make(framelock_session_add_input_with_status(get(), slot, frame, status,
                                                                     static_cast<const std::uint8_t *>(data), len));
     }
+    /// Several remote slots' inputs of one frame in one call (`count` entries: slot, bytes, len,
+    /// status); the entries before a failing one are added.
+    Result<void> add_remote_inputs(std::uint32_t frame, const framelock_input *inputs, std::size_t count) {
+        return detail::make(framelock_session_add_remote_inputs(get(), frame, inputs, count));
+    }
     Result<void> disconnect_slot(std::uint32_t slot, std::uint32_t frame) {
         return detail::make(framelock_session_disconnect_slot(get(), slot, frame));
     }
