@@ -153,6 +153,11 @@ impl Session {
                 checksummed_until: start,
                 sync_test: matches!(lim.mode, Mode::SyncTest { .. }),
                 fresh_from: 0,
+                saves: (0, 0),
+                pending: None,
+                matched: 0,
+                own: None,
+                suspects: Vec::with_capacity(checks),
             },
             predictor,
             current: start,
@@ -421,6 +426,8 @@ impl Session {
             stats: self.ledger.stats,
         };
         self.ledger.ops.clear();
+        self.ledger.saves = (0, 0);
+        self.ledger.clear_checks();
         self.ledger.fresh_from = self.ledger.primary_top.map_or(0, |t| t + 1);
         let outcome = match self.lim.mode {
             Mode::Lockstep => self.plan_lockstep(),
@@ -603,6 +610,7 @@ impl Session {
     }
 
     /// Writes predictions for every slot not confirmed at `frame` and queues its advance.
+    #[inline]
     fn queue_advance(&mut self, frame: Frame) {
         // Below `confirmed_until` every slot is confirmed: nothing to predict, no per-slot walk (a
         // sync test or a rollback's confirmed part costs one comparison per frame, not one per slot).
@@ -616,10 +624,9 @@ impl Session {
         self.ledger.ops.push(Op::Advance(frame));
     }
 
+    #[inline]
     fn queue_save(&mut self, frame: Frame, check: bool) {
-        if !check {
-            self.ledger.primary_top = Some(frame);
-        }
+        self.ledger.plan_save(frame, check);
         self.ledger.ops.push(Op::Save { frame, check });
     }
 
