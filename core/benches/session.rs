@@ -15,6 +15,8 @@
 //!   differs from the prediction; GGRS: two P2P sessions whose messages take 8 ticks;
 //! - sync test on both: 2 players check distance 7, 8 players distance 7, 2 players distance 1;
 //! - save + load of a 64 KiB state through a session, against two plain 64 KiB `copy_from_slice`;
+//! - input handling at many slots (criterion only, group `wide`): rollback at 2 and 64 slots with
+//!   one remote slot 8 frames late, and a 64-player sync test;
 //! - the reference simulation (`arena`) in lockstep at 8 and 64 players.
 
 // The counting allocator needs `unsafe impl GlobalAlloc` (the workspace denies unsafe code; the
@@ -53,6 +55,11 @@ fn criterion_benches(c: &mut Criterion) {
     bench_case(c, "save_load_64k", "framelock_hashsim", 1, fl::save_load_hashsim());
     bench_case(c, "save_load_64k", "framelock_own_checksum", 1, fl::save_load_blob());
     bench_case(c, "save_load_64k", "memcpy", 1, fl::Memcpy::new());
+    // Input handling and planning at 2 and 64 slots (rollback, one remote slot 8 frames late), and
+    // a sync test of 64 players: per-tick cost against the work (inputs added, frames simulated).
+    bench_case(c, "wide", "rollback_p2_lag8", 1, fl::Wide::new(2, 8));
+    bench_case(c, "wide", "rollback_p64_lag8", 1, fl::Wide::new(64, 8));
+    bench_case(c, "wide", "synctest_p64_d1", 1, fl::SyncTest::new(64, 1));
     bench_case(c, "arena", "players_8", 1, fl::ArenaLockstep::new(8));
     bench_case(c, "arena", "players_64", 1, fl::ArenaLockstep::new(64));
 }

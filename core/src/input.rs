@@ -150,6 +150,11 @@ pub(crate) struct InputStore {
     /// `confirmed_until()`, kept up to date when a slot's confirmed prefix grows or it disconnects,
     /// so planning reads one number instead of walking every slot per frame.
     until: Frame,
+    /// The slots whose first unconfirmed frame is `until`. `until` moves only when the last of them
+    /// moves past it: confirming an input costs O(1), plus one pass over the slots each time
+    /// `until` advances (once per frame, when the frame's last input arrives), not one pass per
+    /// input as a recomputation would (slots × slots per frame).
+    behind: SlotMask,
 }
 
 impl InputStore {
@@ -176,6 +181,7 @@ impl InputStore {
             default: default.to_vec(),
             any_disconnected: false,
             until: start,
+            behind: if slots >= 64 { u64::MAX } else { (1u64 << slots) - 1 },
         }
     }
 
@@ -277,11 +283,13 @@ impl InputStore {
             f = next;
         }
         if let Some(l) = last {
-            let old = self.next_unconfirmed[slot];
             self.next_unconfirmed[slot] = f;
-            // Only the slot holding the minimum can move it.
-            if old <= self.until {
-                self.refresh_until();
+            // Only the last slot holding the minimum moves it.
+            if self.behind >> slot & 1 == 1 {
+                self.behind &= !(1u64 << slot);
+                if self.behind == 0 {
+                    self.refresh_until();
+                }
             }
             let i = self.idx(slot, l);
             let len = self.cells[i].len;
@@ -360,29 +368,60 @@ impl InputStore {
     /// The first frame at which some slot's input is not confirmed.
     #[inline]
     pub fn confirmed_until(&self) -> Frame {
-        debug_assert_eq!(self.until, self.compute_until(), "cached confirmed_until is stale");
+        debug_assert_eq!((self.until, self.behind), self.compute_until(), "cached confirmed_until is stale");
         self.until
     }
 
     fn refresh_until(&mut self) {
-        self.until = self.compute_until();
+        (self.until, self.behind) = self.compute_until();
     }
 
-    /// `confirmed_until` from scratch: the lowest slot's first unconfirmed frame.
-    fn compute_until(&self) -> Frame {
-        let mut m = Frame::MAX;
+    /// The first frame a slot's input is not confirmed at (`Frame::MAX` once it is disconnected
+    /// there or before).
+    #[inline]
+    fn unconfirmed_from(&self, s: Slot) -> Frame {
+        match self.disconnected_from[s] {
+            Some(d) if d <= self.next_unconfirmed[s] => Frame::MAX,
+            _ => self.next_unconfirmed[s],
+        }
+    }
+
+    /// `confirmed_until` from scratch, the lowest slot's first unconfirmed frame, and the slots at it.
+    fn compute_until(&self) -> (Frame, SlotMask) {
+        let (mut m, mut at) = (Frame::MAX, 0);
         for s in 0..self.slots {
-            let f = match self.disconnected_from[s] {
-                Some(d) if d <= self.next_unconfirmed[s] => Frame::MAX,
-                _ => self.next_unconfirmed[s],
-            };
-            m = m.min(f);
+            let f = self.unconfirmed_from(s);
+            if f < m {
+                (m, at) = (f, 0);
+            }
+            if f == m {
+                at |= 1u64 << s;
+            }
+        }
+        (m, at)
+    }
+
+    /// The slots that may lack a confirmed input at some frame up to `frame`: those whose first
+    /// unconfirmed frame is at or before it. Planning predicts only these (one pass over the slots
+    /// per step, instead of one per predicted frame).
+    pub fn lagging(&self, frame: Frame) -> SlotMask {
+        if frame < self.until {
+            return 0;
+        }
+        let mut m = 0;
+        for s in 0..self.slots {
+            if self.unconfirmed_from(s) <= frame {
+                m |= 1u64 << s;
+            }
         }
         m
     }
 
     /// The slots whose input for `frame` is not confirmed.
     pub fn unconfirmed_mask(&self, frame: Frame) -> SlotMask {
+        if frame < self.until {
+            return 0;
+        }
         let mut m = 0;
         for s in 0..self.slots {
             if !self.is_confirmed(s, frame) {

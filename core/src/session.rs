@@ -79,6 +79,8 @@ pub struct Session {
     undo: Undo,
     /// After an aborted step whose game state is unknown: the next step starts by loading it.
     reload: Option<Frame>,
+    /// The slots that may need a prediction in the step being planned (`InputStore::lagging`).
+    lagging: SlotMask,
 }
 
 impl core::fmt::Debug for Session {
@@ -180,6 +182,7 @@ impl Session {
                 stats: SessionStats::default(),
             },
             reload: None,
+            lagging: 0,
             lim,
         }
     }
@@ -429,6 +432,7 @@ impl Session {
         self.ledger.saves = (0, 0);
         self.ledger.clear_checks();
         self.ledger.fresh_from = self.ledger.primary_top.map_or(0, |t| t + 1);
+        self.lagging = self.inputs.lagging(cur);
         let outcome = match self.lim.mode {
             Mode::Lockstep => self.plan_lockstep(),
             Mode::Rollback { max_prediction } => self.plan_rollback(max_prediction),
@@ -613,9 +617,14 @@ impl Session {
     #[inline]
     fn queue_advance(&mut self, frame: Frame) {
         // Below `confirmed_until` every slot is confirmed: nothing to predict, no per-slot walk (a
-        // sync test or a rollback's confirmed part costs one comparison per frame, not one per slot).
+        // sync test or a rollback's confirmed part costs one comparison per frame, not one per
+        // slot). Above it only the slots that lag (`self.lagging`, found once per step) may need a
+        // prediction: the cost is per predicted input, not per slot and frame.
         if frame >= self.inputs.confirmed_until() {
-            for s in 0..self.lim.slots {
+            let mut lag = self.lagging;
+            while lag != 0 {
+                let s = lag.trailing_zeros() as Slot;
+                lag &= lag - 1;
                 if !self.inputs.is_confirmed(s, frame) {
                     self.inputs.predict_into(s, frame, &*self.predictor);
                 }

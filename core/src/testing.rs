@@ -56,9 +56,9 @@ impl Simulation for HashSim {
             h = HashSim::mix_input(h, p.bytes, p.status);
         }
         self.hash = h;
-        let i = self.frame as usize % self.pad.len().max(1);
-        if let Some(b) = self.pad.get_mut(i) {
-            *b = b.wrapping_add(h as u8);
+        if !self.pad.is_empty() {
+            let i = self.frame as usize % self.pad.len();
+            self.pad[i] = self.pad[i].wrapping_add(h as u8);
         }
         self.frame += 1;
         Ok(())
