@@ -256,7 +256,7 @@ impl InputStore {
     pub fn put(&mut self, slot: Slot, frame: Frame, input: &[u8], state: CellState, status: InputStatus) -> bool {
         let i = self.idx(slot, frame);
         let r = self.range(i, input.len() as u16);
-        self.bytes[r.clone()].copy_from_slice(input);
+        copy_small(&mut self.bytes[r.clone()], input);
         let c = &mut self.cells[i];
         c.state = state;
         c.status = status;
@@ -295,7 +295,7 @@ impl InputStore {
             let len = self.cells[i].len;
             let src = self.range(i, len);
             let dst = slot * self.max_input;
-            self.last[dst..dst + len as usize].copy_from_slice(&self.bytes[src]);
+            copy_small(&mut self.last[dst..dst + len as usize], &self.bytes[src]);
             self.last_len[slot] = len;
         }
     }
@@ -325,7 +325,7 @@ impl InputStore {
         let len = if c.state == CellState::Proposed {
             let (src, dst) = (self.range(i, c.len), out);
             let (b, p) = (&self.bytes, &mut self.predicted);
-            p[dst..dst + c.len as usize].copy_from_slice(&b[src]);
+            copy_small(&mut p[dst..dst + c.len as usize], &b[src]);
             c.len as usize
         } else {
             let l = slot * self.max_input;
@@ -429,5 +429,47 @@ impl InputStore {
             }
         }
         m
+    }
+}
+
+/// `dst.copy_from_slice(src)` for inputs: up to 16 bytes as two overlapping fixed-size moves
+/// (a few instructions) instead of a `memcpy` call, which costs more than the copy for a typical
+/// 1–16-byte input. Panics like `copy_from_slice` when the lengths differ (never: callers pass
+/// equal ranges).
+#[inline]
+fn copy_small(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    assert_eq!(dst.len(), n, "copy_small: length mismatch");
+    match n {
+        0 => {}
+        1..=3 => {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+        4..=7 => {
+            dst[..4].copy_from_slice(&src[..4]);
+            dst[n - 4..].copy_from_slice(&src[n - 4..]);
+        }
+        8..=16 => {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[n - 8..].copy_from_slice(&src[n - 8..]);
+        }
+        _ => dst.copy_from_slice(src),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_small;
+
+    #[test]
+    fn copy_small_copies_every_length() {
+        let src: Vec<u8> = (1..=40u8).collect();
+        for n in 0..=40 {
+            let mut dst = vec![0u8; n];
+            copy_small(&mut dst, &src[..n]);
+            assert_eq!(dst, &src[..n], "{n} bytes");
+        }
     }
 }
