@@ -1,5 +1,8 @@
 //! Per-slot input queues (preallocated rings) and the read-only view of one frame's inputs.
 
+use arrayvec::ArrayVec;
+
+use crate::config::{MAX_INPUT_SIZE, MAX_SLOTS};
 use crate::{Frame, Predictor, Slot, SlotMask};
 
 /// What the simulation is told about one slot's input for a frame.
@@ -124,6 +127,10 @@ const EMPTY: Cell =
     Cell { state: CellState::Empty, status: InputStatus::Confirmed, len: 0, predicted: false, pred_len: 0 };
 
 /// Per-slot input rings over a window of frames `[base, base + window)`, all preallocated.
+///
+/// The rings (`cells`, `bytes`, `predicted`, `last`) are `Vec`s: their size, slots × window ×
+/// input size, is known only at run time and can reach megabytes. Per-slot values are
+/// `ArrayVec`s of at most `MAX_SLOTS`, inline in the store (no pointer to follow).
 #[derive(Debug)]
 pub(crate) struct InputStore {
     pub slots: usize,
@@ -138,13 +145,13 @@ pub(crate) struct InputStore {
     bytes: Vec<u8>,
     predicted: Vec<u8>,
     /// Per slot: the first frame not confirmed (every frame below it is).
-    pub next_unconfirmed: Vec<Frame>,
+    pub next_unconfirmed: ArrayVec<Frame, MAX_SLOTS>,
     /// Per slot: the frame from which it is disconnected.
-    pub disconnected_from: Vec<Option<Frame>>,
+    pub disconnected_from: ArrayVec<Option<Frame>, MAX_SLOTS>,
     /// Per slot: a copy of its last contiguous confirmed input (the default before any).
     last: Vec<u8>,
-    last_len: Vec<u16>,
-    default: Vec<u8>,
+    last_len: ArrayVec<u16, MAX_SLOTS>,
+    default: ArrayVec<u8, MAX_INPUT_SIZE>,
     /// Some slot was ever disconnected (until then no per-slot disconnect check is needed).
     any_disconnected: bool,
     /// `confirmed_until()`, kept up to date when a slot's confirmed prefix grows or it disconnects,
@@ -174,11 +181,11 @@ impl InputStore {
             cells: vec![EMPTY; n],
             bytes: vec![0; n * max_input],
             predicted: vec![0; n * max_input],
-            next_unconfirmed: vec![start; slots],
-            disconnected_from: vec![None; slots],
+            next_unconfirmed: (0..slots).map(|_| start).collect(),
+            disconnected_from: (0..slots).map(|_| None).collect(),
             last,
-            last_len: vec![default.len() as u16; slots],
-            default: default.to_vec(),
+            last_len: (0..slots).map(|_| default.len() as u16).collect(),
+            default: default.iter().copied().collect(),
             any_disconnected: false,
             until: start,
             behind: if slots >= 64 { u64::MAX } else { (1u64 << slots) - 1 },
@@ -310,10 +317,10 @@ impl InputStore {
             let l = slot * self.max_input;
             (&self.last, l..l + self.last_len[slot] as usize)
         };
-        let mut tmp = [0u8; crate::config::MAX_INPUT_SIZE];
-        let n = len.len();
-        tmp[..n].copy_from_slice(&src[len]);
-        self.put(slot, frame, &tmp[..n], state, InputStatus::Confirmed);
+        let mut tmp = ArrayVec::<u8, MAX_INPUT_SIZE>::new();
+        // Never fails: an input is at most `max_input_size` <= `MAX_INPUT_SIZE` bytes.
+        let _ = tmp.try_extend_from_slice(&src[len]);
+        self.put(slot, frame, &tmp, state, InputStatus::Confirmed);
     }
 
     /// Writes the prediction for a cell that is not confirmed: its proposal if it has one (relay

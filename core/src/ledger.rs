@@ -4,6 +4,9 @@
 //! It is the part of the session a [`Step`](crate::Step) borrows mutably, so that dropping the
 //! step can finish it at once: checksums and events are up to date as soon as the step is gone.
 
+use arrayvec::ArrayVec;
+
+use crate::config::MAX_ROLLBACK;
 use crate::event::{Event, EventQueue};
 use crate::history::{ChecksumHistory, EarlyChecksum};
 use crate::session::SessionStats;
@@ -14,6 +17,12 @@ use crate::{Error, Frame, Slot, SnapshotWriter};
 /// A length no check copy matches (not [`STORED`] either): a check copy expecting it is always a suspect.
 const NEVER: usize = usize::MAX - 1;
 
+/// The most operations a step plans: a load, then a save and an advance for each of up to
+/// `MAX_ROLLBACK + 1` frames, and a save before them (a sync test's first step), with room to spare.
+pub(crate) const MAX_OPS: usize = 2 * (MAX_ROLLBACK as usize + 2) + 2;
+
+/// The two snapshots of the first sync-test mismatch. `Vec`s: their size is the configured
+/// `max_snapshot_size`, known only at run time (allocated once at build).
 #[derive(Debug)]
 pub(crate) struct Evidence {
     pub frame: Option<Frame>,
@@ -28,11 +37,13 @@ pub(crate) struct Ledger {
     pub checks: SnapshotRing,
     pub evidence: Evidence,
     pub history: ChecksumHistory,
+    /// A `Vec` with the configured capacity (`early_checksums`, a run-time setting), never grown.
     pub early: Vec<EarlyChecksum>,
     pub events: EventQueue,
     pub stats: SessionStats,
-    /// The planned operations of the open step.
-    pub ops: Vec<Op>,
+    /// The planned operations of the open step: a bounded list inline in the session, so planning
+    /// can never reallocate.
+    pub ops: ArrayVec<Op, MAX_OPS>,
     /// `Some(confirmed_until at planning)` while a step is open.
     pub open: Option<Frame>,
     /// The newest frame saved into the primary ring.
@@ -53,7 +64,7 @@ pub(crate) struct Ledger {
     pub own: Option<u64>,
     /// Check copies that may differ (stored, shorter, or with own checksums), compared by
     /// checksum when the step finishes. At most one per frame of the check distance.
-    pub suspects: Vec<Frame>,
+    pub suspects: ArrayVec<Frame, { MAX_ROLLBACK as usize }>,
 }
 
 impl Ledger {
@@ -84,8 +95,9 @@ impl Ledger {
         if let Some((frame, expect)) = self.pending.take() {
             if self.matched != expect || self.own.is_some() {
                 self.checks.note_check(frame, self.matched, self.own);
-                if !self.suspects.contains(&frame) && self.suspects.len() < self.suspects.capacity() {
-                    self.suspects.push(frame);
+                if !self.suspects.contains(&frame) {
+                    // Full only when a caller saves check copies the step did not ask for.
+                    let _ = self.suspects.try_push(frame);
                 }
             }
         }

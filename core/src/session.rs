@@ -1,12 +1,13 @@
 //! The session: inputs in, ordered requests out, checksums compared.
 
+use arrayvec::ArrayVec;
 use bumpalo::Bump;
 
-use crate::config::{Authority, Limits, Mode, Predictor};
+use crate::config::{Authority, Limits, Mode, Predictor, MAX_SLOTS};
 use crate::event::{Event, EventQueue};
 use crate::history::{ChecksumHistory, EarlyChecksum};
 use crate::input::{CellState, FrameInputs, InputStore};
-use crate::ledger::{Evidence, Ledger};
+use crate::ledger::{Evidence, Ledger, MAX_OPS};
 use crate::snapshot::SnapshotRing;
 use crate::step::{Op, Outcome, Request, Step};
 use crate::{Error, Frame, InputStatus, Slot, SlotMask, SnapshotWriter};
@@ -62,7 +63,7 @@ pub struct Session {
     current: Frame,
     first_incorrect: Option<Frame>,
     /// Per slot: the next frame a local input goes to.
-    local_next: Vec<Frame>,
+    local_next: ArrayVec<Frame, MAX_SLOTS>,
     /// Inputs below this frame may be recycled once the open step is gone.
     release_below: Frame,
     tap_next: Frame,
@@ -114,7 +115,7 @@ impl Session {
             Mode::Rollback { .. } => (depth as usize + 2, 0),
             Mode::SyncTest { .. } => (depth as usize + 2, depth as usize + 1),
         };
-        let max_ops = 2 * (depth as usize + 2) + 2;
+        let max_ops = (2 * (depth as usize + 2) + 2).min(MAX_OPS);
         let requests_cap = max_ops * core::mem::size_of::<crate::Request<'static>>() + 256;
         let start = lim.start_frame;
         let mut inputs = InputStore::new(lim.slots, lim.max_input_size, lim.input_window, &lim.default_input, start);
@@ -125,7 +126,7 @@ impl Session {
             Authority::PeerToPeer => CellState::Confirmed,
             Authority::Relay => CellState::Proposed,
         };
-        let mut local_next = vec![start; lim.slots];
+        let mut local_next: ArrayVec<Frame, MAX_SLOTS> = (0..lim.slots).map(|_| start).collect();
         for s in (0..lim.slots).filter(|&s| lim.local >> s & 1 == 1) {
             for f in start..start + lim.input_delay {
                 inputs.put(s, f, &lim.default_input, delay_state, InputStatus::Confirmed);
@@ -149,7 +150,7 @@ impl Session {
                 early: Vec::with_capacity(lim.early_checksums),
                 events: EventQueue::new(lim.event_queue),
                 stats: SessionStats::default(),
-                ops: Vec::with_capacity(max_ops),
+                ops: ArrayVec::new(),
                 open: None,
                 primary_top: None,
                 checksummed_until: start,
@@ -159,7 +160,7 @@ impl Session {
                 pending: None,
                 matched: 0,
                 own: None,
-                suspects: Vec::with_capacity(checks),
+                suspects: ArrayVec::new(),
             },
             predictor,
             current: start,
