@@ -376,3 +376,30 @@ impl Case for Wide {
         detail_of(&self.driver)
     }
 }
+
+/// The core's checksum of a 64 KiB snapshot alone (`checksum64`, XXH3-64), one hash per "frame":
+/// with [`Memcpy`] it bounds what a save + load that hashes can reach (see docs/BENCHMARKS.md).
+#[derive(Debug)]
+pub struct Hash64k {
+    state: Vec<u8>,
+    frames: u64,
+}
+
+impl Hash64k {
+    pub fn new() -> Self {
+        Hash64k { state: (0..BIG_STATE).map(|i| i as u8).collect(), frames: 0 }
+    }
+}
+
+impl Case for Hash64k {
+    fn tick(&mut self) {
+        black_box(framelock_core::checksum64(black_box(&self.state)));
+        self.frames += 1;
+    }
+    fn frames(&self) -> u64 {
+        self.frames
+    }
+    fn resimulated(&self) -> u64 {
+        0
+    }
+}
