@@ -471,8 +471,12 @@ impl Session {
         self.requests.reset();
         let Session { ledger, inputs, requests, requests_cap, scratch, scratch_cap, scratch_empty, .. } = self;
         let inputs: &InputStore = inputs;
+        let ops = ledger.ops.as_slice();
+        // By index, not through an iterator: no per-element `Option` and "too few elements" check.
         let list = requests
-            .try_alloc_slice_fill_iter(ledger.ops.iter().map(|op| op.request(inputs)))
+            .try_alloc_slice_fill_with(ops.len(), |i| {
+                ops.get(i).map_or(Request::LoadState { frame: 0 }, |op| op.request(inputs))
+            })
             .map_err(|_| Error::ArenaExhausted { arena: "requests", cap: *requests_cap })?;
         Ok(Step { requests: list, outcome, ledger, scratch, scratch_cap: *scratch_cap, scratch_empty: *scratch_empty })
     }
