@@ -275,36 +275,41 @@ impl InputStore {
                 || self.predicted[self.range(i, c.pred_len)] != self.bytes[r]);
         if state == CellState::Confirmed {
             self.cells[i].predicted = false;
-            self.advance_contiguous(slot);
+            self.advance_contiguous(slot, frame);
         }
         mispredicted
     }
 
-    fn advance_contiguous(&mut self, slot: Slot) {
-        let mut f = self.next_unconfirmed[slot];
-        let mut last = None;
-        while self.in_window(f) && self.cells[self.idx(slot, f)].state == CellState::Confirmed {
-            last = Some(f);
-            // At `Frame::MAX` the slot is confirmed to the end of time; stop instead of wrapping.
-            let Some(next) = f.checked_add(1) else { break };
+    /// `slot`'s input for `frame` was just confirmed: if `frame` was the slot's first unconfirmed
+    /// frame, its confirmed prefix grows (over inputs that arrived early too). An input confirmed
+    /// out of order leaves the prefix as it is, without looking at any cell.
+    fn advance_contiguous(&mut self, slot: Slot, frame: Frame) {
+        if frame != self.next_unconfirmed[slot] {
+            return;
+        }
+        let (mut last, mut f) = (frame, frame);
+        // At `Frame::MAX` the slot is confirmed to the end of time; stop instead of wrapping.
+        while let Some(next) = f.checked_add(1) {
             f = next;
-        }
-        if let Some(l) = last {
-            self.next_unconfirmed[slot] = f;
-            // Only the last slot holding the minimum moves it.
-            if self.behind >> slot & 1 == 1 {
-                self.behind &= !(1u64 << slot);
-                if self.behind == 0 {
-                    self.refresh_until();
-                }
+            if !(self.in_window(f) && self.cells[self.idx(slot, f)].state == CellState::Confirmed) {
+                break;
             }
-            let i = self.idx(slot, l);
-            let len = self.cells[i].len;
-            let src = self.range(i, len);
-            let dst = slot * self.max_input;
-            copy_small(&mut self.last[dst..dst + len as usize], &self.bytes[src]);
-            self.last_len[slot] = len;
+            last = f;
         }
+        self.next_unconfirmed[slot] = f;
+        // Only the last slot holding the minimum moves it.
+        if self.behind >> slot & 1 == 1 {
+            self.behind &= !(1u64 << slot);
+            if self.behind == 0 {
+                self.refresh_until();
+            }
+        }
+        let i = self.idx(slot, last);
+        let len = self.cells[i].len;
+        let src = self.range(i, len);
+        let dst = slot * self.max_input;
+        copy_small(&mut self.last[dst..dst + len as usize], &self.bytes[src]);
+        self.last_len[slot] = len;
     }
 
     /// Gives `slot` at `frame` the input it had at the frame before (a gap a raised input delay opened).
