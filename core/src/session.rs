@@ -211,10 +211,15 @@ impl Session {
     }
 
     /// Recycles input rows the last step no longer needs (it cannot, while a step borrows them).
+    #[inline]
     fn release(&mut self) {
-        self.ledger.finish_step();
-        let keep = self.release_below.max(self.inputs.base);
-        self.inputs.release_below(keep);
+        // Both checks inline: most calls find no open step and nothing to recycle.
+        if self.ledger.open.is_some() {
+            self.ledger.finish_step();
+        }
+        if self.release_below > self.inputs.base {
+            self.inputs.release_below(self.release_below);
+        }
     }
 
     // ----- inputs -------------------------------------------------------------------------------
