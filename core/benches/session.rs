@@ -15,6 +15,8 @@
 //!   differs from the prediction; GGRS: two P2P sessions whose messages take 8 ticks;
 //! - sync test on both: 2 players check distance 7, 8 players distance 7, 2 players distance 1;
 //! - save + load of a 64 KiB state through a session, against two plain 64 KiB `copy_from_slice`;
+//! - input handling at many slots (criterion only, group `wide`): rollback at 2 and 64 slots with
+//!   one remote slot 8 frames late, and a 64-player sync test;
 //! - the reference simulation (`arena`) in lockstep at 8 and 64 players.
 
 // The counting allocator needs `unsafe impl GlobalAlloc` (the workspace denies unsafe code; the
@@ -53,6 +55,12 @@ fn criterion_benches(c: &mut Criterion) {
     bench_case(c, "save_load_64k", "framelock_hashsim", 1, fl::save_load_hashsim());
     bench_case(c, "save_load_64k", "framelock_own_checksum", 1, fl::save_load_blob());
     bench_case(c, "save_load_64k", "memcpy", 1, fl::Memcpy::new());
+    bench_case(c, "save_load_64k", "checksum64_alone", 1, fl::Hash64k::new());
+    // Input handling and planning at 2 and 64 slots (rollback, one remote slot 8 frames late), and
+    // a sync test of 64 players: per-tick cost against the work (inputs added, frames simulated).
+    bench_case(c, "wide", "rollback_p2_lag8", 1, fl::Wide::new(2, 8));
+    bench_case(c, "wide", "rollback_p64_lag8", 1, fl::Wide::new(64, 8));
+    bench_case(c, "wide", "synctest_p64_d1", 1, fl::SyncTest::new(64, 1));
     bench_case(c, "arena", "players_8", 1, fl::ArenaLockstep::new(8));
     bench_case(c, "arena", "players_64", 1, fl::ArenaLockstep::new(64));
 }
@@ -120,6 +128,10 @@ fn main() {
     let (fl_blob, memcpy2) = measure_pair(fl::save_load_blob(), fl::Memcpy::new(), budget);
     let fl_blob = m("framelock save+load 64 KiB (own checksum)", fl_blob);
     let memcpy = m("memcpy 2 x 64 KiB", if memcpy2.frames_per_s > memcpy.frames_per_s { memcpy2 } else { memcpy });
+    // The hash alone, alternating with the memcpy pair: save + load + hash cannot take less than
+    // the two copies plus the hash, so memcpy / (memcpy + hash) bounds the HashSim row.
+    let (hash64k, memcpy3) = measure_pair(fl::Hash64k::new(), fl::Memcpy::new(), budget);
+    let hash64k = m("checksum64 of 64 KiB alone", hash64k);
     let arena8 = m("arena 8 players", measure(fl::ArenaLockstep::new(8), budget));
     let arena64 = m("arena 64 players", measure(fl::ArenaLockstep::new(64), budget));
 
@@ -181,13 +193,23 @@ fn main() {
         ("save+load 64 KiB, HashSim (core hashes it)", &fl_big),
         ("save+load 64 KiB, own checksum (no hash)", &fl_blob),
         ("plain memcpy 2 x 64 KiB (baseline)", &memcpy),
+        ("checksum64 of 64 KiB alone (XXH3-64)", &hash64k),
         ("reference simulation, 8 players, lockstep", &arena8),
         ("reference simulation, 64 players, lockstep", &arena64),
     ];
     for (i, (name, f)) in solo.iter().enumerate() {
-        let vs = if i < 3 { format!("{:.2}x", f.frames_per_s / memcpy.frames_per_s) } else { String::new() };
+        let vs = if i < 4 { format!("{:.2}x", f.frames_per_s / memcpy.frames_per_s) } else { String::new() };
         println!("{:<44} {:>14} {:>13} {:>12}", name, fps(f.frames_per_s), allocs(f), vs);
     }
+    // The bound: 2 copies (memcpy pair, measured alternating with the hash) + 1 hash per frame.
+    let (copies, hash) = (ns(&memcpy3), ns(&hash64k));
+    println!(
+        "save+load with the core's checksum: 2 x 64 KiB memcpy {copies:.0} ns + checksum64 of 64 KiB {hash:.0} ns \
+         ({:.1} GB/s) per frame: at best {:.2}x memcpy (the HashSim row: {:.2}x)",
+        65536.0 / hash,
+        copies / (copies + hash),
+        fl_big.frames_per_s / memcpy.frames_per_s
+    );
     println!();
     println!("details (allocation runs):");
     let all = [

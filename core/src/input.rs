@@ -1,5 +1,8 @@
 //! Per-slot input queues (preallocated rings) and the read-only view of one frame's inputs.
 
+use arrayvec::ArrayVec;
+
+use crate::config::{MAX_INPUT_SIZE, MAX_SLOTS};
 use crate::{Frame, Predictor, Slot, SlotMask};
 
 /// What the simulation is told about one slot's input for a frame.
@@ -124,6 +127,10 @@ const EMPTY: Cell =
     Cell { state: CellState::Empty, status: InputStatus::Confirmed, len: 0, predicted: false, pred_len: 0 };
 
 /// Per-slot input rings over a window of frames `[base, base + window)`, all preallocated.
+///
+/// The rings (`cells`, `bytes`, `predicted`, `last`) are `Vec`s: their size, slots × window ×
+/// input size, is known only at run time and can reach megabytes. Per-slot values are
+/// `ArrayVec`s of at most `MAX_SLOTS`, inline in the store (no pointer to follow).
 #[derive(Debug)]
 pub(crate) struct InputStore {
     pub slots: usize,
@@ -138,18 +145,23 @@ pub(crate) struct InputStore {
     bytes: Vec<u8>,
     predicted: Vec<u8>,
     /// Per slot: the first frame not confirmed (every frame below it is).
-    pub next_unconfirmed: Vec<Frame>,
+    pub next_unconfirmed: ArrayVec<Frame, MAX_SLOTS>,
     /// Per slot: the frame from which it is disconnected.
-    pub disconnected_from: Vec<Option<Frame>>,
+    pub disconnected_from: ArrayVec<Option<Frame>, MAX_SLOTS>,
     /// Per slot: a copy of its last contiguous confirmed input (the default before any).
     last: Vec<u8>,
-    last_len: Vec<u16>,
-    default: Vec<u8>,
+    last_len: ArrayVec<u16, MAX_SLOTS>,
+    default: ArrayVec<u8, MAX_INPUT_SIZE>,
     /// Some slot was ever disconnected (until then no per-slot disconnect check is needed).
     any_disconnected: bool,
     /// `confirmed_until()`, kept up to date when a slot's confirmed prefix grows or it disconnects,
     /// so planning reads one number instead of walking every slot per frame.
     until: Frame,
+    /// The slots whose first unconfirmed frame is `until`. `until` moves only when the last of them
+    /// moves past it: confirming an input costs O(1), plus one pass over the slots each time
+    /// `until` advances (once per frame, when the frame's last input arrives), not one pass per
+    /// input as a recomputation would (slots × slots per frame).
+    behind: SlotMask,
 }
 
 impl InputStore {
@@ -169,13 +181,14 @@ impl InputStore {
             cells: vec![EMPTY; n],
             bytes: vec![0; n * max_input],
             predicted: vec![0; n * max_input],
-            next_unconfirmed: vec![start; slots],
-            disconnected_from: vec![None; slots],
+            next_unconfirmed: (0..slots).map(|_| start).collect(),
+            disconnected_from: (0..slots).map(|_| None).collect(),
             last,
-            last_len: vec![default.len() as u16; slots],
-            default: default.to_vec(),
+            last_len: (0..slots).map(|_| default.len() as u16).collect(),
+            default: default.iter().copied().collect(),
             any_disconnected: false,
             until: start,
+            behind: if slots >= 64 { u64::MAX } else { (1u64 << slots) - 1 },
         }
     }
 
@@ -250,7 +263,7 @@ impl InputStore {
     pub fn put(&mut self, slot: Slot, frame: Frame, input: &[u8], state: CellState, status: InputStatus) -> bool {
         let i = self.idx(slot, frame);
         let r = self.range(i, input.len() as u16);
-        self.bytes[r.clone()].copy_from_slice(input);
+        copy_small(&mut self.bytes[r.clone()], input);
         let c = &mut self.cells[i];
         c.state = state;
         c.status = status;
@@ -262,34 +275,41 @@ impl InputStore {
                 || self.predicted[self.range(i, c.pred_len)] != self.bytes[r]);
         if state == CellState::Confirmed {
             self.cells[i].predicted = false;
-            self.advance_contiguous(slot);
+            self.advance_contiguous(slot, frame);
         }
         mispredicted
     }
 
-    fn advance_contiguous(&mut self, slot: Slot) {
-        let mut f = self.next_unconfirmed[slot];
-        let mut last = None;
-        while self.in_window(f) && self.cells[self.idx(slot, f)].state == CellState::Confirmed {
-            last = Some(f);
-            // At `Frame::MAX` the slot is confirmed to the end of time; stop instead of wrapping.
-            let Some(next) = f.checked_add(1) else { break };
-            f = next;
+    /// `slot`'s input for `frame` was just confirmed: if `frame` was the slot's first unconfirmed
+    /// frame, its confirmed prefix grows (over inputs that arrived early too). An input confirmed
+    /// out of order leaves the prefix as it is, without looking at any cell.
+    fn advance_contiguous(&mut self, slot: Slot, frame: Frame) {
+        if frame != self.next_unconfirmed[slot] {
+            return;
         }
-        if let Some(l) = last {
-            let old = self.next_unconfirmed[slot];
-            self.next_unconfirmed[slot] = f;
-            // Only the slot holding the minimum can move it.
-            if old <= self.until {
+        let (mut last, mut f) = (frame, frame);
+        // At `Frame::MAX` the slot is confirmed to the end of time; stop instead of wrapping.
+        while let Some(next) = f.checked_add(1) {
+            f = next;
+            if !(self.in_window(f) && self.cells[self.idx(slot, f)].state == CellState::Confirmed) {
+                break;
+            }
+            last = f;
+        }
+        self.next_unconfirmed[slot] = f;
+        // Only the last slot holding the minimum moves it.
+        if self.behind >> slot & 1 == 1 {
+            self.behind &= !(1u64 << slot);
+            if self.behind == 0 {
                 self.refresh_until();
             }
-            let i = self.idx(slot, l);
-            let len = self.cells[i].len;
-            let src = self.range(i, len);
-            let dst = slot * self.max_input;
-            self.last[dst..dst + len as usize].copy_from_slice(&self.bytes[src]);
-            self.last_len[slot] = len;
         }
+        let i = self.idx(slot, last);
+        let len = self.cells[i].len;
+        let src = self.range(i, len);
+        let dst = slot * self.max_input;
+        copy_small(&mut self.last[dst..dst + len as usize], &self.bytes[src]);
+        self.last_len[slot] = len;
     }
 
     /// Gives `slot` at `frame` the input it had at the frame before (a gap a raised input delay opened).
@@ -302,10 +322,10 @@ impl InputStore {
             let l = slot * self.max_input;
             (&self.last, l..l + self.last_len[slot] as usize)
         };
-        let mut tmp = [0u8; crate::config::MAX_INPUT_SIZE];
-        let n = len.len();
-        tmp[..n].copy_from_slice(&src[len]);
-        self.put(slot, frame, &tmp[..n], state, InputStatus::Confirmed);
+        let mut tmp = ArrayVec::<u8, MAX_INPUT_SIZE>::new();
+        // Never fails: an input is at most `max_input_size` <= `MAX_INPUT_SIZE` bytes.
+        let _ = tmp.try_extend_from_slice(&src[len]);
+        self.put(slot, frame, &tmp, state, InputStatus::Confirmed);
     }
 
     /// Writes the prediction for a cell that is not confirmed: its proposal if it has one (relay
@@ -317,7 +337,7 @@ impl InputStore {
         let len = if c.state == CellState::Proposed {
             let (src, dst) = (self.range(i, c.len), out);
             let (b, p) = (&self.bytes, &mut self.predicted);
-            p[dst..dst + c.len as usize].copy_from_slice(&b[src]);
+            copy_small(&mut p[dst..dst + c.len as usize], &b[src]);
             c.len as usize
         } else {
             let l = slot * self.max_input;
@@ -360,29 +380,60 @@ impl InputStore {
     /// The first frame at which some slot's input is not confirmed.
     #[inline]
     pub fn confirmed_until(&self) -> Frame {
-        debug_assert_eq!(self.until, self.compute_until(), "cached confirmed_until is stale");
+        debug_assert_eq!((self.until, self.behind), self.compute_until(), "cached confirmed_until is stale");
         self.until
     }
 
     fn refresh_until(&mut self) {
-        self.until = self.compute_until();
+        (self.until, self.behind) = self.compute_until();
     }
 
-    /// `confirmed_until` from scratch: the lowest slot's first unconfirmed frame.
-    fn compute_until(&self) -> Frame {
-        let mut m = Frame::MAX;
+    /// The first frame a slot's input is not confirmed at (`Frame::MAX` once it is disconnected
+    /// there or before).
+    #[inline]
+    fn unconfirmed_from(&self, s: Slot) -> Frame {
+        match self.disconnected_from[s] {
+            Some(d) if d <= self.next_unconfirmed[s] => Frame::MAX,
+            _ => self.next_unconfirmed[s],
+        }
+    }
+
+    /// `confirmed_until` from scratch, the lowest slot's first unconfirmed frame, and the slots at it.
+    fn compute_until(&self) -> (Frame, SlotMask) {
+        let (mut m, mut at) = (Frame::MAX, 0);
         for s in 0..self.slots {
-            let f = match self.disconnected_from[s] {
-                Some(d) if d <= self.next_unconfirmed[s] => Frame::MAX,
-                _ => self.next_unconfirmed[s],
-            };
-            m = m.min(f);
+            let f = self.unconfirmed_from(s);
+            if f < m {
+                (m, at) = (f, 0);
+            }
+            if f == m {
+                at |= 1u64 << s;
+            }
+        }
+        (m, at)
+    }
+
+    /// The slots that may lack a confirmed input at some frame up to `frame`: those whose first
+    /// unconfirmed frame is at or before it. Planning predicts only these (one pass over the slots
+    /// per step, instead of one per predicted frame).
+    pub fn lagging(&self, frame: Frame) -> SlotMask {
+        if frame < self.until {
+            return 0;
+        }
+        let mut m = 0;
+        for s in 0..self.slots {
+            if self.unconfirmed_from(s) <= frame {
+                m |= 1u64 << s;
+            }
         }
         m
     }
 
     /// The slots whose input for `frame` is not confirmed.
     pub fn unconfirmed_mask(&self, frame: Frame) -> SlotMask {
+        if frame < self.until {
+            return 0;
+        }
         let mut m = 0;
         for s in 0..self.slots {
             if !self.is_confirmed(s, frame) {
@@ -390,5 +441,47 @@ impl InputStore {
             }
         }
         m
+    }
+}
+
+/// `dst.copy_from_slice(src)` for inputs: up to 16 bytes as two overlapping fixed-size moves
+/// (a few instructions) instead of a `memcpy` call, which costs more than the copy for a typical
+/// 1–16-byte input. Panics like `copy_from_slice` when the lengths differ (never: callers pass
+/// equal ranges).
+#[inline]
+fn copy_small(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    assert_eq!(dst.len(), n, "copy_small: length mismatch");
+    match n {
+        0 => {}
+        1..=3 => {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+        4..=7 => {
+            dst[..4].copy_from_slice(&src[..4]);
+            dst[n - 4..].copy_from_slice(&src[n - 4..]);
+        }
+        8..=16 => {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[n - 8..].copy_from_slice(&src[n - 8..]);
+        }
+        _ => dst.copy_from_slice(src),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_small;
+
+    #[test]
+    fn copy_small_copies_every_length() {
+        let src: Vec<u8> = (1..=40u8).collect();
+        for n in 0..=40 {
+            let mut dst = vec![0u8; n];
+            copy_small(&mut dst, &src[..n]);
+            assert_eq!(dst, &src[..n], "{n} bytes");
+        }
     }
 }

@@ -4,13 +4,25 @@
 //! It is the part of the session a [`Step`](crate::Step) borrows mutably, so that dropping the
 //! step can finish it at once: checksums and events are up to date as soon as the step is gone.
 
+use arrayvec::ArrayVec;
+
+use crate::config::MAX_ROLLBACK;
 use crate::event::{Event, EventQueue};
 use crate::history::{ChecksumHistory, EarlyChecksum};
 use crate::session::SessionStats;
-use crate::snapshot::SnapshotRing;
+use crate::snapshot::{same_bytes, SnapshotRing, STORED};
 use crate::step::Op;
 use crate::{Error, Frame, Slot, SnapshotWriter};
 
+/// A length no check copy matches (not [`STORED`] either): a check copy expecting it is always a suspect.
+const NEVER: usize = usize::MAX - 1;
+
+/// The most operations a step plans: a load, then a save and an advance for each of up to
+/// `MAX_ROLLBACK + 1` frames, and a save before them (a sync test's first step), with room to spare.
+pub(crate) const MAX_OPS: usize = 2 * (MAX_ROLLBACK as usize + 2) + 2;
+
+/// The two snapshots of the first sync-test mismatch. `Vec`s: their size is the configured
+/// `max_snapshot_size`, known only at run time (allocated once at build).
 #[derive(Debug)]
 pub(crate) struct Evidence {
     pub frame: Option<Frame>,
@@ -25,11 +37,13 @@ pub(crate) struct Ledger {
     pub checks: SnapshotRing,
     pub evidence: Evidence,
     pub history: ChecksumHistory,
+    /// A `Vec` with the configured capacity (`early_checksums`, a run-time setting), never grown.
     pub early: Vec<EarlyChecksum>,
     pub events: EventQueue,
     pub stats: SessionStats,
-    /// The planned operations of the open step.
-    pub ops: Vec<Op>,
+    /// The planned operations of the open step: a bounded list inline in the session, so planning
+    /// can never reallocate.
+    pub ops: ArrayVec<Op, MAX_OPS>,
     /// `Some(confirmed_until at planning)` while a step is open.
     pub open: Option<Frame>,
     /// The newest frame saved into the primary ring.
@@ -38,16 +52,54 @@ pub(crate) struct Ledger {
     /// Sync test: a save of a frame below `fresh_from` (saved by an earlier step) is a check copy.
     pub sync_test: bool,
     pub fresh_from: Frame,
+    /// The frames the open step saves into the primary ring, `saves.0..saves.1` (every mode's
+    /// primary saves are consecutive frames): finishing a step seals these, without walking its
+    /// operations.
+    pub saves: (Frame, Frame),
+    /// Sync test: the check copy being written (its frame and the length it must match), resolved
+    /// when the next save starts or the step finishes; the writer counts matched bytes into
+    /// `matched` and puts an own checksum into `own`.
+    pub pending: Option<(Frame, usize)>,
+    pub matched: usize,
+    pub own: Option<u64>,
+    /// Check copies that may differ (stored, shorter, or with own checksums), compared by
+    /// checksum when the step finishes. At most one per frame of the check distance.
+    pub suspects: ArrayVec<Frame, { MAX_ROLLBACK as usize }>,
 }
 
 impl Ledger {
     /// The buffer a save of `frame` in the open step goes to.
     #[inline]
     pub fn writer(&mut self, frame: Frame) -> SnapshotWriter<'_> {
+        self.resolve_check();
         if self.sync_test && frame < self.fresh_from {
-            self.checks.writer(frame)
+            // A check copy: compared with the first save as it is written (nothing stored while it
+            // agrees). A first save with its own checksum is compared by checksum: always resolved
+            // as a suspect.
+            let (against, expect) = match self.snapshots.get(frame) {
+                Some(s) => (s.bytes.as_slice(), if s.own_checksum.is_some() { NEVER } else { s.bytes.len() }),
+                None => (&[][..], NEVER),
+            };
+            self.pending = Some((frame, expect));
+            let buf = self.checks.claim(frame);
+            SnapshotWriter::check(buf, self.snapshots.capacity(), &mut self.own, against, &mut self.matched)
         } else {
             self.snapshots.writer(frame)
+        }
+    }
+
+    /// The last check copy is done: equal to the first save (the common case, nothing to record),
+    /// or a suspect for `finish_step`.
+    #[inline]
+    fn resolve_check(&mut self) {
+        if let Some((frame, expect)) = self.pending.take() {
+            if self.matched != expect || self.own.is_some() {
+                self.checks.note_check(frame, self.matched, self.own);
+                if !self.suspects.contains(&frame) {
+                    // Full only when a caller saves check copies the step did not ask for.
+                    let _ = self.suspects.try_push(frame);
+                }
+            }
         }
     }
 
@@ -57,18 +109,41 @@ impl Ledger {
         self.snapshots.get(frame).map(|s| s.bytes.as_slice()).ok_or(Error::NoSuchSnapshot { frame })
     }
 
+    /// Records a save of `frame` planned for the open step.
+    #[inline]
+    pub fn plan_save(&mut self, frame: Frame, check: bool) {
+        if check {
+            return;
+        }
+        if self.saves.0 == self.saves.1 {
+            self.saves = (frame, frame + 1);
+        } else {
+            self.saves.1 = frame + 1;
+        }
+        self.primary_top = Some(frame);
+    }
+
+    /// Forgets the check copies of an abandoned step; a new step starts with none.
+    #[inline]
+    pub fn clear_checks(&mut self) {
+        self.pending = None;
+        self.suspects.clear();
+    }
+
     /// Seals the snapshots the open step saved, compares sync-test checks, records the checksums of
     /// frames that became final and matches waiting remote checksums against them.
     pub fn finish_step(&mut self) {
         let Some(confirmed_until) = self.open.take() else { return };
-        for i in 0..self.ops.len() {
-            match self.ops[i] {
-                Op::Save { frame, check: false } => {
-                    self.snapshots.seal(frame);
-                }
-                Op::Save { frame, check: true } => self.check_sync(frame),
-                _ => {}
+        for frame in self.saves.0..self.saves.1 {
+            self.snapshots.seal(frame);
+        }
+        self.resolve_check();
+        if !self.suspects.is_empty() {
+            for i in 0..self.suspects.len() {
+                let frame = self.suspects[i];
+                self.check_sync(frame);
             }
+            self.suspects.clear();
         }
         let Some(top) = self.primary_top else { return };
         let last = confirmed_until.min(top);
@@ -84,27 +159,43 @@ impl Ledger {
         }
     }
 
+    /// A suspect check copy: equal bytes still pass without a hash when neither save has its own
+    /// checksum.
+    #[cold]
     fn check_sync(&mut self, frame: Frame) {
         let (Some(first), Some(check)) = (self.snapshots.get(frame), self.checks.get(frame)) else { return };
-        // Without the simulation's own checksums, equal bytes mean equal checksums: comparing the
-        // bytes costs less than hashing them, so a check copy is hashed only when it differs.
-        if first.own_checksum.is_none() && check.own_checksum.is_none() && same_bytes(&first.bytes, &check.bytes) {
-            return;
+        let own = first.own_checksum.is_some() || check.own_checksum.is_some();
+        if !own {
+            let same = if check.matched == STORED {
+                same_bytes(&first.bytes, &check.bytes)
+            } else {
+                check.matched == first.bytes.len()
+            };
+            if same {
+                return;
+            }
         }
-        let (Some(second), Some(first)) = (self.checks.seal(frame), self.snapshots.get(frame)) else { return };
+        self.sync_mismatch(frame);
+    }
+
+    /// A check copy that may differ: hashed (or its own checksum) and compared by checksum.
+    fn sync_mismatch(&mut self, frame: Frame) {
+        let (Some(first), Some(check)) = (self.snapshots.get(frame), self.checks.get(frame)) else { return };
+        // A copy compared as it was written holds the first save's bytes up to where it stopped.
+        let bytes =
+            if check.matched == STORED { &check.bytes[..] } else { first.bytes.get(..check.matched).unwrap_or(&[]) };
+        let second = check.own_checksum.unwrap_or_else(|| self.checks.hash_of(bytes));
         if first.checksum == second {
             return;
         }
         self.stats.desyncs += 1;
         self.events.push(Event::SyncTestMismatch { frame, first: first.checksum, second });
         if self.evidence.frame.is_none() {
-            if let Some(check) = self.checks.get(frame) {
-                self.evidence.frame = Some(frame);
-                self.evidence.first.clear();
-                self.evidence.first.extend_from_slice(&first.bytes);
-                self.evidence.second.clear();
-                self.evidence.second.extend_from_slice(&check.bytes);
-            }
+            self.evidence.frame = Some(frame);
+            self.evidence.first.clear();
+            self.evidence.first.extend_from_slice(&first.bytes);
+            self.evidence.second.clear();
+            self.evidence.second.extend_from_slice(bytes);
         }
     }
 
@@ -134,28 +225,9 @@ impl Ledger {
     }
 }
 
-/// `a == b`, with snapshots of 8 to 16 bytes compared as two fixed 8-byte words each (the
-/// first and the last 8 bytes, overlapping) and shorter ones byte by byte: a library `memcmp`
-/// call costs more than comparing a small state.
-#[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    if n > 16 {
-        return a == b;
-    }
-    if n < 8 {
-        return a.iter().zip(b).all(|(x, y)| x == y);
-    }
-    let word = |s: &[u8], at: usize| s.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok());
-    word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::same_bytes;
+    use crate::snapshot::same_bytes;
 
     #[test]
     fn same_bytes_is_slice_equality() {

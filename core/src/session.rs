@@ -1,12 +1,13 @@
 //! The session: inputs in, ordered requests out, checksums compared.
 
+use arrayvec::ArrayVec;
 use bumpalo::Bump;
 
-use crate::config::{Authority, Limits, Mode, Predictor};
+use crate::config::{Authority, Limits, Mode, Predictor, MAX_SLOTS};
 use crate::event::{Event, EventQueue};
 use crate::history::{ChecksumHistory, EarlyChecksum};
 use crate::input::{CellState, FrameInputs, InputStore};
-use crate::ledger::{Evidence, Ledger};
+use crate::ledger::{Evidence, Ledger, MAX_OPS};
 use crate::snapshot::SnapshotRing;
 use crate::step::{Op, Outcome, Request, Step};
 use crate::{Error, Frame, InputStatus, Slot, SlotMask, SnapshotWriter};
@@ -62,7 +63,7 @@ pub struct Session {
     current: Frame,
     first_incorrect: Option<Frame>,
     /// Per slot: the next frame a local input goes to.
-    local_next: Vec<Frame>,
+    local_next: ArrayVec<Frame, MAX_SLOTS>,
     /// Inputs below this frame may be recycled once the open step is gone.
     release_below: Frame,
     tap_next: Frame,
@@ -79,6 +80,8 @@ pub struct Session {
     undo: Undo,
     /// After an aborted step whose game state is unknown: the next step starts by loading it.
     reload: Option<Frame>,
+    /// The slots that may need a prediction in the step being planned (`InputStore::lagging`).
+    lagging: SlotMask,
 }
 
 impl core::fmt::Debug for Session {
@@ -112,7 +115,7 @@ impl Session {
             Mode::Rollback { .. } => (depth as usize + 2, 0),
             Mode::SyncTest { .. } => (depth as usize + 2, depth as usize + 1),
         };
-        let max_ops = 2 * (depth as usize + 2) + 2;
+        let max_ops = (2 * (depth as usize + 2) + 2).min(MAX_OPS);
         let requests_cap = max_ops * core::mem::size_of::<crate::Request<'static>>() + 256;
         let start = lim.start_frame;
         let mut inputs = InputStore::new(lim.slots, lim.max_input_size, lim.input_window, &lim.default_input, start);
@@ -123,7 +126,7 @@ impl Session {
             Authority::PeerToPeer => CellState::Confirmed,
             Authority::Relay => CellState::Proposed,
         };
-        let mut local_next = vec![start; lim.slots];
+        let mut local_next: ArrayVec<Frame, MAX_SLOTS> = (0..lim.slots).map(|_| start).collect();
         for s in (0..lim.slots).filter(|&s| lim.local >> s & 1 == 1) {
             for f in start..start + lim.input_delay {
                 inputs.put(s, f, &lim.default_input, delay_state, InputStatus::Confirmed);
@@ -147,12 +150,17 @@ impl Session {
                 early: Vec::with_capacity(lim.early_checksums),
                 events: EventQueue::new(lim.event_queue),
                 stats: SessionStats::default(),
-                ops: Vec::with_capacity(max_ops),
+                ops: ArrayVec::new(),
                 open: None,
                 primary_top: None,
                 checksummed_until: start,
                 sync_test: matches!(lim.mode, Mode::SyncTest { .. }),
                 fresh_from: 0,
+                saves: (0, 0),
+                pending: None,
+                matched: 0,
+                own: None,
+                suspects: ArrayVec::new(),
             },
             predictor,
             current: start,
@@ -175,6 +183,7 @@ impl Session {
                 stats: SessionStats::default(),
             },
             reload: None,
+            lagging: 0,
             lim,
         }
     }
@@ -202,10 +211,15 @@ impl Session {
     }
 
     /// Recycles input rows the last step no longer needs (it cannot, while a step borrows them).
+    #[inline]
     fn release(&mut self) {
-        self.ledger.finish_step();
-        let keep = self.release_below.max(self.inputs.base);
-        self.inputs.release_below(keep);
+        // Both checks inline: most calls find no open step and nothing to recycle.
+        if self.ledger.open.is_some() {
+            self.ledger.finish_step();
+        }
+        if self.release_below > self.inputs.base {
+            self.inputs.release_below(self.release_below);
+        }
     }
 
     // ----- inputs -------------------------------------------------------------------------------
@@ -421,7 +435,10 @@ impl Session {
             stats: self.ledger.stats,
         };
         self.ledger.ops.clear();
+        self.ledger.saves = (0, 0);
+        self.ledger.clear_checks();
         self.ledger.fresh_from = self.ledger.primary_top.map_or(0, |t| t + 1);
+        self.lagging = self.inputs.lagging(cur);
         let outcome = match self.lim.mode {
             Mode::Lockstep => self.plan_lockstep(),
             Mode::Rollback { max_prediction } => self.plan_rollback(max_prediction),
@@ -459,8 +476,12 @@ impl Session {
         self.requests.reset();
         let Session { ledger, inputs, requests, requests_cap, scratch, scratch_cap, scratch_empty, .. } = self;
         let inputs: &InputStore = inputs;
+        let ops = ledger.ops.as_slice();
+        // By index, not through an iterator: no per-element `Option` and "too few elements" check.
         let list = requests
-            .try_alloc_slice_fill_iter(ledger.ops.iter().map(|op| op.request(inputs)))
+            .try_alloc_slice_fill_with(ops.len(), |i| {
+                ops.get(i).map_or(Request::LoadState { frame: 0 }, |op| op.request(inputs))
+            })
             .map_err(|_| Error::ArenaExhausted { arena: "requests", cap: *requests_cap })?;
         Ok(Step { requests: list, outcome, ledger, scratch, scratch_cap: *scratch_cap, scratch_empty: *scratch_empty })
     }
@@ -603,11 +624,17 @@ impl Session {
     }
 
     /// Writes predictions for every slot not confirmed at `frame` and queues its advance.
+    #[inline]
     fn queue_advance(&mut self, frame: Frame) {
         // Below `confirmed_until` every slot is confirmed: nothing to predict, no per-slot walk (a
-        // sync test or a rollback's confirmed part costs one comparison per frame, not one per slot).
+        // sync test or a rollback's confirmed part costs one comparison per frame, not one per
+        // slot). Above it only the slots that lag (`self.lagging`, found once per step) may need a
+        // prediction: the cost is per predicted input, not per slot and frame.
         if frame >= self.inputs.confirmed_until() {
-            for s in 0..self.lim.slots {
+            let mut lag = self.lagging;
+            while lag != 0 {
+                let s = lag.trailing_zeros() as Slot;
+                lag &= lag - 1;
                 if !self.inputs.is_confirmed(s, frame) {
                     self.inputs.predict_into(s, frame, &*self.predictor);
                 }
@@ -616,10 +643,9 @@ impl Session {
         self.ledger.ops.push(Op::Advance(frame));
     }
 
+    #[inline]
     fn queue_save(&mut self, frame: Frame, check: bool) {
-        if !check {
-            self.ledger.primary_top = Some(frame);
-        }
+        self.ledger.plan_save(frame, check);
         self.ledger.ops.push(Op::Save { frame, check });
     }
 

@@ -14,19 +14,53 @@ pub struct SnapshotWriter<'a> {
     buf: &'a mut Vec<u8>,
     capacity: usize,
     checksum: &'a mut Option<u64>,
+    /// A sync-test check copy: the first save's bytes it is compared with as it is written.
+    against: &'a [u8],
+    /// A check copy still equal to `against[..*matched]`: nothing is stored (see
+    /// [`SnapshotWriter::check`]). `None` once the bytes are stored in `buf`.
+    matched: Option<&'a mut usize>,
 }
+
+/// [`Snapshot::matched`] of a check copy whose bytes are stored in its buffer.
+pub(crate) const STORED: usize = usize::MAX;
 
 impl<'a> SnapshotWriter<'a> {
     #[inline]
     pub(crate) fn new(buf: &'a mut Vec<u8>, capacity: usize, checksum: &'a mut Option<u64>) -> Self {
         buf.clear();
         *checksum = None;
-        SnapshotWriter { buf, capacity, checksum }
+        SnapshotWriter { buf, capacity, checksum, against: &[], matched: None }
+    }
+
+    /// A writer for a sync-test check copy of a state whose first save is `against`: each write is
+    /// compared with the bytes at the same place in `against` instead of being copied, and
+    /// `*matched` counts the bytes that agreed. Only when a write differs (or the caller asks for
+    /// [`SnapshotWriter::buffer`]) is the copy stored in `buf`, from its start, and `*matched` set
+    /// to [`STORED`]: a deterministic simulation's check copies cost a comparison, no copy.
+    #[inline]
+    pub(crate) fn check(
+        buf: &'a mut Vec<u8>,
+        capacity: usize,
+        checksum: &'a mut Option<u64>,
+        against: &'a [u8],
+        matched: &'a mut usize,
+    ) -> Self {
+        *checksum = None;
+        *matched = 0;
+        SnapshotWriter { buf, capacity, checksum, against, matched: Some(matched) }
     }
 
     /// Appends raw bytes.
     #[inline]
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), SimError> {
+        if let Some(m) = &mut self.matched {
+            let at = **m;
+            if self.against.get(at..at + bytes.len()).is_some_and(|a| same_bytes(a, bytes)) {
+                **m = at + bytes.len();
+                return Ok(());
+            }
+            self.store_check_copy();
+        }
         if self.buf.len() + bytes.len() > self.capacity {
             return Err(SimError::new("snapshot exceeds max_snapshot_size"));
         }
@@ -34,35 +68,65 @@ impl<'a> SnapshotWriter<'a> {
         Ok(())
     }
 
+    /// A check copy that differs from the first save (or is written in place): stores the part
+    /// written so far, which equals the first save's, and stores the rest as it comes.
+    #[cold]
+    fn store_check_copy(&mut self) {
+        if let Some(m) = self.matched.take() {
+            self.buf.clear();
+            self.buf.extend_from_slice(&self.against[..*m]);
+            *m = STORED;
+        }
+    }
+
+    /// Appends `N` bytes: with the length a constant, the comparison of a check copy and the copy
+    /// of a first save are a few moves, not `memcmp`/`memcpy` calls.
+    #[inline]
+    fn write_array<const N: usize>(&mut self, bytes: [u8; N]) -> Result<(), SimError> {
+        if let Some(m) = &mut self.matched {
+            let at = **m;
+            if self.against.get(at..at + N).is_some_and(|a| a == bytes) {
+                **m = at + N;
+                return Ok(());
+            }
+            self.store_check_copy();
+        }
+        if self.buf.len() + N > self.capacity {
+            return Err(SimError::new("snapshot exceeds max_snapshot_size"));
+        }
+        self.buf.extend_from_slice(&bytes);
+        Ok(())
+    }
+
     /// Appends a `u8`.
     #[inline]
     pub fn write_u8(&mut self, v: u8) -> Result<(), SimError> {
-        self.write(&[v])
+        self.write_array([v])
     }
     /// Appends a little-endian `u16`.
     #[inline]
     pub fn write_u16(&mut self, v: u16) -> Result<(), SimError> {
-        self.write(&v.to_le_bytes())
+        self.write_array(v.to_le_bytes())
     }
     /// Appends a little-endian `u32`.
     #[inline]
     pub fn write_u32(&mut self, v: u32) -> Result<(), SimError> {
-        self.write(&v.to_le_bytes())
+        self.write_array(v.to_le_bytes())
     }
     /// Appends a little-endian `u64`.
     #[inline]
     pub fn write_u64(&mut self, v: u64) -> Result<(), SimError> {
-        self.write(&v.to_le_bytes())
+        self.write_array(v.to_le_bytes())
     }
     /// Appends a little-endian `i32`.
     #[inline]
     pub fn write_i32(&mut self, v: i32) -> Result<(), SimError> {
-        self.write(&v.to_le_bytes())
+        self.write_array(v.to_le_bytes())
     }
     /// Appends a little-endian `i64`.
     #[inline]
     pub fn write_i64(&mut self, v: i64) -> Result<(), SimError> {
-        self.write(&v.to_le_bytes())
+        self.write_array(v.to_le_bytes())
     }
 
     /// Sets the snapshot's length to `len` bytes (zero-filling new bytes) and returns the whole
@@ -73,6 +137,7 @@ impl<'a> SnapshotWriter<'a> {
         if len > self.capacity {
             return Err(SimError::new("snapshot exceeds max_snapshot_size"));
         }
+        self.store_check_copy();
         self.buf.resize(len, 0);
         Ok(&mut self.buf[..])
     }
@@ -80,13 +145,16 @@ impl<'a> SnapshotWriter<'a> {
     /// The number of bytes written so far.
     #[inline]
     pub fn len(&self) -> usize {
-        self.buf.len()
+        match &self.matched {
+            Some(m) => **m,
+            None => self.buf.len(),
+        }
     }
 
     /// True when nothing was written yet.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.len() == 0
     }
 
     /// The capacity of the buffer (`max_snapshot_size`).
@@ -184,6 +252,9 @@ pub(crate) struct Snapshot {
     pub own_checksum: Option<u64>,
     /// The checksum, computed when the step that saved it finished.
     pub checksum: u64,
+    /// A sync-test check copy: how many bytes of it equal the first save's (its bytes are then not
+    /// stored), or [`STORED`] when they are.
+    pub matched: usize,
 }
 
 /// A ring of snapshot buffers, all allocated at configuration with `max_snapshot_size` capacity.
@@ -199,7 +270,13 @@ impl SnapshotRing {
     pub fn new(len: usize, capacity: usize, hash: SnapshotHash) -> Self {
         let len = if len == 0 { 0 } else { len.next_power_of_two() };
         let slots = (0..len)
-            .map(|_| Snapshot { frame: None, bytes: Vec::with_capacity(capacity), own_checksum: None, checksum: 0 })
+            .map(|_| Snapshot {
+                frame: None,
+                bytes: Vec::with_capacity(capacity),
+                own_checksum: None,
+                checksum: 0,
+                matched: STORED,
+            })
             .collect();
         SnapshotRing { slots, capacity, hash }
     }
@@ -217,6 +294,33 @@ impl SnapshotRing {
         let s = &mut self.slots[i];
         s.frame = Some(frame);
         SnapshotWriter::new(&mut s.bytes, capacity, &mut s.own_checksum)
+    }
+
+    /// The buffer of `frame`'s slot, which a check copy that differs is stored into (see
+    /// [`SnapshotWriter::check`]); the slot now holds `frame`.
+    #[inline]
+    pub fn claim(&mut self, frame: Frame) -> &mut Vec<u8> {
+        let i = self.index(frame);
+        let s = &mut self.slots[i];
+        s.frame = Some(frame);
+        &mut s.bytes
+    }
+
+    /// Records, for a check copy of `frame` when its step resolves it, how many bytes matched (or
+    /// [`STORED`]) and its own checksum.
+    #[inline]
+    pub fn note_check(&mut self, frame: Frame, matched: usize, own_checksum: Option<u64>) {
+        let i = self.index(frame);
+        if let Some(s) = self.slots.get_mut(i).filter(|s| s.frame == Some(frame)) {
+            s.matched = matched;
+            s.own_checksum = own_checksum;
+        }
+    }
+
+    /// The core's checksum of `bytes` (the ring's hash).
+    #[inline]
+    pub fn hash_of(&self, bytes: &[u8]) -> u64 {
+        self.hash.of(bytes)
     }
 
     /// Computes the checksum of the snapshot of `frame` (after its writer is done) and returns it.
@@ -242,4 +346,23 @@ impl SnapshotRing {
     pub fn capacity(&self) -> usize {
         self.capacity
     }
+}
+
+/// `a == b`, with snapshots of 8 to 16 bytes compared as two fixed 8-byte words each (the
+/// first and the last 8 bytes, overlapping) and shorter ones byte by byte: a library `memcmp`
+/// call costs more than comparing a small state.
+#[inline]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n > 16 {
+        return a == b;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let word = |s: &[u8], at: usize| s.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok());
+    word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
 }

@@ -17,14 +17,25 @@ pub struct HashSim {
     pub frame: u32,
     /// The running hash.
     pub hash: u64,
-    /// Padding: saved and loaded with the state, changed every frame.
-    pub pad: Vec<u8>,
+    /// `HEAD` unused bytes, then the padding (saved and loaded with the state, changed every
+    /// frame). The padding sits at the same offset as in the snapshot (after the 4-byte frame and
+    /// the 8-byte hash), so copying it in and out moves bytes between equally aligned addresses:
+    /// a 64 KiB copy between addresses 12 bytes apart modulo 16 ran about 40 % slower here.
+    buf: Vec<u8>,
 }
+
+/// The bytes of a snapshot before the padding: the frame (4) and the hash (8).
+const HEAD: usize = 12;
 
 impl HashSim {
     /// A state with `pad` bytes of padding.
     pub fn new(pad: usize) -> Self {
-        HashSim { frame: 0, hash: 0, pad: vec![0; pad] }
+        HashSim { frame: 0, hash: 0, buf: vec![0; HEAD + pad] }
+    }
+
+    /// The padding bytes.
+    pub fn pad(&self) -> &[u8] {
+        &self.buf[HEAD..]
     }
 
     /// Mixes one slot's input into the running hash: FNV-1a over the bytes after mixing in the
@@ -45,7 +56,7 @@ impl HashSim {
 
     /// The size of this state's snapshot in bytes.
     pub fn snapshot_size(&self) -> usize {
-        12 + self.pad.len()
+        self.buf.len()
     }
 }
 
@@ -56,9 +67,10 @@ impl Simulation for HashSim {
             h = HashSim::mix_input(h, p.bytes, p.status);
         }
         self.hash = h;
-        let i = self.frame as usize % self.pad.len().max(1);
-        if let Some(b) = self.pad.get_mut(i) {
-            *b = b.wrapping_add(h as u8);
+        let pad = self.buf.len() - HEAD;
+        if pad > 0 {
+            let i = HEAD + self.frame as usize % pad;
+            self.buf[i] = self.buf[i].wrapping_add(h as u8);
         }
         self.frame += 1;
         Ok(())
@@ -67,15 +79,15 @@ impl Simulation for HashSim {
     fn save(&self, out: &mut SnapshotWriter<'_>) -> Result<(), SimError> {
         out.write_u32(self.frame)?;
         out.write_u64(self.hash)?;
-        out.write(&self.pad)
+        out.write(&self.buf[HEAD..])
     }
 
     fn load(&mut self, snapshot: &[u8]) -> Result<(), SimError> {
         let mut r = SnapshotReader::new(snapshot);
         self.frame = r.read_u32()?;
         self.hash = r.read_u64()?;
-        let pad = r.read(self.pad.len())?;
-        self.pad.copy_from_slice(pad);
+        let pad = r.read(self.buf.len() - HEAD)?;
+        self.buf[HEAD..].copy_from_slice(pad);
         if r.remaining() != 0 {
             return Err(SimError::new("hash sim: snapshot has trailing bytes"));
         }

@@ -157,7 +157,7 @@ impl SyncTest {
     pub fn new(players: usize, check_distance: u32) -> Self {
         let sim = HashSim::new(0);
         let session = SessionBuilder::new(players)
-            .local_slots((1u64 << players) - 1)
+            .local_slots(if players >= 64 { u64::MAX } else { (1u64 << players) - 1 })
             .max_input_size(INPUT_BYTES)
             .max_snapshot_size(sim.snapshot_size())
             .mode(Mode::SyncTest { check_distance })
@@ -323,5 +323,83 @@ impl Case for ArenaLockstep {
     }
     fn detail(&self) -> String {
         detail_of(&self.driver)
+    }
+}
+
+/// Input handling and planning at many slots: `players` slots, slot 0 remote and `lag` frames
+/// late (every one of its inputs differs from the prediction, so every tick rolls back `lag`
+/// frames), every other slot local. Per tick the work is `players - 1` local inputs, 1 remote
+/// input and `lag + 1` simulated frames of `players` inputs each; what the session adds on top
+/// should grow with that, not with players × frames predicted.
+pub struct Wide {
+    driver: Driver<HashSim>,
+    players: usize,
+    lag: u32,
+}
+
+impl Wide {
+    pub fn new(players: usize, lag: u32) -> Self {
+        let mask = if players >= 64 { u64::MAX } else { (1u64 << players) - 1 };
+        let session = SessionBuilder::new(players)
+            .local_slots(mask & !1)
+            .max_input_size(INPUT_BYTES)
+            .max_snapshot_size(12)
+            .mode(Mode::Rollback { max_prediction: lag + 2 })
+            .build()
+            .expect("valid wide config");
+        Wide { driver: Driver::new(session, HashSim::new(0)), players, lag }
+    }
+}
+
+impl Case for Wide {
+    #[inline(never)] // a symbol of its own for callgrind
+    fn tick(&mut self) {
+        let s = self.driver.session_mut();
+        let f = s.current_frame();
+        for slot in 1..self.players {
+            s.add_local_input(slot, &slot_input(slot, f).to_le_bytes()).expect("local input");
+        }
+        if f >= self.lag {
+            let r = f - self.lag;
+            s.add_remote_input(0, r, &remote_input(r).to_le_bytes()).expect("remote input");
+        }
+        let outcome = self.driver.advance().expect("advance");
+        debug_assert!(!outcome.stalled());
+    }
+    fn frames(&self) -> u64 {
+        frames_of(&self.driver).0
+    }
+    fn resimulated(&self) -> u64 {
+        frames_of(&self.driver).1
+    }
+    fn detail(&self) -> String {
+        detail_of(&self.driver)
+    }
+}
+
+/// The core's checksum of a 64 KiB snapshot alone (`checksum64`, XXH3-64), one hash per "frame":
+/// with [`Memcpy`] it bounds what a save + load that hashes can reach (see docs/BENCHMARKS.md).
+#[derive(Debug)]
+pub struct Hash64k {
+    state: Vec<u8>,
+    frames: u64,
+}
+
+impl Hash64k {
+    pub fn new() -> Self {
+        Hash64k { state: (0..BIG_STATE).map(|i| i as u8).collect(), frames: 0 }
+    }
+}
+
+impl Case for Hash64k {
+    fn tick(&mut self) {
+        black_box(framelock_core::checksum64(black_box(&self.state)));
+        self.frames += 1;
+    }
+    fn frames(&self) -> u64 {
+        self.frames
+    }
+    fn resimulated(&self) -> u64 {
+        0
     }
 }
