@@ -1,0 +1,255 @@
+//! Verifying a log as it streams by: the replay runs as the frames are read, with bounded
+//! memory whatever the log's size.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Read;
+
+use super::stream::{LogEvent, LogStream, StreamedKeyframe};
+use super::verify::{compare_checksum, feed, keyframe_mismatch, replay_session};
+use super::VerifyReport;
+use crate::{fulfil, Error, Frame, Session, Simulation, SnapshotWriter};
+
+/// Recorded checksums of frames the replay has not reached yet that a streaming replay holds. A
+/// writer records a frame's checksum after the frame, so these are at most the current chunk's.
+pub const STREAM_PENDING_CHECKSUMS: usize = 1 << 16;
+/// Keyframes of frames the replay has not reached yet that a streaming replay holds (hashes only).
+const PENDING_KEYFRAMES: usize = 256;
+/// The replay's states (length and hash) at the latest keyframe frames, for keyframes that come
+/// after the frames that lead to them (a writer records them once the frame is final).
+const STATES_KEPT: usize = 64;
+
+/// A streaming replay: [`Replay`](super::Replay) over a [`LogStream`]. Build with
+/// [`LogStream::replay`].
+#[derive(Debug)]
+pub struct StreamReplay<'s, R> {
+    log: &'s mut LogStream<R>,
+    max_snapshot_size: usize,
+    frame_arena_size: usize,
+}
+
+impl<R: Read> LogStream<R> {
+    /// A replay of the rest of this stream (of a stream that has given out nothing yet: the whole
+    /// log), with 64 KiB snapshots and a 1 MiB frame arena.
+    pub fn replay(&mut self) -> StreamReplay<'_, R> {
+        StreamReplay { log: self, max_snapshot_size: 64 * 1024, frame_arena_size: 1 << 20 }
+    }
+}
+
+/// The replay's state at a frame, as a keyframe is compared with it.
+#[derive(Debug, Clone, Copy)]
+struct State {
+    frame: Frame,
+    len: usize,
+    hash: u64,
+    /// The checksum the session records for it (the simulation's own, or the hash).
+    checksum: u64,
+}
+
+impl<R: Read> StreamReplay<'_, R> {
+    /// The snapshot capacity the simulation needs.
+    pub fn max_snapshot_size(mut self, bytes: usize) -> Self {
+        self.max_snapshot_size = bytes;
+        self
+    }
+
+    /// The frame arena the simulation needs.
+    pub fn frame_arena_size(mut self, bytes: usize) -> Self {
+        self.frame_arena_size = bytes;
+        self
+    }
+
+    /// As [`Replay::verify`](super::Replay::verify), reading the log as it replays. Keyframes are
+    /// compared by length and XXH3-64 hash with the replay's state at their frame (a keyframe
+    /// recorded more than 64 keyframe intervals after its frame cannot be compared and is an
+    /// error); a recorded checksum is compared once the replay's is final, as in `Replay::verify`.
+    ///
+    /// A problem of the replay (a divergence, a keyframe that differs, an error of the simulation)
+    /// stops the replay, but the rest of the log is still read and validated: an error of the file
+    /// itself wins, so the result is the one `Replay::verify` gives after `LogReader::parse`.
+    ///
+    /// Errors: as [`LogStream::next_event`] and [`Replay::verify`](super::Replay::verify);
+    /// [`Error::LogMismatch`] when more than [`STREAM_PENDING_CHECKSUMS`] checksums or 256
+    /// keyframes are recorded ahead of the frames.
+    pub fn verify<S: Simulation>(self, sim: &mut S, progress: &mut dyn FnMut(u32)) -> Result<VerifyReport, Error> {
+        let header = self.log.header().clone();
+        let sizes = (self.max_snapshot_size, self.frame_arena_size);
+        let mut session = replay_session(&header, self.log.format_version(), sizes, header.first_frame)?;
+        let mut check = Check {
+            pending: BTreeMap::new(),
+            keyframes: Vec::new(),
+            states: VecDeque::with_capacity(STATES_KEPT),
+            buf: Vec::new(),
+            capacity: self.max_snapshot_size,
+            interval: header.keyframe_interval,
+            at: header.first_frame,
+        };
+        let mut report = VerifyReport {
+            frames: 0,
+            checksums_verified: 0,
+            checksums_unchecked: 0,
+            keyframes_verified: 0,
+            last_checksum: None,
+        };
+        let mut failed = check.reached(sim, header.first_frame, true, &mut report).err();
+        while let Some(event) = self.log.next_event()? {
+            if failed.is_some() {
+                continue; // only validating the rest now
+            }
+            let result = match event {
+                LogEvent::Checksum { frame, checksum } => check.checksum(&session, frame, checksum, &mut report),
+                LogEvent::Keyframe(k) => {
+                    let recorded = self.log.recent_checksum(k.frame);
+                    check.keyframe(sim, k, recorded, &mut report)
+                }
+                LogEvent::Frame(frame) => {
+                    let f = frame.frame();
+                    let step = frame.inputs().enumerate().try_for_each(|(s, i)| feed(&mut session, s, f, i));
+                    step.and_then(|()| advance(&mut session, sim))
+                        .and_then(|()| {
+                            report.frames += 1;
+                            if report.frames % 4096 == 0 {
+                                progress(report.frames);
+                            }
+                            check.reached(sim, f + 1, false, &mut report)
+                        })
+                        .and_then(|()| check.drain(&session, &mut report))
+                }
+            };
+            failed = result.err();
+        }
+        if self.log.checksums_seen() == 0 {
+            return Err(Error::LogMismatch { what: "the log records no checksum, so there is nothing to verify" });
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        report.checksums_unchecked += check.pending.len() as u32;
+        progress(report.frames);
+        Ok(report)
+    }
+}
+
+fn advance<S: Simulation>(session: &mut Session, sim: &mut S) -> Result<(), Error> {
+    let mut step = session.advance()?;
+    fulfil(&mut step, sim)
+}
+
+/// What the streaming replay holds to compare checksums and keyframes that are not where the
+/// replay is.
+struct Check {
+    /// Recorded checksums of frames whose replayed checksum is not final yet.
+    pending: BTreeMap<Frame, u64>,
+    /// Keyframes of frames the replay has not reached.
+    keyframes: Vec<StreamedKeyframe>,
+    /// The replay's latest states at keyframe frames.
+    states: VecDeque<State>,
+    buf: Vec<u8>,
+    capacity: usize,
+    interval: u32,
+    /// The frame whose starting state the simulation holds.
+    at: Frame,
+}
+
+impl Check {
+    fn checksum(&mut self, session: &Session, frame: Frame, c: u64, report: &mut VerifyReport) -> Result<(), Error> {
+        if frame < session.checksummed_until() {
+            return compare_checksum(session, frame, c, report);
+        }
+        if self.pending.len() >= STREAM_PENDING_CHECKSUMS {
+            return Err(Error::LogMismatch {
+                what: "more than 65,536 checksums recorded ahead of their frames (a streaming replay's limit)",
+            });
+        }
+        self.pending.insert(frame, c);
+        Ok(())
+    }
+
+    /// Compares the recorded checksums the replay has made final.
+    fn drain(&mut self, session: &Session, report: &mut VerifyReport) -> Result<(), Error> {
+        let done = session.checksummed_until();
+        while let Some(entry) = self.pending.first_entry().filter(|e| *e.key() < done) {
+            let (f, expected) = entry.remove_entry();
+            compare_checksum(session, f, expected, report)?;
+        }
+        Ok(())
+    }
+
+    fn keyframe<S: Simulation>(
+        &mut self,
+        sim: &S,
+        k: StreamedKeyframe,
+        recorded: Option<u64>,
+        report: &mut VerifyReport,
+    ) -> Result<(), Error> {
+        if k.frame > self.at {
+            if self.keyframes.len() >= PENDING_KEYFRAMES {
+                return Err(Error::LogMismatch {
+                    what: "more than 256 keyframes recorded ahead of their frames (a streaming replay's limit)",
+                });
+            }
+            self.keyframes.push(k);
+            return Ok(());
+        }
+        let state = if k.frame == self.at {
+            self.save(sim)?
+        } else {
+            match self.states.iter().find(|s| s.frame == k.frame) {
+                Some(&s) => s,
+                None => {
+                    return Err(Error::LogInconsistent {
+                        what: "a keyframe recorded too long after its frame for a streaming replay",
+                        frame: k.frame,
+                    })
+                }
+            }
+        };
+        compare(state, k, recorded, report)
+    }
+
+    /// The simulation now holds the state at the start of `frame`: keep it if a keyframe may name
+    /// it, and compare the keyframes that were waiting for it.
+    fn reached<S: Simulation>(
+        &mut self,
+        sim: &S,
+        frame: Frame,
+        first: bool,
+        report: &mut VerifyReport,
+    ) -> Result<(), Error> {
+        self.at = frame;
+        let on_interval = first || (self.interval > 0 && frame % self.interval == 0);
+        let waiting = self.keyframes.iter().any(|k| k.frame == frame);
+        if !on_interval && !waiting {
+            return Ok(());
+        }
+        let state = self.save(sim)?;
+        if on_interval {
+            if self.states.len() == STATES_KEPT {
+                self.states.pop_front();
+            }
+            self.states.push_back(state);
+        }
+        while let Some(i) = self.keyframes.iter().position(|k| k.frame == frame) {
+            let k = self.keyframes.swap_remove(i);
+            // A keyframe ahead of its frames came before its checksum could be looked up: the
+            // session's own checksum of the frame decides, as the recorded one would.
+            compare(state, k, None, report)?;
+        }
+        Ok(())
+    }
+
+    fn save<S: Simulation>(&mut self, sim: &S) -> Result<State, Error> {
+        let mut own = None;
+        let mut w = SnapshotWriter::new(&mut self.buf, self.capacity, &mut own);
+        sim.save(&mut w).map_err(|e| Error::Simulation { frame: self.at, reason: e.reason })?;
+        let hash = crate::checksum64(&self.buf);
+        Ok(State { frame: self.at, len: self.buf.len(), hash, checksum: own.unwrap_or(hash) })
+    }
+}
+
+fn compare(state: State, k: StreamedKeyframe, recorded: Option<u64>, report: &mut VerifyReport) -> Result<(), Error> {
+    if state.len != k.len as usize || state.hash != k.hash {
+        return Err(keyframe_mismatch(k.frame, state.checksum, recorded));
+    }
+    report.keyframes_verified += 1;
+    Ok(())
+}
