@@ -8,7 +8,7 @@ mod fixed_crc;
 use fixed_crc::fix_crcs;
 use fixed_crc::raw::{read_parsed, stream_agrees};
 use framelock_core::arena::{self, scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams};
-use framelock_core::replay::{LogHeader, LogReader, LogStream, LogWriter, LoggedInput, Replay, VerifyReport};
+use framelock_core::replay::{LogEvent, LogHeader, LogReader, LogStream, LogWriter, LoggedInput, Replay, VerifyReport};
 use framelock_core::testing::HashSim;
 use framelock_core::{Error, Frame, Simulation};
 
@@ -158,7 +158,83 @@ fn verify_both(bytes: &[u8]) -> Result<VerifyReport, Error> {
         log.replay().max_snapshot_size(snap).frame_arena_size(scratch).verify(&mut sim, &mut |_| {})
     });
     assert_eq!(in_memory, streamed, "Replay::verify and the streaming replay disagree");
+    let lag = annotation_lag(bytes);
+    let read_ahead = LogStream::new(bytes).and_then(|mut log| {
+        let mut ahead = LogStream::new(bytes)?;
+        let (mut sim, snap, scratch) = arena_for(log.header());
+        let replay = log.replay().read_ahead(&mut ahead, lag);
+        replay.max_snapshot_size(snap).frame_arena_size(scratch).verify(&mut sim, &mut |_| {})
+    });
+    assert_eq!(streamed, read_ahead, "reading ahead changes nothing for a writer's log");
     streamed
+}
+
+/// How far after its frame a checksum or keyframe is recorded at most (0 for an unreadable log).
+fn annotation_lag(bytes: &[u8]) -> u32 {
+    let Ok(mut s) = LogStream::new(bytes) else { return 0 };
+    let mut lag = 0;
+    while let Ok(Some(event)) = s.next_event() {
+        let frame = match event {
+            LogEvent::Frame(_) => {
+                s.skip_chunk_frames();
+                continue;
+            }
+            LogEvent::Checksum { frame, .. } => frame,
+            LogEvent::Keyframe(k) => k.frame,
+        };
+        lag = lag.max(s.end_frame().saturating_sub(frame));
+    }
+    lag
+}
+
+#[test]
+fn a_keyframe_far_from_its_frame_needs_the_read_ahead() {
+    // A keyframe of frame 10 written at the end of a 600-frame log: the plain streaming replay no
+    // longer has that state; with a second stream reading ahead by the lag it compares it.
+    let bytes = arena_log(600, 0, None);
+    let log = LogReader::parse(&bytes).expect("parse");
+    let mut w = LogWriter::new(Vec::new(), log.header().clone()).expect("header");
+    let mut c = log.cursor();
+    while let Some(f) = c.next_frame().expect("frame") {
+        w.record_inputs(f.frame(), &f.inputs().collect::<Vec<_>>()).expect("record");
+    }
+    for (f, sum) in log.checksums() {
+        w.record_checksum(f, sum).expect("checksum");
+    }
+    w.record_keyframe(10, &[1, 2, 3]).expect("keyframe");
+    let bytes = w.finish().expect("finish");
+    let lag = annotation_lag(&bytes);
+    assert!(lag >= 590, "{lag}");
+    let plain = LogStream::new(&bytes[..]).and_then(|mut s| {
+        let (mut sim, snap, scratch) = arena_for(s.header());
+        s.replay().max_snapshot_size(snap).frame_arena_size(scratch).verify(&mut sim, &mut |_| {})
+    });
+    assert!(
+        matches!(plain, Err(Error::LogInconsistent { frame: 10, what }) if what.contains("too long after")),
+        "{plain:?}"
+    );
+    // The in-memory replay and the read-ahead one both find that it is not the state at frame 10.
+    let e = verify_both_ahead(&bytes).expect_err("not the state");
+    assert!(
+        matches!(e, Error::LogInconsistent { frame: 10, what } if what.contains("not the replay's state")),
+        "{e:?}"
+    );
+}
+
+/// `verify_both` without the plain streaming replay (for logs it cannot verify).
+fn verify_both_ahead(bytes: &[u8]) -> Result<VerifyReport, Error> {
+    let in_memory = LogReader::parse(bytes).and_then(|log| {
+        let (mut sim, snap, scratch) = arena_for(log.header());
+        Replay::new(&log).max_snapshot_size(snap).frame_arena_size(scratch).verify(&mut sim, &mut |_| {})
+    });
+    let read_ahead = LogStream::new(bytes).and_then(|mut log| {
+        let mut ahead = LogStream::new(bytes)?;
+        let (mut sim, snap, scratch) = arena_for(log.header());
+        let replay = log.replay().read_ahead(&mut ahead, annotation_lag(bytes));
+        replay.max_snapshot_size(snap).frame_arena_size(scratch).verify(&mut sim, &mut |_| {})
+    });
+    assert_eq!(in_memory, read_ahead);
+    read_ahead
 }
 
 #[test]

@@ -193,6 +193,12 @@ impl<R: Read> LogStream<R> {
         }
     }
 
+    /// Passes over the rest of the current frames chunk's frames (they were validated when the
+    /// chunk was read): for a reader that wants the checksums and keyframes, not the frames.
+    pub fn skip_chunk_frames(&mut self) {
+        self.frames_left = 0;
+    }
+
     /// Reads the rest of the log, validating it; the frames are decoded once and not kept.
     ///
     /// Errors: as [`LogStream::next_event`].

@@ -13,7 +13,7 @@ use crate::{fulfil, Error, Frame, Session, Simulation, SnapshotWriter};
 /// writer records a frame's checksum after the frame, so these are at most the current chunk's.
 pub const STREAM_PENDING_CHECKSUMS: usize = 1 << 16;
 /// Keyframes of frames the replay has not reached yet that a streaming replay holds (hashes only).
-const PENDING_KEYFRAMES: usize = 256;
+const PENDING_KEYFRAMES: usize = 1 << 16;
 /// The replay's states (length and hash) at the latest keyframe frames, for keyframes that come
 /// after the frames that lead to them (a writer records them once the frame is final).
 const STATES_KEPT: usize = 64;
@@ -23,6 +23,7 @@ const STATES_KEPT: usize = 64;
 #[derive(Debug)]
 pub struct StreamReplay<'s, R> {
     log: &'s mut LogStream<R>,
+    ahead: Option<(&'s mut LogStream<R>, u32)>,
     max_snapshot_size: usize,
     frame_arena_size: usize,
 }
@@ -31,7 +32,7 @@ impl<R: Read> LogStream<R> {
     /// A replay of the rest of this stream (of a stream that has given out nothing yet: the whole
     /// log), with 64 KiB snapshots and a 1 MiB frame arena.
     pub fn replay(&mut self) -> StreamReplay<'_, R> {
-        StreamReplay { log: self, max_snapshot_size: 64 * 1024, frame_arena_size: 1 << 20 }
+        StreamReplay { log: self, ahead: None, max_snapshot_size: 64 * 1024, frame_arena_size: 1 << 20 }
     }
 }
 
@@ -45,7 +46,7 @@ struct State {
     checksum: u64,
 }
 
-impl<R: Read> StreamReplay<'_, R> {
+impl<'s, R: Read> StreamReplay<'s, R> {
     /// The snapshot capacity the simulation needs.
     pub fn max_snapshot_size(mut self, bytes: usize) -> Self {
         self.max_snapshot_size = bytes;
@@ -55,6 +56,18 @@ impl<R: Read> StreamReplay<'_, R> {
     /// The frame arena the simulation needs.
     pub fn frame_arena_size(mut self, bytes: usize) -> Self {
         self.frame_arena_size = bytes;
+        self
+    }
+
+    /// Takes the checksums and keyframes from `ahead`, a second stream over the same log from its
+    /// start, read up to `lag` frames ahead of the replay, instead of from the replayed stream. Then
+    /// every checksum and keyframe recorded at most `lag` frames after its frame (where the frames
+    /// read when it was read end, minus its frame) is compared exactly as [`Replay::verify`] does,
+    /// wherever it is in the file. A caller that read the log once already knows that lag.
+    ///
+    /// [`Replay::verify`]: super::Replay::verify
+    pub fn read_ahead(mut self, ahead: &'s mut LogStream<R>, lag: u32) -> Self {
+        self.ahead = Some((ahead, lag));
         self
     }
 
@@ -68,7 +81,7 @@ impl<R: Read> StreamReplay<'_, R> {
     /// itself wins, so the result is the one `Replay::verify` gives after `LogReader::parse`.
     ///
     /// Errors: as [`LogStream::next_event`] and [`Replay::verify`](super::Replay::verify);
-    /// [`Error::LogMismatch`] when more than [`STREAM_PENDING_CHECKSUMS`] checksums or 256
+    /// [`Error::LogMismatch`] when more than [`STREAM_PENDING_CHECKSUMS`] checksums or 65,536
     /// keyframes are recorded ahead of the frames.
     pub fn verify<S: Simulation>(self, sim: &mut S, progress: &mut dyn FnMut(u32)) -> Result<VerifyReport, Error> {
         let header = self.log.header().clone();
@@ -90,12 +103,21 @@ impl<R: Read> StreamReplay<'_, R> {
             keyframes_verified: 0,
             last_checksum: None,
         };
-        let mut failed = check.reached(sim, header.first_frame, true, &mut report).err();
+        let mut ahead = self.ahead;
+        let mut failed = match ahead.as_mut() {
+            Some((a, lag)) => check.pump(a, header.first_frame.saturating_add(*lag), &session, &mut report),
+            None => Ok(()),
+        };
+        if failed.is_ok() {
+            failed = check.reached(sim, header.first_frame, true, &mut report);
+        }
+        let mut failed = failed.err();
         while let Some(event) = self.log.next_event()? {
             if failed.is_some() {
                 continue; // only validating the rest now
             }
             let result = match event {
+                LogEvent::Checksum { .. } | LogEvent::Keyframe(_) if ahead.is_some() => Ok(()),
                 LogEvent::Checksum { frame, checksum } => check.checksum(&session, frame, checksum, &mut report),
                 LogEvent::Keyframe(k) => {
                     let recorded = self.log.recent_checksum(k.frame);
@@ -110,8 +132,12 @@ impl<R: Read> StreamReplay<'_, R> {
                             if report.frames % 4096 == 0 {
                                 progress(report.frames);
                             }
-                            check.reached(sim, f + 1, false, &mut report)
+                            match ahead.as_mut() {
+                                Some((a, lag)) => check.pump(a, (f + 1).saturating_add(*lag), &session, &mut report),
+                                None => Ok(()),
+                            }
                         })
+                        .and_then(|()| check.reached(sim, f + 1, false, &mut report))
                         .and_then(|()| check.drain(&session, &mut report))
                 }
             };
@@ -164,6 +190,44 @@ impl Check {
         Ok(())
     }
 
+    /// Reads the checksums and keyframes of `ahead` until its frames pass `until`.
+    fn pump<R: Read>(
+        &mut self,
+        ahead: &mut LogStream<R>,
+        until: Frame,
+        session: &Session,
+        report: &mut VerifyReport,
+    ) -> Result<(), Error> {
+        while !ahead.is_finished() && ahead.end_frame() <= until {
+            match ahead.next_event()? {
+                Some(LogEvent::Frame(_)) => ahead.skip_chunk_frames(),
+                Some(LogEvent::Checksum { frame, checksum }) => self.checksum(session, frame, checksum, report)?,
+                Some(LogEvent::Keyframe(k)) => {
+                    if k.frame < self.at {
+                        // Its frame was replayed without it: the lag given was too small.
+                        return Err(Error::LogInconsistent {
+                            what: "a keyframe recorded further after its frame than the read-ahead",
+                            frame: k.frame,
+                        });
+                    }
+                    self.keyframes_ahead(k)?;
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn keyframes_ahead(&mut self, k: StreamedKeyframe) -> Result<(), Error> {
+        if self.keyframes.len() >= PENDING_KEYFRAMES {
+            return Err(Error::LogMismatch {
+                what: "more than 65,536 keyframes recorded ahead of their frames (a streaming replay's limit)",
+            });
+        }
+        self.keyframes.push(k);
+        Ok(())
+    }
+
     /// Compares the recorded checksums the replay has made final.
     fn drain(&mut self, session: &Session, report: &mut VerifyReport) -> Result<(), Error> {
         let done = session.checksummed_until();
@@ -182,13 +246,7 @@ impl Check {
         report: &mut VerifyReport,
     ) -> Result<(), Error> {
         if k.frame > self.at {
-            if self.keyframes.len() >= PENDING_KEYFRAMES {
-                return Err(Error::LogMismatch {
-                    what: "more than 256 keyframes recorded ahead of their frames (a streaming replay's limit)",
-                });
-            }
-            self.keyframes.push(k);
-            return Ok(());
+            return self.keyframes_ahead(k);
         }
         let state = if k.frame == self.at {
             self.save(sim)?
@@ -230,9 +288,9 @@ impl Check {
         }
         while let Some(i) = self.keyframes.iter().position(|k| k.frame == frame) {
             let k = self.keyframes.swap_remove(i);
-            // A keyframe ahead of its frames came before its checksum could be looked up: the
-            // session's own checksum of the frame decides, as the recorded one would.
-            compare(state, k, None, report)?;
+            // The recorded checksum of the frame is still waiting to be compared (that happens
+            // after the keyframes, as in `Replay::verify`).
+            compare(state, k, self.pending.get(&frame).copied(), report)?;
         }
         Ok(())
     }
