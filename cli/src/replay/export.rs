@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use framelock_core::replay::{LogEvent, LoggedFrame};
 use framelock_core::{Error, Frame};
 
-use super::text::{checksum_hex, csv_field, flags_text, input_hex, json_string};
+use super::text::{checksum_hex, csv_field, flags_text, json_string, push_input_hex};
 use super::{check_complete, scan, Input, ReplayError, Scan, Stream};
 
 /// The output format.
@@ -194,7 +194,9 @@ impl Ahead<'_> {
 fn csv_row(line: &mut String, frame: &LoggedFrame<'_>, checksum: Option<u64>) {
     let _ = write!(line, "{}", frame.frame());
     for input in frame.inputs() {
-        let _ = write!(line, ",{},{}", input_hex(input.bytes), csv_field(flags_text(input.flags)));
+        line.push(',');
+        push_input_hex(line, input.bytes);
+        let _ = write!(line, ",{}", csv_field(flags_text(input.flags)));
     }
     let _ = writeln!(line, ",{}", checksum.map(checksum_hex).unwrap_or_default());
 }
@@ -202,8 +204,10 @@ fn csv_row(line: &mut String, frame: &LoggedFrame<'_>, checksum: Option<u64>) {
 fn json_row(line: &mut String, frame: &LoggedFrame<'_>, checksum: Option<u64>) {
     let _ = write!(line, r#"{{"frame":{},"inputs":["#, frame.frame());
     for (i, input) in frame.inputs().enumerate() {
-        let sep = if i == 0 { "" } else { "," };
-        let _ = write!(line, "{sep}{}", json_string(&input_hex(input.bytes)));
+        // Hex needs no escaping: the JSON string is the digits in quotes.
+        line.push_str(if i == 0 { "\"" } else { ",\"" });
+        push_input_hex(line, input.bytes);
+        line.push('"');
     }
     line.push_str(r#"],"flags":["#);
     for (i, input) in frame.inputs().enumerate() {

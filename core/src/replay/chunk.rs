@@ -99,10 +99,23 @@ pub(crate) fn frames_body<'b>(
         return Err(start.corrupt("frames out of order"));
     }
     let frames_at = start.remaining() - body.remaining();
-    scratch.reset(header);
+    let frames = Frames::new(header);
+    let mut pos = body.pos();
     for _ in 0..count {
-        scratch.decode_frame(body, header)?;
+        match frames.walk::<false>(body.bytes(), pos, None) {
+            Some(next) => pos = next,
+            // The fast walk only says that something is wrong; the precise decoder says what and
+            // where (and must fail too).
+            None => {
+                let mut at = body.clone();
+                at.skip(pos - body.pos());
+                scratch.reset(header);
+                scratch.decode_frame(&mut at, header)?;
+                return Err(at.corrupt("frame encoding"));
+            }
+        }
     }
+    body.skip(pos - body.pos());
     let n = body.u16("checksum count")?;
     if body.remaining() != usize::from(n) * 12 {
         return Err(body.corrupt("checksum list length does not match the chunk length"));
@@ -149,6 +162,64 @@ pub(crate) fn trailer(
     Ok(t)
 }
 
+/// The frame layout of a log, for the fast walk over its frames.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Frames {
+    slots: usize,
+    mask_len: usize,
+    /// Bits of the last mask byte that name slots that do not exist.
+    spare_bits: u8,
+    max_input: usize,
+}
+
+impl Frames {
+    pub fn new(h: &LogHeader) -> Self {
+        let slots = usize::from(h.slots);
+        let spare_bits = if slots % 8 == 0 { 0 } else { 0xffu8 << (slots % 8) };
+        Frames { slots, mask_len: h.mask_len(), spare_bits, max_input: usize::from(h.max_input_size) }
+    }
+
+    /// Walks one frame from `bytes[pos]`: `Some(offset after it)`, or `None` when it is malformed
+    /// (then [`FrameState::decode_frame`] says how). With `STORE`, every changed slot's input goes
+    /// into `state`. One bounds check per field and no error values on the way: this is the
+    /// validation and decoding loop of every reader.
+    #[inline(always)]
+    pub fn walk<const STORE: bool>(
+        &self,
+        bytes: &[u8],
+        mut pos: usize,
+        mut state: Option<&mut FrameState>,
+    ) -> Option<usize> {
+        let mask = bytes.get(pos..pos + self.mask_len)?;
+        if mask[self.mask_len - 1] & self.spare_bits != 0 {
+            return None;
+        }
+        pos += self.mask_len;
+        for (i, &m) in mask.iter().enumerate() {
+            let mut bits = m;
+            while bits != 0 {
+                let slot = i * 8 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let head = bytes.get(pos..pos + 3)?;
+                let flags = head[0];
+                let len = usize::from(u16::from_le_bytes([head[1], head[2]]));
+                if flags & !(FLAG_DISCONNECTED | FLAG_SUBSTITUTED) != 0 || len > self.max_input {
+                    return None;
+                }
+                let input = bytes.get(pos + 3..pos + 3 + len)?;
+                pos += 3 + len;
+                if STORE {
+                    if let Some(st) = state.as_deref_mut() {
+                        st.set(slot, flags, input);
+                    }
+                }
+            }
+        }
+        debug_assert!(self.slots <= self.mask_len * 8);
+        Some(pos)
+    }
+}
+
 /// Every slot's current input while decoding a chunk.
 #[derive(Debug, Clone)]
 pub(crate) struct FrameState {
@@ -179,9 +250,41 @@ impl FrameState {
         self.flags.fill(0);
     }
 
-    /// Decodes one frame: the changed-slot mask, then each changed slot's flags, length and bytes.
-    /// Walks the set bits of the mask only, so an unchanged frame costs its mask and no slot loop.
+    /// One slot's input (`input.len()` is at most `max_input`, checked by the caller).
+    #[inline(always)]
+    fn set(&mut self, slot: usize, flags: u8, input: &[u8]) {
+        let p = slot * self.max_input;
+        if let Some(dst) = self.bytes.get_mut(p..p + input.len()) {
+            // Small inputs (a game's are a few bytes) copy without a library call.
+            if input.len() <= 16 {
+                for (d, s) in dst.iter_mut().zip(input) {
+                    *d = *s;
+                }
+            } else {
+                dst.copy_from_slice(input);
+            }
+        }
+        if let (Some(l), Some(f)) = (self.lens.get_mut(slot), self.flags.get_mut(slot)) {
+            *l = input.len() as u16;
+            *f = flags;
+        }
+    }
+
+    /// Decodes one frame from a validated chunk (the fast walk; the precise decoder on the error
+    /// path, which a validated chunk never takes).
     #[inline]
+    pub fn next_frame(&mut self, frames: &Frames, c: &mut Cursor<'_>, h: &LogHeader) -> Result<(), Error> {
+        match frames.walk::<true>(c.bytes(), c.pos(), Some(self)) {
+            Some(next) => {
+                c.skip(next - c.pos());
+                Ok(())
+            }
+            None => self.decode_frame(c, h),
+        }
+    }
+
+    /// Decodes one frame field by field, with an error that says which field is wrong and where:
+    /// the changed-slot mask, then each changed slot's flags, length and bytes.
     pub fn decode_frame(&mut self, c: &mut Cursor<'_>, h: &LogHeader) -> Result<(), Error> {
         let slots = usize::from(h.slots);
         let at = c.clone();

@@ -60,6 +60,16 @@ impl<'a> Cursor<'a> {
         self.pos
     }
 
+    /// All the bytes (not only the ones left).
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Moves on by `n` bytes (at most to the end).
+    pub fn skip(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.bytes.len());
+    }
+
     /// The file offset of the next byte.
     pub fn offset(&self) -> u64 {
         self.base + self.pos as u64

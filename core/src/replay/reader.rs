@@ -1,7 +1,7 @@
 //! Reading a log: the whole file is validated once (every chunk's CRC and every frame's encoding),
 //! indexed, and then decoded on demand by cursors.
 
-use super::chunk::{self, FrameState, HEAD_LEN, MAX_FRAMES_CHUNK_BODY};
+use super::chunk::{self, FrameState, Frames, HEAD_LEN, MAX_FRAMES_CHUNK_BODY};
 use super::codec::Cursor;
 use super::{Keyframe, LogHeader, LoggedInput, CHUNK_END, CHUNK_FRAMES, CHUNK_KEYFRAME};
 use crate::{Error, Frame};
@@ -255,6 +255,7 @@ impl<'a> LogReader<'a> {
             body: None,
             frame: self.header.first_frame,
             state: FrameState::new(&self.header),
+            frames: Frames::new(&self.header),
         }
     }
 
@@ -285,6 +286,7 @@ pub struct FrameCursor<'r> {
     body: Option<Cursor<'r>>,
     frame: Frame,
     state: FrameState,
+    frames: Frames,
 }
 
 impl<'r> FrameCursor<'r> {
@@ -303,7 +305,7 @@ impl<'r> FrameCursor<'r> {
             self.state.reset(&self.log.header);
         }
         let Some(body) = self.body.as_mut() else { return Ok(None) };
-        self.state.decode_frame(body, &self.log.header)?;
+        self.state.next_frame(&self.frames, body, &self.log.header)?;
         self.left_in_chunk -= 1;
         let frame = self.frame;
         self.frame += 1;

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
 
-use super::chunk::{self, FrameState, HEAD_LEN, MAX_FRAMES_CHUNK_BODY};
+use super::chunk::{self, FrameState, Frames, HEAD_LEN, MAX_FRAMES_CHUNK_BODY};
 use super::codec::Cursor;
 use super::header::MAX_HEADER_LEN;
 use super::{Completeness, LogHeader, LoggedFrame, Trailer, CHUNK_END, CHUNK_FRAMES, CHUNK_KEYFRAME, MAGIC};
@@ -118,6 +118,7 @@ pub struct LogStream<R> {
     sums: Vec<(Frame, u64)>,
     sums_next: usize,
     state: FrameState,
+    frames: Frames,
     /// Validation decodes into this, so `state` is untouched until a frame is given out.
     scratch: FrameState,
     piece: Vec<u8>,
@@ -161,6 +162,7 @@ impl<R: Read> LogStream<R> {
             sums: Vec::new(),
             sums_next: 0,
             state: FrameState::new(&header),
+            frames: Frames::new(&header),
             scratch: FrameState::new(&header),
             piece: Vec::new(),
             checks: Consistency::new(header.first_frame),
@@ -224,7 +226,7 @@ impl<R: Read> LogStream<R> {
             }
             if self.frames_left > 0 {
                 let mut c = Cursor::at(&self.body, self.pos_in_body, self.body_base, Some(self.body_chunk));
-                self.state.decode_frame(&mut c, &self.header)?;
+                self.state.next_frame(&self.frames, &mut c, &self.header)?;
                 self.pos_in_body = c.pos();
                 self.frames_left -= 1;
                 let frame = self.next_frame;
