@@ -98,6 +98,22 @@ fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 }
 
 fn main() {
+    // `REPLAY_BENCH_ONLY=parse|stream|write` runs only that validation 50 times (or none) on the full log, for
+    // `perf stat -e cycles` (cycles per byte do not depend on the machine's load).
+    if let Ok(only) = std::env::var("REPLAY_BENCH_ONLY") {
+        let (bytes, _) = write_log(1_000_000, false, 0);
+        let mut frames = 0u64;
+        for _ in 0..50 {
+            frames += u64::from(match only.as_str() {
+                "stream" => stream_validate(black_box(&bytes)),
+                "write" => 0, // the cost of making the log, to subtract
+
+                _ => LogReader::parse(black_box(&bytes)).expect("parse").frames(),
+            });
+        }
+        println!("{only}: validated {frames} frames, {} bytes", 50 * bytes.len());
+        return;
+    }
     let full = std::env::args().any(|a| a == "--bench");
     let (frames, reps) = if full { (1_000_000u32, 3) } else { (10_000, 1) };
     let mb = |bytes: usize| bytes as f64 / 1e6;

@@ -200,23 +200,35 @@ impl Frames {
             while bits != 0 {
                 let slot = i * 8 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                let head = bytes.get(pos..pos + 3)?;
-                let flags = head[0];
-                let len = usize::from(u16::from_le_bytes([head[1], head[2]]));
-                if flags & !(FLAG_DISCONNECTED | FLAG_SUBSTITUTED) != 0 || len > self.max_input {
-                    return None;
-                }
-                let input = bytes.get(pos + 3..pos + 3 + len)?;
-                pos += 3 + len;
-                if STORE {
-                    if let Some(st) = state.as_deref_mut() {
-                        st.set(slot, flags, input);
-                    }
-                }
+                pos = self.input::<STORE>(bytes, pos, slot, state.as_deref_mut())?;
             }
         }
         debug_assert!(self.slots <= self.mask_len * 8);
         Some(pos)
+    }
+
+    /// One changed slot's flags, length and bytes at `bytes[pos]`; the offset after them.
+    #[inline(always)]
+    fn input<const STORE: bool>(
+        &self,
+        bytes: &[u8],
+        pos: usize,
+        slot: usize,
+        state: Option<&mut FrameState>,
+    ) -> Option<usize> {
+        let rest = bytes.get(pos..)?;
+        let [flags, l0, l1, ..] = *rest else { return None };
+        let len = usize::from(u16::from_le_bytes([l0, l1]));
+        if flags & !(FLAG_DISCONNECTED | FLAG_SUBSTITUTED) != 0 || len > self.max_input {
+            return None;
+        }
+        let input = rest.get(3..3 + len)?;
+        if STORE {
+            if let Some(st) = state {
+                st.set(slot, flags, input);
+            }
+        }
+        Some(pos + 3 + len)
     }
 }
 

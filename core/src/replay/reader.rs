@@ -331,16 +331,19 @@ pub struct LoggedFrame<'c> {
 
 impl<'c> LoggedFrame<'c> {
     /// The frame number.
+    #[inline]
     pub fn frame(&self) -> Frame {
         self.frame
     }
 
     /// The number of slots.
+    #[inline]
     pub fn slots(&self) -> usize {
         self.state.lens.len()
     }
 
     /// The input of `slot` (an empty, plain input for a slot that does not exist).
+    #[inline]
     pub fn input(&self, slot: usize) -> LoggedInput<'c> {
         let Some(&len) = self.state.lens.get(slot) else { return LoggedInput::confirmed(&[]) };
         let p = slot * self.state.max_input;
@@ -348,6 +351,7 @@ impl<'c> LoggedFrame<'c> {
     }
 
     /// Every slot's input in slot order.
+    #[inline]
     pub fn inputs(&self) -> impl ExactSizeIterator<Item = LoggedInput<'c>> + 'c {
         let this = *self;
         (0..self.slots()).map(move |s| this.input(s))

@@ -107,8 +107,9 @@ pub struct LogStream<R> {
     trailer: Option<Trailer>,
     truncation: Option<Error>,
     finished: bool,
-    /// The frames chunk being given out.
+    /// The frames chunk being given out: `body[..body_len]`.
     body: Vec<u8>,
+    body_len: usize,
     body_base: u64,
     body_chunk: u32,
     pos_in_body: usize,
@@ -154,6 +155,7 @@ impl<R: Read> LogStream<R> {
             truncation: None,
             finished: false,
             body: Vec::new(),
+            body_len: 0,
             body_base: 0,
             body_chunk: 0,
             pos_in_body: 0,
@@ -225,7 +227,8 @@ impl<R: Read> LogStream<R> {
                 continue;
             }
             if self.frames_left > 0 {
-                let mut c = Cursor::at(&self.body, self.pos_in_body, self.body_base, Some(self.body_chunk));
+                let body = &self.body[..self.body_len];
+                let mut c = Cursor::at(body, self.pos_in_body, self.body_base, Some(self.body_chunk));
                 self.state.next_frame(&self.frames, &mut c, &self.header)?;
                 self.pos_in_body = c.pos();
                 self.frames_left -= 1;
@@ -275,14 +278,19 @@ impl<R: Read> LogStream<R> {
             _ => false,
         };
         if held {
-            self.body.clear();
-            let got = (&mut self.src).take(u64::from(body_len)).read_to_end(&mut self.body)?;
-            let crc = super::crc32(super::crc32(0, &h), &self.body);
+            // The buffer only grows (to at most 4 MiB), and is reused: no allocation per chunk.
+            let len = body_len as usize;
+            if self.body.len() < len {
+                self.body.resize(len, 0);
+            }
+            let got = self.src.read_full(&mut self.body[..len])?;
+            self.body_len = got;
+            let crc = super::crc32(super::crc32(0, &h), &self.body[..got]);
             let stored = if got < body_len as usize { None } else { self.read_crc(crc, at, number)? };
             let Some(stored) = stored else {
                 return self.end(Some(Error::LogTruncated { byte: self.src.pos, chunk: Some(number) }));
             };
-            let mut body = Cursor::new(&self.body, at + HEAD_LEN as u64, Some(number));
+            let mut body = Cursor::new(&self.body[..len], at + HEAD_LEN as u64, Some(number));
             if h[0] == CHUNK_FRAMES {
                 let f = chunk::frames_body(&mut body, &self.header, self.end_frame, &mut self.scratch)?;
                 self.sums.clear();
