@@ -8,7 +8,7 @@ mod fixed_crc;
 use fixed_crc::fix_crcs;
 use fixed_crc::raw::{read_parsed, stream_agrees};
 use framelock_core::arena::{self, scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams};
-use framelock_core::replay::{LogEvent, LogHeader, LogReader, LogStream, LogWriter, LoggedInput, Replay, VerifyReport};
+use framelock_core::replay::{LogHeader, LogReader, LogStream, LogWriter, LoggedInput, Replay, VerifyReport};
 use framelock_core::testing::HashSim;
 use framelock_core::{Error, Frame, Simulation};
 
@@ -172,19 +172,8 @@ fn verify_both(bytes: &[u8]) -> Result<VerifyReport, Error> {
 /// How far after its frame a checksum or keyframe is recorded at most (0 for an unreadable log).
 fn annotation_lag(bytes: &[u8]) -> u32 {
     let Ok(mut s) = LogStream::new(bytes) else { return 0 };
-    let mut lag = 0;
-    while let Ok(Some(event)) = s.next_event() {
-        let frame = match event {
-            LogEvent::Frame(_) => {
-                s.skip_chunk_frames();
-                continue;
-            }
-            LogEvent::Checksum { frame, .. } => frame,
-            LogEvent::Keyframe(k) => k.frame,
-        };
-        lag = lag.max(s.end_frame().saturating_sub(frame));
-    }
-    lag
+    let _ = s.validate();
+    s.max_lag()
 }
 
 #[test]

@@ -120,7 +120,7 @@ fn frame_range(log: &Scan, from: Option<Frame>, to: Option<Frame>) -> Result<Opt
 
 /// Writes the header (CSV) and one row per frame; returns the number of rows. The frames come
 /// from one stream over the log, the checksums from a second one reading ahead of it (a checksum
-/// is recorded after its frame, up to `log.checksum_lag` frames later).
+/// is recorded after its frame, up to `log.lag` frames later).
 fn write_rows(
     input: &Input,
     log: &Scan,
@@ -142,7 +142,7 @@ fn write_rows(
     let Some((from, to)) = range else { return Ok(0) };
     let decode = |e: Error| ReplayError::invalid(path, e.to_string());
     let mut frames = input.stream(path)?;
-    let mut checksums = Ahead { stream: input.stream(path)?, lag: log.checksum_lag, sums: BTreeMap::new() };
+    let mut checksums = Ahead { stream: input.stream(path)?, lag: log.lag, sums: BTreeMap::new() };
     let mut rows = 0;
     while let Some(frame) = frames.next_frame().map_err(decode)? {
         if frame.frame() < from {

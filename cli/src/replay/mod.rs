@@ -217,11 +217,9 @@ struct Scan {
     completeness: Completeness,
     trailer: Option<Trailer>,
     size: u64,
-    /// How many frames past its frame a checksum was recorded at most (the end of the frames read
-    /// when it was read, minus its frame): how far ahead `export` reads for checksums.
-    checksum_lag: u32,
-    /// The same for checksums and keyframes: how far ahead `verify` reads for them.
-    annotation_lag: u32,
+    /// How many frames past its frame a checksum or keyframe was recorded at most
+    /// ([`LogStream::max_lag`]): how far ahead `verify` and `export` read for them.
+    lag: u32,
 }
 
 impl Scan {
@@ -237,17 +235,12 @@ impl Scan {
 /// passing over the frames.
 fn scan(path: &Path, input: &Input) -> Result<Scan, ReplayError> {
     let mut s = input.stream(path)?;
-    let (mut keyframes, mut checksum_lag, mut keyframe_lag) = (Vec::new(), 0, 0);
+    let mut keyframes = Vec::new();
     loop {
         match s.next_event() {
             Ok(Some(LogEvent::Frame(_))) => s.skip_chunk_frames(),
-            Ok(Some(LogEvent::Checksum { frame, .. })) => {
-                checksum_lag = checksum_lag.max(s.end_frame().saturating_sub(frame));
-            }
-            Ok(Some(LogEvent::Keyframe(k))) => {
-                keyframe_lag = keyframe_lag.max(s.end_frame().saturating_sub(k.frame));
-                keyframes.push(k.frame);
-            }
+            Ok(Some(LogEvent::Checksum { .. })) => {}
+            Ok(Some(LogEvent::Keyframe(k))) => keyframes.push(k.frame),
             Ok(None) => break,
             Err(e) => return Err(ReplayError::invalid(path, e.to_string())),
         }
@@ -264,8 +257,7 @@ fn scan(path: &Path, input: &Input) -> Result<Scan, ReplayError> {
         completeness: s.completeness(),
         trailer: s.trailer(),
         size: s.bytes_read(),
-        checksum_lag,
-        annotation_lag: checksum_lag.max(keyframe_lag),
+        lag: s.max_lag(),
     })
 }
 

@@ -51,7 +51,7 @@ pub fn run(args: &VerifyArgs, out: &mut impl Write) -> Result<(), ReplayError> {
     let (mut stream, mut ahead) = (input.stream(path)?, input.stream(path)?);
     let replay = stream
         .replay()
-        .read_ahead(&mut ahead, log.annotation_lag)
+        .read_ahead(&mut ahead, log.lag)
         .max_snapshot_size(snapshot_size_bound(&params))
         .frame_arena_size(scratch_size_bound(&params));
     let start = Instant::now();

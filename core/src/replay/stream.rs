@@ -125,6 +125,7 @@ pub struct LogStream<R> {
     piece: Vec<u8>,
     checks: Consistency,
     keyframes: u32,
+    lag: u32,
 }
 
 impl<R: Read> LogStream<R> {
@@ -169,6 +170,7 @@ impl<R: Read> LogStream<R> {
             piece: Vec::new(),
             checks: Consistency::new(header.first_frame),
             keyframes: 0,
+            lag: 0,
             header,
         })
     }
@@ -296,6 +298,7 @@ impl<R: Read> LogStream<R> {
                 self.sums.clear();
                 self.sums_next = 0;
                 for (frame, c) in chunk::checksums(f.checksums) {
+                    self.lag = self.lag.max(f.end().saturating_sub(frame));
                     if self.checks.checksum(frame, c) {
                         self.sums.push((frame, c));
                     }
@@ -348,6 +351,7 @@ impl<R: Read> LogStream<R> {
             CHUNK_FRAMES => return Err(chunk::frames_too_long(at, number)),
             CHUNK_KEYFRAME => {
                 let frame = chunk::keyframe_frame(&mut body)?;
+                self.lag = self.lag.max(self.end_frame.saturating_sub(frame));
                 self.checks.keyframe(frame, self.end_frame);
                 self.keyframes += 1;
                 StreamedKeyframe { frame, offset: body.offset(), len: body_len - 4, hash: hash.digest() }
@@ -424,6 +428,13 @@ impl<R> LogStream<R> {
     /// The keyframes read so far.
     pub fn keyframes_seen(&self) -> u32 {
         self.keyframes
+    }
+
+    /// How many frames after its frame a checksum or keyframe was read at most so far: the end of
+    /// the frames read when it was read, minus its frame. After a first pass over a log, the
+    /// read-ahead that a second pass needs ([`StreamReplay::read_ahead`](super::StreamReplay::read_ahead)).
+    pub fn max_lag(&self) -> u32 {
+        self.lag
     }
 
     /// The bytes read so far (when the stream has ended, the size of the file).
