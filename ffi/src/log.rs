@@ -8,7 +8,8 @@ use std::io::BufWriter;
 
 use framelock_core::arena::{decode_params, scratch_size_bound, snapshot_size_bound, SIMULATION_ID};
 use framelock_core::replay::{
-    FrameCursor, LogHeader, LogReader, LogWriter, LoggedInput, Replay, SessionKind, FLAG_DISCONNECTED, FLAG_SUBSTITUTED,
+    FrameCursor, LogHeader, LogReader, LogWriter, LoggedFrame, LoggedInput, Replay, SessionKind, FLAG_DISCONNECTED,
+    FLAG_SUBSTITUTED,
 };
 use framelock_core::{Error, InputStatus};
 
@@ -78,12 +79,70 @@ pub struct framelock_log {
     cursor: Option<FrameCursor<'static>>,
     reader: NonNull<LogReader<'static>>,
     bytes: NonNull<[u8]>,
-    /// The frame the cursor returned last, copied: its inputs' bytes, lengths and flags.
-    current: Option<u32>,
-    cur_bytes: Vec<u8>,
-    cur_lens: Vec<usize>,
-    cur_flags: Vec<u8>,
+    /// The frame the cursor returned last, copied.
+    current: CurrentFrame,
+}
+
+/// The frame a reader returned last, copied out of it: its inputs' bytes, lengths and flags (so
+/// that framelock_*_frame_input() can hand them out until the reader's next call).
+#[derive(Debug)]
+pub(crate) struct CurrentFrame {
+    frame: Option<u32>,
+    bytes: Vec<u8>,
+    lens: Vec<usize>,
+    flags: Vec<u8>,
     max_input: usize,
+}
+
+impl CurrentFrame {
+    pub(crate) fn new(h: &LogHeader) -> Self {
+        let (slots, max_input) = (usize::from(h.slots), usize::from(h.max_input_size));
+        CurrentFrame {
+            frame: None,
+            bytes: vec![0; slots * max_input],
+            lens: vec![0; slots],
+            flags: vec![0; slots],
+            max_input,
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.frame = None;
+    }
+
+    /// Copies `f` (allocates nothing); returns its number.
+    pub(crate) fn take(&mut self, f: Option<LoggedFrame<'_>>) -> Option<u32> {
+        self.frame = f.map(|f| {
+            for (slot, input) in f.inputs().enumerate() {
+                let p = slot * self.max_input;
+                self.bytes[p..p + input.bytes.len()].copy_from_slice(input.bytes);
+                self.lens[slot] = input.bytes.len();
+                self.flags[slot] = input.flags;
+            }
+            f.frame()
+        });
+        self.frame
+    }
+
+    /// The input of `slot` in the current frame (`none`: the message when there is none).
+    pub(crate) fn input(&self, slot: u32, none: &'static str) -> Result<framelock_input, FfiError> {
+        if self.frame.is_none() {
+            return Err(FfiError::WrongState(none));
+        }
+        let s = slot as usize;
+        let len =
+            *self.lens.get(s).ok_or(FfiError::IndexOutOfRange { what: "slot", index: s, len: self.lens.len() })?;
+        let flags = self.flags[s];
+        let status = if flags & FLAG_DISCONNECTED != 0 {
+            InputStatus::Disconnected
+        } else if flags & FLAG_SUBSTITUTED != 0 {
+            InputStatus::Substituted
+        } else {
+            InputStatus::Confirmed
+        };
+        let p = s * self.max_input;
+        Ok(c_input(s, &self.bytes[p..p + len], status))
+    }
 }
 
 impl Drop for framelock_log {
@@ -403,19 +462,9 @@ fn log_from_bytes(data: Vec<u8>) -> Result<Box<framelock_log>, FfiError> {
             return Err(e.into());
         }
     };
-    let slots = usize::from(reader.header().slots);
-    let max_input = usize::from(reader.header().max_input_size);
+    let current = CurrentFrame::new(reader.header());
     let reader = NonNull::from(Box::leak(Box::new(reader)));
-    Ok(Box::new(framelock_log {
-        cursor: None,
-        reader,
-        bytes,
-        current: None,
-        cur_bytes: vec![0; slots * max_input],
-        cur_lens: vec![0; slots],
-        cur_flags: vec![0; slots],
-        max_input,
-    }))
+    Ok(Box::new(framelock_log { cursor: None, reader, bytes, current }))
 }
 
 /// Reads the whole file at `path` (NUL-terminated UTF-8), validates every chunk and indexes it. A
@@ -548,7 +597,7 @@ pub unsafe extern "C" fn framelock_log_rewind(log: *mut framelock_log, frame: u3
         let reader: &'static LogReader<'static> = unsafe { l.reader.as_ref() };
         let cursor = reader.cursor_at(frame)?;
         l.cursor = Some(cursor);
-        l.current = None;
+        l.current.clear();
         Ok(())
     })
 }
@@ -574,23 +623,10 @@ pub unsafe extern "C" fn framelock_log_next_frame(
             let reader: &'static LogReader<'static> = unsafe { l.reader.as_ref() };
             l.cursor = Some(reader.cursor());
         }
-        let framelock_log { cursor, cur_bytes, cur_lens, cur_flags, max_input, current, .. } = l;
+        let framelock_log { cursor, current, .. } = l;
         let Some(cursor) = cursor.as_mut() else { return Err(FfiError::WrongState("no cursor")) };
-        *current = None;
-        let next = cursor.next_frame()?;
-        let found = match next {
-            Some(f) => {
-                for (slot, input) in f.inputs().enumerate() {
-                    let p = slot * *max_input;
-                    cur_bytes[p..p + input.bytes.len()].copy_from_slice(input.bytes);
-                    cur_lens[slot] = input.bytes.len();
-                    cur_flags[slot] = input.flags;
-                }
-                Some(f.frame())
-            }
-            None => None,
-        };
-        *current = found;
+        current.clear();
+        let found = current.take(cursor.next_frame()?);
         // SAFETY: non-NULL, writable out-parameters.
         unsafe {
             if let Some(f) = found {
@@ -618,29 +654,14 @@ pub unsafe extern "C" fn framelock_log_frame_input(
         // SAFETY: NULL or a live handle.
         let l = unsafe { handle(log, "log") }?;
         let out_input = out(out_input, "out_input")?;
-        if l.current.is_none() {
-            return Err(FfiError::WrongState("no current frame: call framelock_log_next_frame first"));
-        }
-        let s = slot as usize;
-        let len =
-            *l.cur_lens.get(s).ok_or(FfiError::IndexOutOfRange { what: "slot", index: s, len: l.cur_lens.len() })?;
-        let flags = l.cur_flags[s];
-        let status = if flags & FLAG_DISCONNECTED != 0 {
-            InputStatus::Disconnected
-        } else if flags & FLAG_SUBSTITUTED != 0 {
-            InputStatus::Substituted
-        } else {
-            InputStatus::Confirmed
-        };
-        let p = s * l.max_input;
-        let v = c_input(s, &l.cur_bytes[p..p + len], status);
+        let v = l.current.input(slot, "no current frame: call framelock_log_next_frame first")?;
         // SAFETY: non-NULL, writable out-parameter.
         unsafe { out_input.write(v) };
         Ok(())
     })
 }
 
-fn report(r: framelock_core::replay::VerifyReport) -> framelock_verify_report {
+pub(crate) fn report(r: framelock_core::replay::VerifyReport) -> framelock_verify_report {
     framelock_verify_report {
         frames: r.frames,
         checksums_verified: r.checksums_verified,
@@ -716,14 +737,15 @@ pub unsafe extern "C" fn framelock_log_seek(
     })
 }
 
-fn arena_for(r: &LogReader<'_>) -> Result<framelock_arena, FfiError> {
-    if r.header().simulation != SIMULATION_ID {
+/// A new arena with the log's params (of a log recorded with the reference simulation).
+pub(crate) fn arena_for(h: &LogHeader) -> Result<framelock_arena, FfiError> {
+    if h.simulation != SIMULATION_ID {
         return Err(
             Error::LogMismatch { what: "the log was not recorded with the reference simulation \"arena\"" }.into()
         );
     }
-    let params = decode_params(&r.header().sim_params)
-        .map_err(|e| Error::Simulation { frame: r.header().first_frame, reason: e.reason })?;
+    let params =
+        decode_params(&h.sim_params).map_err(|e| Error::Simulation { frame: h.first_frame, reason: e.reason })?;
     new_arena(params)
 }
 
@@ -743,7 +765,7 @@ pub unsafe extern "C" fn framelock_log_verify_arena(
         let l = unsafe { handle(log, "log") }?;
         let out_report = out(out_report, "out_report")?;
         let r = l.reader();
-        let mut a = arena_for(r)?;
+        let mut a = arena_for(r.header())?;
         let p = *a.arena.params();
         let rep = Replay::new(r)
             .max_snapshot_size(snapshot_size_bound(&p))
