@@ -304,3 +304,30 @@ fn a_hash_simulation_replays_any_log_the_same() {
         assert_eq!(a, b);
     }
 }
+
+#[test]
+fn a_frames_chunk_over_4_mib_is_refused_by_both_readers() {
+    // The limit that bounds what the streaming reader holds is a rule of the format: a CRC-valid
+    // frames chunk one byte over it is an error for the in-memory reader too, at its length field.
+    let empty = LogWriter::new(Vec::new(), LogHeader::new(1, 1)).expect("header").finish().expect("finish");
+    let header_len = empty.len() - 25; // the end chunk is 25 bytes
+    let mut bytes = empty[..header_len].to_vec();
+    let len = framelock_core::replay::MAX_FRAMES_CHUNK_BODY + 1;
+    bytes.push(1);
+    bytes.extend_from_slice(&len.to_le_bytes());
+    bytes.resize(bytes.len() + len as usize, 0);
+    let crc = framelock_core::replay::crc32(0, &bytes[header_len..]);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    let e = read_parsed(&bytes).expect_err("too long");
+    assert_eq!(e, Error::LogCorrupt { what: "frames chunk over 4 MiB", byte: header_len as u64 + 1, chunk: Some(0) });
+    stream_agrees(&bytes);
+    // One byte less is a chunk like any other (here: a malformed one, for the field decoder).
+    let mut at_limit = empty[..header_len].to_vec();
+    at_limit.push(1);
+    at_limit.extend_from_slice(&(len - 1).to_le_bytes());
+    at_limit.resize(at_limit.len() + len as usize - 1, 0);
+    let crc = framelock_core::replay::crc32(0, &at_limit[header_len..]);
+    at_limit.extend_from_slice(&crc.to_le_bytes());
+    assert!(matches!(read_parsed(&at_limit), Err(Error::LogCorrupt { what, .. }) if what != "frames chunk over 4 MiB"));
+    stream_agrees(&at_limit);
+}
