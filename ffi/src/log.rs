@@ -628,14 +628,23 @@ pub unsafe extern "C" fn framelock_log_next_frame(
         current.clear();
         let found = current.take(cursor.next_frame()?);
         // SAFETY: non-NULL, writable out-parameters.
-        unsafe {
-            if let Some(f) = found {
-                out_frame.write(f);
-            }
-            out_has_frame.write(found.is_some());
-        }
+        unsafe { write_found(found, out_frame, out_has_frame) };
         Ok(())
     })
+}
+
+/// Writes `*out_has_frame` and, when there is a frame, `*out_frame`.
+///
+/// # Safety
+/// Both pointers are non-NULL and writable.
+pub(crate) unsafe fn write_found(found: Option<u32>, out_frame: *mut u32, out_has_frame: *mut bool) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        if let Some(f) = found {
+            out_frame.write(f);
+        }
+        out_has_frame.write(found.is_some());
+    }
 }
 
 /// Writes the input of `slot` in the frame framelock_log_next_frame() returned last to

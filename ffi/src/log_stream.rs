@@ -12,7 +12,7 @@ use framelock_core::Simulation;
 
 use crate::error::{c_str, check_size, guard, guard_void, handle, handle_mut, out, FfiError};
 use crate::framelock_status;
-use crate::log::{arena_for, framelock_log_info, framelock_verify_report, report, CurrentFrame};
+use crate::log::{arena_for, framelock_log_info, framelock_verify_report, report, write_found, CurrentFrame};
 use crate::session::{framelock_callbacks, framelock_input, CallbackSim};
 
 /// The read buffer of a log file.
@@ -98,12 +98,7 @@ pub unsafe extern "C" fn framelock_log_stream_next_frame(
         let next: Option<LoggedFrame<'_>> = s.stream.next_frame()?;
         let found = s.current.take(next);
         // SAFETY: non-NULL, writable out-parameters.
-        unsafe {
-            if let Some(f) = found {
-                out_frame.write(f);
-            }
-            out_has_frame.write(found.is_some());
-        }
+        unsafe { write_found(found, out_frame, out_has_frame) };
         Ok(())
     })
 }

@@ -31,6 +31,17 @@ pub enum Completeness {
     Truncated(Error),
 }
 
+impl Completeness {
+    /// What a reader that met `truncation` (or not) and read `trailer` (or not) can say.
+    pub(crate) fn of(truncation: Option<Error>, trailer: Option<Trailer>) -> Self {
+        match (truncation, trailer) {
+            (Some(e), _) => Completeness::Truncated(e),
+            (None, Some(_)) => Completeness::Complete,
+            (None, None) => Completeness::NoTrailer,
+        }
+    }
+}
+
 /// What a format-2 log's end chunk says about the whole file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Trailer {
@@ -224,11 +235,7 @@ impl<'a> LogReader<'a> {
     /// Whether the log proves it is whole: [`Completeness::Complete`] (format 2 with its end
     /// chunk), [`Completeness::NoTrailer`] (format 1, whole chunks) or [`Completeness::Truncated`].
     pub fn completeness(&self) -> Completeness {
-        match (self.truncation, self.trailer) {
-            (Some(e), _) => Completeness::Truncated(e),
-            (None, Some(_)) => Completeness::Complete,
-            (None, None) => Completeness::NoTrailer,
-        }
+        Completeness::of(self.truncation, self.trailer)
     }
 
     /// The end chunk of a whole format-2 log.

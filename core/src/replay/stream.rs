@@ -454,11 +454,7 @@ impl<R> LogStream<R> {
 
     /// As [`LogReader::completeness`](super::LogReader::completeness), once the stream has ended.
     pub fn completeness(&self) -> Completeness {
-        match (self.truncation, self.trailer) {
-            (Some(e), _) => Completeness::Truncated(e),
-            (None, Some(_)) => Completeness::Complete,
-            (None, None) => Completeness::NoTrailer,
-        }
+        Completeness::of(self.truncation, self.trailer)
     }
 
     /// The end chunk of a whole format-2 log, once read.
