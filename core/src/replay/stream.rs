@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
+use std::ops::Bound::{Excluded, Unbounded};
 
 use super::chunk::{self, FrameState, Frames, HEAD_LEN, MAX_FRAMES_CHUNK_BODY};
 use super::codec::Cursor;
@@ -71,7 +72,8 @@ enum Step {
 /// [`STREAM_CHECKSUM_WINDOW`] consecutive ones (the only way a writer records them).
 ///
 /// Memory: the header, one frames chunk, one 64 KiB piece buffer and the checksum window,
-/// whatever the log's size. Reading a frame allocates nothing.
+/// whatever the log's size. Decoding a frame allocates nothing and the chunk buffers are reused;
+/// the checksum window (a B-tree) allocates as recorded checksums come and go.
 ///
 /// ```
 /// use framelock_core::replay::{LogEvent, LogHeader, LogStream, LogWriter, LoggedInput};
@@ -538,12 +540,12 @@ impl Consistency {
             return Err(Error::LogInconsistent { what: "two different checksums recorded for one frame", frame });
         }
         let outside = |what, frame| Err(Error::LogInconsistent { what, frame });
-        let past = self.recent.range(end.saturating_add(1)..).next().map(|(&f, _)| f);
+        let past = self.recent.range((Excluded(end), Unbounded)).next().map(|(&f, _)| f);
         let past = past.or(self.highest.map(|(f, _)| f).filter(|&f| f > end));
         if let Some(frame) = self.lowest.map(|(f, _)| f).filter(|&f| f < self.first).or(past) {
             return outside("a checksum recorded for a frame the log does not hold", frame);
         }
-        let past = self.keyframes_ahead.range(end.saturating_add(1)..).next().copied();
+        let past = self.keyframes_ahead.range((Excluded(end), Unbounded)).next().copied();
         let past = past.or(self.keyframe_max.filter(|&f| f > end));
         if let Some(frame) = self.keyframe_below.or(past) {
             return outside("a keyframe for a frame the log does not hold", frame);
