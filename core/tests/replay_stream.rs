@@ -331,3 +331,38 @@ fn a_frames_chunk_over_4_mib_is_refused_by_both_readers() {
     assert!(matches!(read_parsed(&at_limit), Err(Error::LogCorrupt { what, .. }) if what != "frames chunk over 4 MiB"));
     stream_agrees(&at_limit);
 }
+
+/// `(frame, inputs)` of the next frame of a cursor or stream, for comparing.
+fn frame_of(f: Option<framelock_core::replay::LoggedFrame<'_>>) -> Option<(Frame, Vec<(u8, Vec<u8>)>)> {
+    f.map(|f| (f.frame(), f.inputs().map(|i| (i.flags, i.bytes.to_vec())).collect()))
+}
+
+#[test]
+fn a_seekable_stream_jumps_to_any_frame_like_cursor_at() {
+    fn prop(d: Damaged, picks: Vec<u32>) -> bool {
+        let Ok(log) = LogReader::parse(&d.bytes) else { return true };
+        if log.frames() == 0 {
+            return true;
+        }
+        let mut s = LogStream::new(std::io::Cursor::new(&d.bytes[..])).expect("header");
+        let first = log.header().first_frame;
+        for p in picks.iter().take(6) {
+            let target = first + p % log.frames();
+            s.seek_frame(target).expect("a frame of the log");
+            let expected = frame_of(log.cursor_at(target).expect("cursor").next_frame().expect("decode"));
+            assert_eq!(frame_of(s.next_frame().expect("decode")), expected, "frame {target}");
+        }
+        // After any jumps, reading on to the end ends as a fresh stream does.
+        while s.next_frame().expect("valid").is_some() {}
+        assert_eq!((s.completeness(), s.end_frame()), (log.completeness(), log.end_frame()));
+        // Going forward needs no Seek.
+        let mut forward = LogStream::new(&d.bytes[..]).expect("header");
+        let last = log.end_frame() - 1;
+        forward.skip_to(last).expect("the last frame");
+        assert_eq!(frame_of(forward.next_frame().expect("decode")).map(|f| f.0), Some(last));
+        assert!(matches!(forward.skip_to(first), Err(Error::LogMismatch { .. })), "no going back without Seek");
+        assert!(matches!(forward.skip_to(log.end_frame()), Err(Error::LogMismatch { .. })));
+        true
+    }
+    QuickCheck::new().tests(300).quickcheck(prop as fn(Damaged, Vec<u32>) -> bool);
+}

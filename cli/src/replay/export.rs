@@ -142,12 +142,11 @@ fn write_rows(
     let Some((from, to)) = range else { return Ok(0) };
     let decode = |e: Error| ReplayError::invalid(path, e.to_string());
     let mut frames = input.stream(path)?;
+    // The chunks before `from` are validated and passed over without decoding their frames.
+    frames.skip_to(from).map_err(decode)?;
     let mut checksums = Ahead { stream: input.stream(path)?, lag: log.lag, sums: BTreeMap::new() };
     let mut rows = 0;
     while let Some(frame) = frames.next_frame().map_err(decode)? {
-        if frame.frame() < from {
-            continue;
-        }
         if frame.frame() > to {
             break;
         }

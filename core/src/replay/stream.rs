@@ -3,7 +3,7 @@
 //! code, `chunk.rs`), decoding frames as it goes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Bound::{Excluded, Unbounded};
 
 use super::chunk::{self, FrameState, Frames, HEAD_LEN, MAX_FRAMES_CHUNK_BODY};
@@ -99,6 +99,8 @@ enum Step {
 #[derive(Debug)]
 pub struct LogStream<R> {
     src: Source<R>,
+    /// The offset of the first chunk and the digest of the header's CRC (for `rewind`).
+    start: (u64, u32),
     header: LogHeader,
     version: u16,
     /// The number of the next chunk.
@@ -150,6 +152,7 @@ impl<R: Read> LogStream<R> {
         let digest = super::crc32(0, &head[end - 4..end]);
         Ok(LogStream {
             src,
+            start: (end as u64, digest),
             version,
             number: 0,
             digest,
@@ -205,6 +208,43 @@ impl<R: Read> LogStream<R> {
     /// chunk was read): for a reader that wants the checksums and keyframes, not the frames.
     pub fn skip_chunk_frames(&mut self) {
         self.frames_left = 0;
+    }
+
+    /// Reads on until the frame [`LogStream::next_frame`] gives out next is `frame`: the chunks
+    /// before the one that holds it are validated (as always) and passed over, their checksums and
+    /// keyframes too; in that chunk, the frames before `frame` are decoded and passed over.
+    ///
+    /// Errors: [`Error::LogMismatch`] when the stream is already past `frame` (see
+    /// [`LogStream::seek_frame`] to go back) or the log ends before it; as
+    /// [`LogStream::next_event`].
+    pub fn skip_to(&mut self, frame: Frame) -> Result<(), Error> {
+        if frame < self.upcoming() {
+            return Err(Error::LogMismatch { what: "the stream is past that frame" });
+        }
+        loop {
+            if self.frames_left > 0 && frame - self.next_frame < u32::from(self.frames_left) {
+                // Checksums not given out yet belong to this chunk: they stay to be given out.
+                while self.next_frame < frame {
+                    self.step(true)?;
+                }
+                return Ok(());
+            }
+            self.frames_left = 0;
+            self.sums_next = self.sums.len();
+            if self.finished {
+                return Err(Error::LogMismatch { what: "the log does not hold that frame" });
+            }
+            self.read_chunk()?;
+        }
+    }
+
+    /// The frame [`LogStream::next_frame`] would give out next, if there is one.
+    fn upcoming(&self) -> Frame {
+        if self.frames_left > 0 {
+            self.next_frame
+        } else {
+            self.end_frame
+        }
     }
 
     /// Reads the rest of the log, validating it; the frames are decoded once and not kept.
@@ -393,6 +433,40 @@ impl<R: Read> LogStream<R> {
         self.truncation = cut;
         self.checks.finish(self.end_frame)?;
         Ok(None)
+    }
+}
+
+impl<R: Read + Seek> LogStream<R> {
+    /// Goes back to the first chunk, as if the stream had just been opened (the header is kept).
+    ///
+    /// Errors: [`Error::Io`].
+    pub fn rewind(&mut self) -> Result<(), Error> {
+        let (at, digest) = self.start;
+        self.src.inner.seek(SeekFrom::Start(at))?;
+        self.src.pos = at;
+        self.src.carry_len = 0;
+        self.number = 0;
+        self.digest = digest;
+        self.end_frame = self.header.first_frame;
+        self.next_frame = self.header.first_frame;
+        (self.trailer, self.truncation, self.finished) = (None, None, false);
+        (self.frames_left, self.keyframes, self.lag) = (0, 0, 0);
+        self.sums.clear();
+        self.sums_next = 0;
+        self.checks = Consistency::new(self.header.first_frame);
+        Ok(())
+    }
+
+    /// A cursor at any frame, in bounded memory: [`LogStream::rewind`] when the stream is past
+    /// `frame`, then [`LogStream::skip_to`]. Reads (and validates) the log from its start up to the
+    /// chunk that holds `frame`: there is no index.
+    ///
+    /// Errors: as [`LogStream::skip_to`].
+    pub fn seek_frame(&mut self, frame: Frame) -> Result<(), Error> {
+        if frame < self.upcoming() {
+            self.rewind()?;
+        }
+        self.skip_to(frame)
     }
 }
 
