@@ -332,8 +332,11 @@ fn a_frames_chunk_over_4_mib_is_refused_by_both_readers() {
     stream_agrees(&at_limit);
 }
 
+/// A decoded frame: its number and every slot's `(flags, bytes)`.
+type Decoded = (Frame, Vec<(u8, Vec<u8>)>);
+
 /// `(frame, inputs)` of the next frame of a cursor or stream, for comparing.
-fn frame_of(f: Option<framelock_core::replay::LoggedFrame<'_>>) -> Option<(Frame, Vec<(u8, Vec<u8>)>)> {
+fn frame_of(f: Option<framelock_core::replay::LoggedFrame<'_>>) -> Option<Decoded> {
     f.map(|f| (f.frame(), f.inputs().map(|i| (i.flags, i.bytes.to_vec())).collect()))
 }
 
@@ -365,4 +368,29 @@ fn a_seekable_stream_jumps_to_any_frame_like_cursor_at() {
         true
     }
     QuickCheck::new().tests(300).quickcheck(prop as fn(Damaged, Vec<u32>) -> bool);
+}
+
+#[test]
+fn a_seekable_stream_seeks_a_replay_like_replay_seek() {
+    // Keyframes every 50 frames, written after the frames that lead to them.
+    let bytes = arena_log(400, 50, None);
+    let log = LogReader::parse(&bytes).expect("parse");
+    for target in [0, 1, 49, 50, 51, 222, 399, 400] {
+        let (mut a, snap, scratch) = arena_for(log.header());
+        let from_a = Replay::new(&log).max_snapshot_size(snap).frame_arena_size(scratch).seek(&mut a, target);
+        let (mut b, _, _) = arena_for(log.header());
+        let mut s = LogStream::new(std::io::Cursor::new(&bytes[..])).expect("header");
+        // Read some of it first: seeking starts over from the top whatever was read.
+        let _ = s.next_frame().expect("frame");
+        let from_b = s.replay().max_snapshot_size(snap).frame_arena_size(scratch).seek(&mut b, target);
+        assert_eq!(from_a, from_b, "frame {target}");
+        let keyframe = log.keyframe_at_or_before(target).expect("a keyframe at 0").frame;
+        assert_eq!(from_b.expect("seeks"), keyframe, "from the latest keyframe");
+        assert!(target - keyframe < 50 || target == 400, "keyframes every 50 frames");
+        assert_eq!((a.frame(), format!("{a:?}")), (b.frame(), format!("{b:?}")), "the same state at {target}");
+    }
+    let (mut b, snap, scratch) = arena_for(log.header());
+    let mut s = LogStream::new(std::io::Cursor::new(&bytes[..])).expect("header");
+    let past = s.replay().max_snapshot_size(snap).frame_arena_size(scratch).seek(&mut b, 401);
+    assert!(matches!(past, Err(Error::LogMismatch { .. })), "{past:?}");
 }

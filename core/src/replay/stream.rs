@@ -457,6 +457,18 @@ impl<R: Read + Seek> LogStream<R> {
         Ok(())
     }
 
+    /// Reads `buf.len()` bytes at file offset `at` (a keyframe's snapshot); the stream must be
+    /// rewound before it is read on.
+    pub(crate) fn read_at(&mut self, at: u64, buf: &mut [u8]) -> Result<(), Error> {
+        self.src.inner.seek(SeekFrom::Start(at))?;
+        self.src.carry_len = 0;
+        self.src.pos = at;
+        if self.src.read_full(buf)? < buf.len() {
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
+        }
+        Ok(())
+    }
+
     /// A cursor at any frame, in bounded memory: [`LogStream::rewind`] when the stream is past
     /// `frame`, then [`LogStream::skip_to`]. Reads (and validates) the log from its start up to the
     /// chunk that holds `frame`: there is no index.

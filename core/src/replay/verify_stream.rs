@@ -2,7 +2,7 @@
 //! memory whatever the log's size.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::Read;
+use std::io::{Read, Seek};
 
 use super::stream::{LogEvent, LogStream, StreamedKeyframe};
 use super::verify::{compare_checksum, feed, keyframe_mismatch, replay_session};
@@ -152,6 +152,62 @@ impl<'s, R: Read> StreamReplay<'s, R> {
         report.checksums_unchecked += check.pending.len() as u32;
         progress(report.frames);
         Ok(report)
+    }
+}
+
+impl<R: Read + Seek> StreamReplay<'_, R> {
+    /// As [`Replay::seek`](super::Replay::seek), over a seekable stream in bounded memory: one
+    /// pass over the whole log (from its start) finds the latest keyframe at or before `frame`
+    /// (keyframes can be anywhere in the file), its snapshot is read and loaded into `sim`, and the
+    /// frames from there to `frame` are replayed. Returns the frame replaying started from.
+    ///
+    /// Errors: as `Replay::seek` and [`LogStream::next_event`]; [`Error::LogMismatch`] when that
+    /// keyframe is larger than [`StreamReplay::max_snapshot_size`] (no state the simulation saves).
+    pub fn seek<S: Simulation>(self, sim: &mut S, frame: Frame) -> Result<Frame, Error> {
+        let log = self.log;
+        log.rewind()?;
+        let mut best: Option<StreamedKeyframe> = None;
+        while let Some(event) = log.next_event()? {
+            match event {
+                LogEvent::Frame(_) => log.skip_chunk_frames(),
+                // The latest in frame order, and of equal frames the last in the file (as the
+                // stable sort of `LogReader` gives).
+                LogEvent::Keyframe(k) if k.frame <= frame && best.is_none_or(|b| k.frame >= b.frame) => best = Some(k),
+                _ => {}
+            }
+        }
+        let header = log.header().clone();
+        if frame < header.first_frame || frame > log.end_frame() {
+            return Err(Error::LogMismatch { what: "the log does not hold that frame" });
+        }
+        let start = match best {
+            Some(k) => {
+                if k.len as usize > self.max_snapshot_size {
+                    return Err(Error::LogMismatch { what: "a keyframe larger than the replay's snapshot size" });
+                }
+                let mut snapshot = vec![0; k.len as usize];
+                log.read_at(k.offset, &mut snapshot)?;
+                sim.load(&snapshot).map_err(|e| Error::Simulation { frame: k.frame, reason: e.reason })?;
+                k.frame
+            }
+            None => header.first_frame,
+        };
+        if start == frame {
+            return Ok(start);
+        }
+        let sizes = (self.max_snapshot_size, self.frame_arena_size);
+        let mut session = replay_session(&header, log.format_version(), sizes, start)?;
+        log.rewind()?;
+        log.skip_to(start)?;
+        while let Some(f) = log.next_frame()? {
+            if f.frame() >= frame {
+                break;
+            }
+            let n = f.frame();
+            f.inputs().enumerate().try_for_each(|(s, i)| feed(&mut session, s, n, i))?;
+            advance(&mut session, sim)?;
+        }
+        Ok(start)
     }
 }
 
