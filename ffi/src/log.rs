@@ -8,16 +8,16 @@ use std::io::BufWriter;
 
 use framelock_core::arena::{decode_params, scratch_size_bound, snapshot_size_bound, SIMULATION_ID};
 use framelock_core::replay::{
-    FrameCursor, LogHeader, LogReader, LogWriter, LoggedFrame, LoggedInput, Replay, SessionKind, FLAG_DISCONNECTED,
-    FLAG_SUBSTITUTED,
+    FrameCursor, LogHeader, LogReader, LogWriter, LoggedInput, Replay, SessionKind, FLAG_DISCONNECTED, FLAG_SUBSTITUTED,
 };
-use framelock_core::{Error, InputStatus};
+use framelock_core::Error;
 
 use crate::arena::{framelock_arena, new_arena};
 use crate::error::{bytes, c_str, check_size, guard, guard_void, handle, handle_mut, out, FfiError};
 use crate::framelock_status;
+use crate::log_stream::{write_found, CurrentFrame};
 use crate::session::{
-    c_input, framelock_callbacks, framelock_input, framelock_session, observe, CallbackSim, FRAMELOCK_INPUT_CONFIRMED,
+    framelock_callbacks, framelock_input, framelock_session, observe, CallbackSim, FRAMELOCK_INPUT_CONFIRMED,
     FRAMELOCK_INPUT_DISCONNECTED, FRAMELOCK_INPUT_SUBSTITUTED, FRAMELOCK_MAX_INPUT_SIZE, FRAMELOCK_MAX_SLOTS,
     FRAMELOCK_MODE_LOCKSTEP, FRAMELOCK_MODE_ROLLBACK, FRAMELOCK_MODE_SYNC_TEST,
 };
@@ -81,68 +81,6 @@ pub struct framelock_log {
     bytes: NonNull<[u8]>,
     /// The frame the cursor returned last, copied.
     current: CurrentFrame,
-}
-
-/// The frame a reader returned last, copied out of it: its inputs' bytes, lengths and flags (so
-/// that framelock_*_frame_input() can hand them out until the reader's next call).
-#[derive(Debug)]
-pub(crate) struct CurrentFrame {
-    frame: Option<u32>,
-    bytes: Vec<u8>,
-    lens: Vec<usize>,
-    flags: Vec<u8>,
-    max_input: usize,
-}
-
-impl CurrentFrame {
-    pub(crate) fn new(h: &LogHeader) -> Self {
-        let (slots, max_input) = (usize::from(h.slots), usize::from(h.max_input_size));
-        CurrentFrame {
-            frame: None,
-            bytes: vec![0; slots * max_input],
-            lens: vec![0; slots],
-            flags: vec![0; slots],
-            max_input,
-        }
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.frame = None;
-    }
-
-    /// Copies `f` (allocates nothing); returns its number.
-    pub(crate) fn take(&mut self, f: Option<LoggedFrame<'_>>) -> Option<u32> {
-        self.frame = f.map(|f| {
-            for (slot, input) in f.inputs().enumerate() {
-                let p = slot * self.max_input;
-                self.bytes[p..p + input.bytes.len()].copy_from_slice(input.bytes);
-                self.lens[slot] = input.bytes.len();
-                self.flags[slot] = input.flags;
-            }
-            f.frame()
-        });
-        self.frame
-    }
-
-    /// The input of `slot` in the current frame (`none`: the message when there is none).
-    pub(crate) fn input(&self, slot: u32, none: &'static str) -> Result<framelock_input, FfiError> {
-        if self.frame.is_none() {
-            return Err(FfiError::WrongState(none));
-        }
-        let s = slot as usize;
-        let len =
-            *self.lens.get(s).ok_or(FfiError::IndexOutOfRange { what: "slot", index: s, len: self.lens.len() })?;
-        let flags = self.flags[s];
-        let status = if flags & FLAG_DISCONNECTED != 0 {
-            InputStatus::Disconnected
-        } else if flags & FLAG_SUBSTITUTED != 0 {
-            InputStatus::Substituted
-        } else {
-            InputStatus::Confirmed
-        };
-        let p = s * self.max_input;
-        Ok(c_input(s, &self.bytes[p..p + len], status))
-    }
 }
 
 impl Drop for framelock_log {
@@ -631,20 +569,6 @@ pub unsafe extern "C" fn framelock_log_next_frame(
         unsafe { write_found(found, out_frame, out_has_frame) };
         Ok(())
     })
-}
-
-/// Writes `*out_has_frame` and, when there is a frame, `*out_frame`.
-///
-/// # Safety
-/// Both pointers are non-NULL and writable.
-pub(crate) unsafe fn write_found(found: Option<u32>, out_frame: *mut u32, out_has_frame: *mut bool) {
-    // SAFETY: the caller's promise.
-    unsafe {
-        if let Some(f) = found {
-            out_frame.write(f);
-        }
-        out_has_frame.write(found.is_some());
-    }
 }
 
 /// Writes the input of `slot` in the frame framelock_log_next_frame() returned last to

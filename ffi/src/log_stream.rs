@@ -7,13 +7,13 @@ use std::fs::File;
 use std::io::BufReader;
 
 use framelock_core::arena::{scratch_size_bound, snapshot_size_bound};
-use framelock_core::replay::{LogStream, LoggedFrame, VerifyReport};
-use framelock_core::Simulation;
+use framelock_core::replay::{LogHeader, LogStream, LoggedFrame, VerifyReport, FLAG_DISCONNECTED, FLAG_SUBSTITUTED};
+use framelock_core::{InputStatus, Simulation};
 
 use crate::error::{c_str, check_size, guard, guard_void, handle, handle_mut, out, FfiError};
 use crate::framelock_status;
-use crate::log::{arena_for, framelock_log_info, framelock_verify_report, report, write_found, CurrentFrame};
-use crate::session::{framelock_callbacks, framelock_input, CallbackSim};
+use crate::log::{arena_for, framelock_log_info, framelock_verify_report, report};
+use crate::session::{c_input, framelock_callbacks, framelock_input, CallbackSim};
 
 /// The read buffer of a log file.
 const BUFFER: usize = 256 << 10;
@@ -235,4 +235,82 @@ pub unsafe extern "C" fn framelock_log_verify_arena_file(
         unsafe { out_report.write(report(rep)) };
         Ok(())
     })
+}
+
+// ----- shared by framelock_log and framelock_log_stream ------------------------------------------
+
+/// The frame a reader returned last, copied out of it: its inputs' bytes, lengths and flags (so
+/// that framelock_*_frame_input() can hand them out until the reader's next call).
+#[derive(Debug)]
+pub(crate) struct CurrentFrame {
+    frame: Option<u32>,
+    bytes: Vec<u8>,
+    lens: Vec<usize>,
+    flags: Vec<u8>,
+    max_input: usize,
+}
+
+impl CurrentFrame {
+    pub(crate) fn new(h: &LogHeader) -> Self {
+        let (slots, max_input) = (usize::from(h.slots), usize::from(h.max_input_size));
+        CurrentFrame {
+            frame: None,
+            bytes: vec![0; slots * max_input],
+            lens: vec![0; slots],
+            flags: vec![0; slots],
+            max_input,
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.frame = None;
+    }
+
+    /// Copies `f` (allocates nothing); returns its number.
+    pub(crate) fn take(&mut self, f: Option<LoggedFrame<'_>>) -> Option<u32> {
+        self.frame = f.map(|f| {
+            for (slot, input) in f.inputs().enumerate() {
+                let p = slot * self.max_input;
+                self.bytes[p..p + input.bytes.len()].copy_from_slice(input.bytes);
+                self.lens[slot] = input.bytes.len();
+                self.flags[slot] = input.flags;
+            }
+            f.frame()
+        });
+        self.frame
+    }
+
+    /// The input of `slot` in the current frame (`none`: the message when there is none).
+    pub(crate) fn input(&self, slot: u32, none: &'static str) -> Result<framelock_input, FfiError> {
+        if self.frame.is_none() {
+            return Err(FfiError::WrongState(none));
+        }
+        let s = slot as usize;
+        let len =
+            *self.lens.get(s).ok_or(FfiError::IndexOutOfRange { what: "slot", index: s, len: self.lens.len() })?;
+        let flags = self.flags[s];
+        let status = if flags & FLAG_DISCONNECTED != 0 {
+            InputStatus::Disconnected
+        } else if flags & FLAG_SUBSTITUTED != 0 {
+            InputStatus::Substituted
+        } else {
+            InputStatus::Confirmed
+        };
+        let p = s * self.max_input;
+        Ok(c_input(s, &self.bytes[p..p + len], status))
+    }
+}
+
+/// Writes `*out_has_frame` and, when there is a frame, `*out_frame`.
+///
+/// # Safety
+/// Both pointers are non-NULL and writable.
+pub(crate) unsafe fn write_found(found: Option<u32>, out_frame: *mut u32, out_has_frame: *mut bool) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        if let Some(f) = found {
+            out_frame.write(f);
+        }
+        out_has_frame.write(found.is_some());
+    }
 }

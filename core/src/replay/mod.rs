@@ -40,6 +40,7 @@
 
 mod chunk;
 mod codec;
+mod consistency;
 mod header;
 mod reader;
 mod stream;
