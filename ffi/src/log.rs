@@ -472,24 +472,30 @@ pub unsafe extern "C" fn framelock_log_get_info(
         // SAFETY: non-NULL; the caller promises a readable struct whose struct_size is set.
         check_size::<framelock_log_info>(unsafe { (*out_info).struct_size }, "framelock_log_info")?;
         let r = l.reader();
-        let h = r.header();
-        let info = framelock_log_info {
-            struct_size: core::mem::size_of::<framelock_log_info>() as u32,
-            slots: u32::from(h.slots),
-            max_input_size: u32::from(h.max_input_size),
-            tick_rate: u32::from(h.tick_rate),
-            first_frame: h.first_frame,
-            end_frame: r.end_frame(),
-            frames: r.frames(),
-            checksums: r.checksums().len() as u32,
-            keyframes: r.keyframes().len() as u32,
-            truncated: r.truncation().is_some(),
-            size: r.size(),
-        };
+        let mut info = log_info(r.header(), r.end_frame(), r.truncation().is_some(), r.size());
+        info.checksums = r.checksums().len() as u32;
+        info.keyframes = r.keyframes().len() as u32;
         // SAFETY: non-NULL, writable out-parameter.
         unsafe { out_info.write(info) };
         Ok(())
     })
+}
+
+/// A log's info from its header and what was read of it (`checksums` and `keyframes`: 0).
+pub(crate) fn log_info(h: &LogHeader, end_frame: u32, truncated: bool, size: u64) -> framelock_log_info {
+    framelock_log_info {
+        struct_size: core::mem::size_of::<framelock_log_info>() as u32,
+        slots: u32::from(h.slots),
+        max_input_size: u32::from(h.max_input_size),
+        tick_rate: u32::from(h.tick_rate),
+        first_frame: h.first_frame,
+        end_frame,
+        frames: end_frame - h.first_frame,
+        checksums: 0,
+        keyframes: 0,
+        truncated,
+        size,
+    }
 }
 
 /// Writes recorded checksum `index` (0-based, by frame) to `*out_frame` and `*out_checksum`.

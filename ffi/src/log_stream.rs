@@ -12,7 +12,7 @@ use framelock_core::{InputStatus, Simulation};
 
 use crate::error::{c_str, check_size, guard, guard_void, handle, handle_mut, out, FfiError};
 use crate::framelock_status;
-use crate::log::{arena_for, framelock_log_info, framelock_verify_report, report};
+use crate::log::{arena_for, framelock_log_info, framelock_verify_report, log_info, report};
 use crate::session::{c_input, framelock_callbacks, framelock_input, CallbackSim};
 
 /// The read buffer of a log file.
@@ -142,20 +142,10 @@ pub unsafe extern "C" fn framelock_log_stream_get_info(
         let out_info = out(out_info, "out_info")?;
         // SAFETY: non-NULL; the caller promises a readable struct whose struct_size is set.
         check_size::<framelock_log_info>(unsafe { (*out_info).struct_size }, "framelock_log_info")?;
-        let (st, h) = (&s.stream, s.stream.header());
-        let info = framelock_log_info {
-            struct_size: core::mem::size_of::<framelock_log_info>() as u32,
-            slots: u32::from(h.slots),
-            max_input_size: u32::from(h.max_input_size),
-            tick_rate: u32::from(h.tick_rate),
-            first_frame: h.first_frame,
-            end_frame: st.end_frame(),
-            frames: st.frames(),
-            checksums: u32::try_from(st.checksums_seen()).unwrap_or(u32::MAX),
-            keyframes: st.keyframes_seen(),
-            truncated: st.truncation().is_some(),
-            size: st.bytes_read(),
-        };
+        let st = &s.stream;
+        let mut info = log_info(st.header(), st.end_frame(), st.truncation().is_some(), st.bytes_read());
+        info.checksums = u32::try_from(st.checksums_seen()).unwrap_or(u32::MAX);
+        info.keyframes = st.keyframes_seen();
         // SAFETY: non-NULL, writable out-parameter.
         unsafe { out_info.write(info) };
         Ok(())
