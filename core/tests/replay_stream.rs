@@ -202,6 +202,17 @@ fn a_keyframe_far_from_its_frame_needs_the_read_ahead() {
         matches!(plain, Err(Error::LogInconsistent { frame: 10, what }) if what.contains("too long after")),
         "{plain:?}"
     );
+    // A read-ahead shorter than the lag cannot compare it either, and says so.
+    let short = LogStream::new(&bytes[..]).and_then(|mut s| {
+        let mut ahead = LogStream::new(&bytes[..])?;
+        let (mut sim, snap, scratch) = arena_for(s.header());
+        let replay = s.replay().read_ahead(&mut ahead, 5).max_snapshot_size(snap).frame_arena_size(scratch);
+        replay.verify(&mut sim, &mut |_| {})
+    });
+    assert!(
+        matches!(short, Err(Error::LogInconsistent { frame: 10, what }) if what.contains("than the read-ahead")),
+        "{short:?}"
+    );
     // The in-memory replay and the read-ahead one both find that it is not the state at frame 10.
     let e = verify_both_ahead(&bytes).expect_err("not the state");
     assert!(

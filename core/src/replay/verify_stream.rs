@@ -95,6 +95,7 @@ impl<'s, R: Read> StreamReplay<'s, R> {
             capacity: self.max_snapshot_size,
             interval: header.keyframe_interval,
             at: header.first_frame,
+            reached: false,
         };
         let mut report = VerifyReport {
             frames: 0,
@@ -230,6 +231,8 @@ struct Check {
     interval: u32,
     /// The frame whose starting state the simulation holds.
     at: Frame,
+    /// Whether the keyframes of `at` were compared (then one of `at` that comes now is too late).
+    reached: bool,
 }
 
 impl Check {
@@ -259,7 +262,7 @@ impl Check {
                 Some(LogEvent::Frame(_)) => ahead.skip_chunk_frames(),
                 Some(LogEvent::Checksum { frame, checksum }) => self.checksum(session, frame, checksum, report)?,
                 Some(LogEvent::Keyframe(k)) => {
-                    if k.frame < self.at {
+                    if k.frame < self.at || (k.frame == self.at && self.reached) {
                         // Its frame was replayed without it: the lag given was too small.
                         return Err(Error::LogInconsistent {
                             what: "a keyframe recorded further after its frame than the read-ahead",
@@ -330,6 +333,7 @@ impl Check {
         report: &mut VerifyReport,
     ) -> Result<(), Error> {
         self.at = frame;
+        self.reached = true;
         let on_interval = first || (self.interval > 0 && frame % self.interval == 0);
         let waiting = self.keyframes.iter().any(|k| k.frame == frame);
         if !on_interval && !waiting {
