@@ -14,6 +14,11 @@ use framelock_core::{Error, Frame, Simulation};
 
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
+// Counts allocations per thread, only inside `framelock_testkit::count` (the other tests run as
+// usual).
+#[global_allocator]
+static GLOBAL: framelock_testkit::Counting = framelock_testkit::Counting;
+
 /// A log written by the writer from arbitrary calls (checksums of any frame in any order, copies
 /// and conflicts, keyframes inside and outside the log, finished or not), then damaged.
 #[derive(Debug, Clone)]
@@ -404,4 +409,32 @@ fn a_seekable_stream_seeks_a_replay_like_replay_seek() {
     let mut s = LogStream::new(std::io::Cursor::new(&bytes[..])).expect("header");
     let past = s.replay().max_snapshot_size(snap).frame_arena_size(scratch).seek(&mut b, 401);
     assert!(matches!(past, Err(Error::LogMismatch { .. })), "{past:?}");
+}
+
+#[test]
+fn reading_frames_streaming_allocates_nothing_once_warm() {
+    // Inputs of one size that change every frame: every chunk has the same length, so after the
+    // first chunk the reader's buffers are as large as they will get.
+    let mut h = LogHeader::new(4, 8);
+    h.frames_per_chunk = 64;
+    let mut w = LogWriter::new(Vec::new(), h).expect("header");
+    for f in 0..10_000u32 {
+        let b = f.to_le_bytes();
+        w.record_inputs(f, &[LoggedInput::confirmed(&b); 4]).expect("frame");
+    }
+    let bytes = w.finish().expect("finish");
+    framelock_testkit::assert_counting();
+    let mut s = LogStream::new(&bytes[..]).expect("header");
+    for _ in 0..100 {
+        s.next_frame().expect("frame").expect("a frame");
+    }
+    let (allocs, reallocs, frames) = framelock_testkit::count(|| {
+        let mut n = 0u32;
+        while let Some(f) = s.next_frame().expect("frame") {
+            n += u32::from(f.input(3).bytes[0] == f.frame() as u8);
+        }
+        n
+    });
+    assert_eq!(frames, 9_900, "every frame decoded right");
+    assert_eq!((allocs, reallocs), (0, 0), "decoding 9,900 frames over about 155 chunks");
 }
