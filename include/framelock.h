@@ -535,6 +535,12 @@ typedef struct framelock_arena framelock_arena;
 typedef struct framelock_log framelock_log;
 
 /**
+ * An input log read streaming from a file, frame by frame, in memory that does not grow with the
+ * file (opaque). Create with framelock_log_stream_open(), free with framelock_log_stream_free().
+ */
+typedef struct framelock_log_stream framelock_log_stream;
+
+/**
  * An input log being recorded to a file (opaque). Create with framelock_log_writer_new(), close
  * with framelock_log_writer_finish(), free with framelock_log_writer_free().
  */
@@ -2407,6 +2413,81 @@ framelock_status framelock_log_seek_arena(const struct framelock_log *log,
                                           struct framelock_arena *arena,
                                           uint32_t frame,
                                           uint32_t *out_start);
+
+/**
+ * Opens the log file at `path` (NUL-terminated UTF-8) for reading streaming, and reads its header.
+ * Each chunk is validated (CRC, encoding) when it is reached, with the same checks as
+ * framelock_log_open(); the checks that need the whole file are made when the last frame has
+ * been read. Memory stays bounded whatever the file's size. The caller owns the handle and frees
+ * it with framelock_log_stream_free().
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_INVALID_ARGUMENT (path not
+ * UTF-8); FRAMELOCK_ERR_IO; FRAMELOCK_ERR_LOG_CORRUPT; FRAMELOCK_ERR_LOG_TRUNCATED (the header is
+ * incomplete); FRAMELOCK_ERR_LOG_UNSUPPORTED_VERSION.
+ */
+framelock_status framelock_log_stream_open(const char *path,
+                                           struct framelock_log_stream **out_stream);
+
+/**
+ * Frees a log stream. Accepts NULL (does nothing).
+ */
+void framelock_log_stream_free(struct framelock_log_stream *stream);
+
+/**
+ * Reads the next frame. Writes `*out_has_frame` (false after the last frame: the whole file has
+ * been read and checked) and, when true, its number to `*out_frame`; its inputs are read with
+ * framelock_log_stream_frame_input(). Allocates nothing.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_IO; FRAMELOCK_ERR_LOG_CORRUPT
+ * (a chunk reached now is corrupt, or, at the end, the log's parts contradict each other). After
+ * an error the stream gives no more frames.
+ */
+framelock_status framelock_log_stream_next_frame(struct framelock_log_stream *stream,
+                                                 uint32_t *out_frame,
+                                                 bool *out_has_frame);
+
+/**
+ * Writes the input of `slot` in the frame framelock_log_stream_next_frame() returned last to
+ * `*out_input`, as framelock_log_frame_input() does. The bytes are owned by the stream and valid
+ * until its next call.
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_WRONG_STATE (no current frame);
+ * FRAMELOCK_ERR_INVALID_ARGUMENT (no such slot).
+ */
+framelock_status framelock_log_stream_frame_input(const struct framelock_log_stream *stream,
+                                                  uint32_t slot,
+                                                  struct framelock_input *out_input);
+
+/**
+ * Writes what the stream has read so far to `*out_info` (set its struct_size first): the header's
+ * fields, and the frames, distinct checksums, keyframes and bytes read so far. After the last
+ * frame these describe the whole file (and `truncated` is set for a log cut short).
+ *
+ * Returns FRAMELOCK_OK; FRAMELOCK_ERR_NULL_ARGUMENT; FRAMELOCK_ERR_STRUCT_SIZE.
+ */
+framelock_status framelock_log_stream_get_info(const struct framelock_log_stream *stream,
+                                               struct framelock_log_info *out_info);
+
+/**
+ * framelock_log_verify() of the log file at `path` (NUL-terminated UTF-8), read streaming in
+ * bounded memory instead of into memory: for logs of any size. Every keyframe is compared by
+ * length and XXH3-64 hash with the state the callbacks save at its frame.
+ *
+ * Returns as framelock_log_verify(), and FRAMELOCK_ERR_IO; FRAMELOCK_ERR_LOG_TRUNCATED (the header is
+ * incomplete). A log cut short verifies up to its last whole chunk.
+ */
+framelock_status framelock_log_verify_file(const char *path,
+                                           const struct framelock_callbacks *callbacks,
+                                           size_t max_snapshot_size,
+                                           struct framelock_verify_report *out_report);
+
+/**
+ * framelock_log_verify_arena() of the log file at `path`, read streaming in bounded memory.
+ *
+ * Returns as framelock_log_verify_arena(), and FRAMELOCK_ERR_IO.
+ */
+framelock_status framelock_log_verify_arena_file(const char *path,
+                                                 struct framelock_verify_report *out_report);
 
 /**
  * Fills `config` with the defaults (no token, 4 players, slot 0, 30 Hz, default arena params, protocol

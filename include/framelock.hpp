@@ -629,9 +629,63 @@ public:
         return detail::make(st, in);
     }
 
+    /// Verifies the log file at `path` streaming, in bounded memory at any size (the file is never
+    /// held whole): the report and errors of verify().
+    template <class Game>
+    static Result<framelock_verify_report> verify_file(const std::string &path, Game &game,
+                                                       std::size_t max_snapshot_size) {
+        detail::Callbacks<Game> ctx(&game);
+        framelock_callbacks cb = ctx.c_struct();
+        framelock_verify_report r{};
+        framelock_status st = framelock_log_verify_file(path.c_str(), &cb, max_snapshot_size, &r);
+        return ctx.finish(st, r);
+    }
+    /// verify_arena() of the log file at `path`, streaming.
+    static Result<framelock_verify_report> verify_arena_file(const std::string &path) {
+        framelock_verify_report r{};
+        framelock_status st = framelock_log_verify_arena_file(path.c_str(), &r);
+        return detail::make(st, r);
+    }
+
 private:
     explicit Log(framelock_log *l) noexcept : h_(l) {}
     detail::Handle<framelock_log, framelock_log_free> h_;
+};
+
+/// An input log file read streaming, frame by frame, in bounded memory (owns a
+/// framelock_log_stream). No rewinding: open it again to start over.
+class LogStream {
+public:
+    static Result<LogStream> open(const std::string &path) {
+        framelock_log_stream *s = nullptr;
+        framelock_status st = framelock_log_stream_open(path.c_str(), &s);
+        if (st != FRAMELOCK_OK) return detail::fail(st);
+        return LogStream(s);
+    }
+    framelock_log_stream *get() const noexcept { return h_.get(); }
+    /// What was read so far (the whole file after the last frame).
+    Result<framelock_log_info> info() const {
+        framelock_log_info i{};
+        i.struct_size = sizeof i;
+        framelock_status st = framelock_log_stream_get_info(get(), &i);
+        return detail::make(st, i);
+    }
+    /// The next frame's number, or nothing after the last.
+    Result<std::optional<std::uint32_t>> next_frame() {
+        std::uint32_t f = 0;
+        bool has = false;
+        framelock_status st = framelock_log_stream_next_frame(get(), &f, &has);
+        return detail::make(st, has ? std::optional<std::uint32_t>(f) : std::nullopt);
+    }
+    Result<framelock_input> input(std::uint32_t slot) const {
+        framelock_input in{};
+        framelock_status st = framelock_log_stream_frame_input(get(), slot, &in);
+        return detail::make(st, in);
+    }
+
+private:
+    explicit LogStream(framelock_log_stream *s) noexcept : h_(s) {}
+    detail::Handle<framelock_log_stream, framelock_log_stream_free> h_;
 };
 
 /// A network client in a relay room (owns a framelock_net_client and its socket), playing the

@@ -435,8 +435,9 @@ fn garbage_and_missing_files_exit_2() {
     run(&["replay", "export", log_path(), "--format", "xml"], 2);
 }
 
-/// Memory stays bounded whatever the input: garbage is refused after its first bytes, a file larger
-/// than the cap before reading it (a sparse 2 GiB file here), a stream that goes on at the cap.
+/// Memory stays bounded whatever the input: garbage is refused after its first bytes, however
+/// large the file (a sparse 2 GiB file here: logs are read streaming, with no size cap), and an
+/// endless device too.
 #[test]
 fn huge_and_endless_inputs_end_with_a_clear_error() {
     let sparse = scratch("sparse-2g.flog");
@@ -448,7 +449,7 @@ fn huge_and_endless_inputs_end_with_a_clear_error() {
         [&["replay", "verify", s][..], &["replay", "info", "--json", s], &["replay", "export", s, "--format", "csv"]]
     {
         let (_, stderr) = run(sub, 2);
-        assert!(stderr.contains("the file is 2147483648 bytes, more than the 268435456 bytes"), "{sub:?}: {stderr}");
+        assert!(stderr.contains("not an input log (bad magic)"), "{sub:?}: {stderr}");
     }
     std::fs::remove_file(&sparse).expect("remove");
     if Path::new("/dev/zero").exists() {

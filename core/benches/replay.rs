@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
-use framelock_core::replay::{LogHeader, LogReader, LogWriter, LoggedInput, Replay};
+use framelock_core::replay::{LogHeader, LogReader, LogStream, LogWriter, LoggedInput, Replay};
 use framelock_core::testing::HashSim;
 
 const SLOTS: u8 = 8;
@@ -66,6 +66,25 @@ fn decode_all(log: &LogReader<'_>) -> u64 {
     sum
 }
 
+/// Validating a log streaming: `LogStream` over the bytes, every chunk checked, nothing kept.
+fn stream_validate(bytes: &[u8]) -> u32 {
+    let mut s = LogStream::new(bytes).expect("header");
+    s.validate().expect("valid");
+    s.frames()
+}
+
+/// Decoding every frame streaming (each chunk validated, then its frames given out).
+fn stream_decode_all(bytes: &[u8]) -> u64 {
+    let mut s = LogStream::new(bytes).expect("header");
+    let mut sum = 0u64;
+    while let Some(f) = s.next_frame().expect("valid") {
+        for i in f.inputs() {
+            sum = sum.wrapping_add(u64::from(i.bytes.first().copied().unwrap_or(0)));
+        }
+    }
+    sum
+}
+
 fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     let mut out = None;
     let mut best = Duration::MAX;
@@ -79,6 +98,22 @@ fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 }
 
 fn main() {
+    // `REPLAY_BENCH_ONLY=parse|stream|write` runs only that validation 50 times (or none) on the full log, for
+    // `perf stat -e cycles` (cycles per byte do not depend on the machine's load).
+    if let Ok(only) = std::env::var("REPLAY_BENCH_ONLY") {
+        let (bytes, _) = write_log(1_000_000, false, 0);
+        let mut frames = 0u64;
+        for _ in 0..50 {
+            frames += u64::from(match only.as_str() {
+                "stream" => stream_validate(black_box(&bytes)),
+                "write" => 0, // the cost of making the log, to subtract
+
+                _ => LogReader::parse(black_box(&bytes)).expect("parse").frames(),
+            });
+        }
+        println!("{only}: validated {frames} frames, {} bytes", 50 * bytes.len());
+        return;
+    }
     let full = std::env::args().any(|a| a == "--bench");
     let (frames, reps) = if full { (1_000_000u32, 3) } else { (10_000, 1) };
     let mb = |bytes: usize| bytes as f64 / 1e6;
@@ -90,6 +125,13 @@ fn main() {
     let log = LogReader::parse(&log_bytes).expect("parse");
     let (parse_time, _) = best(reps, || LogReader::parse(black_box(&log_bytes)).expect("parse").frames());
     let (decode_time, _) = best(reps, || decode_all(black_box(&log)));
+    let (stream_parse_time, _) = best(reps, || stream_validate(black_box(&log_bytes)));
+    let (stream_decode_time, _) = best(reps, || stream_decode_all(black_box(&log_bytes)));
+    let (verify_trivial_stream, _) = best(reps, || {
+        let mut sim = HashSim::new(0);
+        let mut s = LogStream::new(black_box(&log_bytes[..])).expect("header");
+        s.replay().verify(&mut sim, &mut |_| {}).expect("verifies")
+    });
     let (verify_trivial, _) = best(reps, || {
         let mut sim = HashSim::new(0);
         Replay::new(&log).verify(&mut sim, &mut |_| {}).expect("verifies")
@@ -127,6 +169,9 @@ fn main() {
     rate("parse + validate", parse_time);
     rate("decode every frame", decode_time);
     rate("verify, trivial sim", verify_trivial);
+    rate("stream: parse + validate", stream_parse_time);
+    rate("stream: decode every frame", stream_decode_time);
+    rate("stream: verify, trivial sim", verify_trivial_stream);
     println!("reference simulation, {arena_frames} frames x {SLOTS} players");
     println!("  verify                    {:>10.0} frames/s", per_s(f64::from(arena_frames), verify_arena));
     println!("  decode share of verify    {:>10.2} %", 100.0 * decode_arena.as_secs_f64() / verify_arena.as_secs_f64());

@@ -10,13 +10,14 @@ use framelock_core::arena::{decode_params, scratch_size_bound, snapshot_size_bou
 use framelock_core::replay::{
     FrameCursor, LogHeader, LogReader, LogWriter, LoggedInput, Replay, SessionKind, FLAG_DISCONNECTED, FLAG_SUBSTITUTED,
 };
-use framelock_core::{Error, InputStatus};
+use framelock_core::Error;
 
 use crate::arena::{framelock_arena, new_arena};
 use crate::error::{bytes, c_str, check_size, guard, guard_void, handle, handle_mut, out, FfiError};
 use crate::framelock_status;
+use crate::log_stream::{write_found, CurrentFrame};
 use crate::session::{
-    c_input, framelock_callbacks, framelock_input, framelock_session, observe, CallbackSim, FRAMELOCK_INPUT_CONFIRMED,
+    framelock_callbacks, framelock_input, framelock_session, observe, CallbackSim, FRAMELOCK_INPUT_CONFIRMED,
     FRAMELOCK_INPUT_DISCONNECTED, FRAMELOCK_INPUT_SUBSTITUTED, FRAMELOCK_MAX_INPUT_SIZE, FRAMELOCK_MAX_SLOTS,
     FRAMELOCK_MODE_LOCKSTEP, FRAMELOCK_MODE_ROLLBACK, FRAMELOCK_MODE_SYNC_TEST,
 };
@@ -78,12 +79,8 @@ pub struct framelock_log {
     cursor: Option<FrameCursor<'static>>,
     reader: NonNull<LogReader<'static>>,
     bytes: NonNull<[u8]>,
-    /// The frame the cursor returned last, copied: its inputs' bytes, lengths and flags.
-    current: Option<u32>,
-    cur_bytes: Vec<u8>,
-    cur_lens: Vec<usize>,
-    cur_flags: Vec<u8>,
-    max_input: usize,
+    /// The frame the cursor returned last, copied.
+    current: CurrentFrame,
 }
 
 impl Drop for framelock_log {
@@ -403,19 +400,9 @@ fn log_from_bytes(data: Vec<u8>) -> Result<Box<framelock_log>, FfiError> {
             return Err(e.into());
         }
     };
-    let slots = usize::from(reader.header().slots);
-    let max_input = usize::from(reader.header().max_input_size);
+    let current = CurrentFrame::new(reader.header());
     let reader = NonNull::from(Box::leak(Box::new(reader)));
-    Ok(Box::new(framelock_log {
-        cursor: None,
-        reader,
-        bytes,
-        current: None,
-        cur_bytes: vec![0; slots * max_input],
-        cur_lens: vec![0; slots],
-        cur_flags: vec![0; slots],
-        max_input,
-    }))
+    Ok(Box::new(framelock_log { cursor: None, reader, bytes, current }))
 }
 
 /// Reads the whole file at `path` (NUL-terminated UTF-8), validates every chunk and indexes it. A
@@ -485,24 +472,30 @@ pub unsafe extern "C" fn framelock_log_get_info(
         // SAFETY: non-NULL; the caller promises a readable struct whose struct_size is set.
         check_size::<framelock_log_info>(unsafe { (*out_info).struct_size }, "framelock_log_info")?;
         let r = l.reader();
-        let h = r.header();
-        let info = framelock_log_info {
-            struct_size: core::mem::size_of::<framelock_log_info>() as u32,
-            slots: u32::from(h.slots),
-            max_input_size: u32::from(h.max_input_size),
-            tick_rate: u32::from(h.tick_rate),
-            first_frame: h.first_frame,
-            end_frame: r.end_frame(),
-            frames: r.frames(),
-            checksums: r.checksums().len() as u32,
-            keyframes: r.keyframes().len() as u32,
-            truncated: r.truncation().is_some(),
-            size: r.size(),
-        };
+        let mut info = log_info(r.header(), r.end_frame(), r.truncation().is_some(), r.size());
+        info.checksums = r.checksums().len() as u32;
+        info.keyframes = r.keyframes().len() as u32;
         // SAFETY: non-NULL, writable out-parameter.
         unsafe { out_info.write(info) };
         Ok(())
     })
+}
+
+/// A log's info from its header and what was read of it (`checksums` and `keyframes`: 0).
+pub(crate) fn log_info(h: &LogHeader, end_frame: u32, truncated: bool, size: u64) -> framelock_log_info {
+    framelock_log_info {
+        struct_size: core::mem::size_of::<framelock_log_info>() as u32,
+        slots: u32::from(h.slots),
+        max_input_size: u32::from(h.max_input_size),
+        tick_rate: u32::from(h.tick_rate),
+        first_frame: h.first_frame,
+        end_frame,
+        frames: end_frame - h.first_frame,
+        checksums: 0,
+        keyframes: 0,
+        truncated,
+        size,
+    }
 }
 
 /// Writes recorded checksum `index` (0-based, by frame) to `*out_frame` and `*out_checksum`.
@@ -548,7 +541,7 @@ pub unsafe extern "C" fn framelock_log_rewind(log: *mut framelock_log, frame: u3
         let reader: &'static LogReader<'static> = unsafe { l.reader.as_ref() };
         let cursor = reader.cursor_at(frame)?;
         l.cursor = Some(cursor);
-        l.current = None;
+        l.current.clear();
         Ok(())
     })
 }
@@ -574,30 +567,12 @@ pub unsafe extern "C" fn framelock_log_next_frame(
             let reader: &'static LogReader<'static> = unsafe { l.reader.as_ref() };
             l.cursor = Some(reader.cursor());
         }
-        let framelock_log { cursor, cur_bytes, cur_lens, cur_flags, max_input, current, .. } = l;
+        let framelock_log { cursor, current, .. } = l;
         let Some(cursor) = cursor.as_mut() else { return Err(FfiError::WrongState("no cursor")) };
-        *current = None;
-        let next = cursor.next_frame()?;
-        let found = match next {
-            Some(f) => {
-                for (slot, input) in f.inputs().enumerate() {
-                    let p = slot * *max_input;
-                    cur_bytes[p..p + input.bytes.len()].copy_from_slice(input.bytes);
-                    cur_lens[slot] = input.bytes.len();
-                    cur_flags[slot] = input.flags;
-                }
-                Some(f.frame())
-            }
-            None => None,
-        };
-        *current = found;
+        current.clear();
+        let found = current.take(cursor.next_frame()?);
         // SAFETY: non-NULL, writable out-parameters.
-        unsafe {
-            if let Some(f) = found {
-                out_frame.write(f);
-            }
-            out_has_frame.write(found.is_some());
-        }
+        unsafe { write_found(found, out_frame, out_has_frame) };
         Ok(())
     })
 }
@@ -618,29 +593,14 @@ pub unsafe extern "C" fn framelock_log_frame_input(
         // SAFETY: NULL or a live handle.
         let l = unsafe { handle(log, "log") }?;
         let out_input = out(out_input, "out_input")?;
-        if l.current.is_none() {
-            return Err(FfiError::WrongState("no current frame: call framelock_log_next_frame first"));
-        }
-        let s = slot as usize;
-        let len =
-            *l.cur_lens.get(s).ok_or(FfiError::IndexOutOfRange { what: "slot", index: s, len: l.cur_lens.len() })?;
-        let flags = l.cur_flags[s];
-        let status = if flags & FLAG_DISCONNECTED != 0 {
-            InputStatus::Disconnected
-        } else if flags & FLAG_SUBSTITUTED != 0 {
-            InputStatus::Substituted
-        } else {
-            InputStatus::Confirmed
-        };
-        let p = s * l.max_input;
-        let v = c_input(s, &l.cur_bytes[p..p + len], status);
+        let v = l.current.input(slot, "no current frame: call framelock_log_next_frame first")?;
         // SAFETY: non-NULL, writable out-parameter.
         unsafe { out_input.write(v) };
         Ok(())
     })
 }
 
-fn report(r: framelock_core::replay::VerifyReport) -> framelock_verify_report {
+pub(crate) fn report(r: framelock_core::replay::VerifyReport) -> framelock_verify_report {
     framelock_verify_report {
         frames: r.frames,
         checksums_verified: r.checksums_verified,
@@ -716,14 +676,15 @@ pub unsafe extern "C" fn framelock_log_seek(
     })
 }
 
-fn arena_for(r: &LogReader<'_>) -> Result<framelock_arena, FfiError> {
-    if r.header().simulation != SIMULATION_ID {
+/// A new arena with the log's params (of a log recorded with the reference simulation).
+pub(crate) fn arena_for(h: &LogHeader) -> Result<framelock_arena, FfiError> {
+    if h.simulation != SIMULATION_ID {
         return Err(
             Error::LogMismatch { what: "the log was not recorded with the reference simulation \"arena\"" }.into()
         );
     }
-    let params = decode_params(&r.header().sim_params)
-        .map_err(|e| Error::Simulation { frame: r.header().first_frame, reason: e.reason })?;
+    let params =
+        decode_params(&h.sim_params).map_err(|e| Error::Simulation { frame: h.first_frame, reason: e.reason })?;
     new_arena(params)
 }
 
@@ -743,7 +704,7 @@ pub unsafe extern "C" fn framelock_log_verify_arena(
         let l = unsafe { handle(log, "log") }?;
         let out_report = out(out_report, "out_report")?;
         let r = l.reader();
-        let mut a = arena_for(r)?;
+        let mut a = arena_for(r.header())?;
         let p = *a.arena.params();
         let rep = Replay::new(r)
             .max_snapshot_size(snapshot_size_bound(&p))

@@ -169,6 +169,12 @@ fn callbacks_record_and_verify_a_log() {
         ok(framelock_log_verify(log, &cb2, 20, &mut rep));
         assert_eq!(rep.frames, 198);
         assert!(rep.checksums_verified >= 19, "{rep:?}");
+        // Streaming from the file gives the same report (keyframes included).
+        let mut streamed = Counter::default();
+        let cb_file = callbacks(&mut streamed);
+        let mut rep_file = framelock_verify_report::default();
+        ok(framelock_log_verify_file(path.as_ptr(), &cb_file, 20, &mut rep_file));
+        assert_eq!(format!("{rep_file:?}"), format!("{rep:?}"));
         // Seek to frame 120 from the keyframe at 100.
         let mut seeker = Counter::default();
         let cb3 = callbacks(&mut seeker);
@@ -182,6 +188,12 @@ fn callbacks_record_and_verify_a_log() {
         assert_eq!(st, framelock_status::FRAMELOCK_ERR_REPLAY_DIVERGED);
         let msg = CStr::from_ptr(framelock_last_error_message()).to_string_lossy().into_owned();
         assert!(msg.contains("frame 0"), "{msg}");
+        let mut wrong = Counter { v: [1, 0], ..Counter::default() };
+        let cb5 = callbacks(&mut wrong);
+        let st = framelock_log_verify_file(path.as_ptr(), &cb5, 20, &mut rep);
+        assert_eq!(st, framelock_status::FRAMELOCK_ERR_REPLAY_DIVERGED);
+        let streamed_msg = CStr::from_ptr(framelock_last_error_message()).to_string_lossy().into_owned();
+        assert_eq!(streamed_msg, msg, "the same divergence, streaming");
         framelock_log_free(log);
     }
     let _ = std::fs::remove_dir_all(dir);

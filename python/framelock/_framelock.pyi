@@ -50,6 +50,7 @@ __all__ = [
     "encode_arena_params",
     "encode_input",
     "scripted_inputs",
+    "verify_log_file",
 ]
 __version__: str
 INPUT_STATUSES: list[tuple[str, int]]
@@ -231,6 +232,9 @@ class NativeSession:
     def observe(self, full: bool, projectiles: int) -> tuple[bytes, bytes]: ...
     def arena_state(self) -> _StateTuple: ...
 
+def verify_log_file(
+    path: str, allow_truncated: bool = False
+) -> tuple[int, int, int, int | None, int | None, int, str | None]: ...
 @final
 class NativeLog:
     def __new__(cls, data: bytes, allow_truncated: bool = False) -> NativeLog: ...

@@ -258,6 +258,18 @@ class InputLog:
         last_checksum = None if last_frame is None else (last_frame, last or 0)
         return VerifyReport(frames, verified, unchecked, last_checksum, self.end_frame, self.truncation)
 
+    @staticmethod
+    def verify_file(path: str | os.PathLike[str], *, allow_truncated: bool = False) -> VerifyReport:
+        """Verifies the log file at ``path`` like ``InputLog.open(path).verify()``, reading it
+        streaming instead of into memory: memory stays bounded whatever the file's size (without
+        the GIL; Ctrl-C stops it). The same errors (``OSError`` if it cannot be read); only logs
+        that start at frame 0."""
+        frames, verified, unchecked, last_frame, last, end_frame, truncation = _framelock.verify_log_file(
+            os.fspath(path), allow_truncated
+        )
+        last_checksum = None if last_frame is None else (last_frame, last or 0)
+        return VerifyReport(frames, verified, unchecked, last_checksum, end_frame, truncation)
+
     def seek(self, frame: int) -> ArenaState:
         """The arena's state at the start of ``frame`` (replayed from the nearest keyframe)."""
         try:

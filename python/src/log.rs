@@ -1,8 +1,12 @@
 //! `NativeLog`: a validated input log held in memory. The Python class `framelock.InputLog`
 //! wraps it and views its decoded frames as numpy arrays.
 
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+
 use framelock_core::arena::{self, Arena, ArenaParams};
-use framelock_core::replay::{LogReader, Replay, SessionKind};
+use framelock_core::replay::{LogHeader, LogReader, LogStream, Replay, SessionKind};
 use framelock_core::{Error, Frame, Simulation};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -28,8 +32,7 @@ impl NativeLog {
         LogReader::parse(&self.bytes)
     }
 
-    fn params_of(log: &LogReader<'_>) -> Result<ArenaParams, Error> {
-        let h = log.header();
+    fn params_of(h: &LogHeader) -> Result<ArenaParams, Error> {
         if h.simulation != arena::SIMULATION_ID {
             return Err(Error::LogMismatch { what: "the log was not recorded with the built-in `arena` simulation" });
         }
@@ -59,6 +62,69 @@ impl NativeLog {
     }
 }
 
+/// A log cut short is a `LogTruncatedError` (saying which frames its whole chunks hold) unless
+/// `allow_truncated`.
+fn refuse_truncated(cut: Option<Error>, first: Frame, end: Frame, allow_truncated: bool) -> PyResult<()> {
+    let (Some(cut), false) = (cut, allow_truncated) else { return Ok(()) };
+    let err = crate::errors::to_py(cut);
+    Python::attach(|py| {
+        let v = err.value(py);
+        let msg = format!(
+            "{cut}: the log ends inside a chunk (its whole chunks hold frames {first}..{end}); \
+             open it with allow_truncated=True to read those"
+        );
+        let _ = v.setattr("args", (msg,));
+        let _ = v.setattr("end_frame", end);
+    });
+    Err(err)
+}
+
+/// A stream over the log file at `path` (`OSError` when it cannot be opened).
+fn open_stream(path: &PathBuf) -> PyResult<LogStream<BufReader<File>>> {
+    let file = File::open(path)?;
+    LogStream::new(BufReader::with_capacity(256 << 10, file)).py_err()
+}
+
+/// What `verify_log_file` returns: `(frames, verified, unchecked, last_frame, last_checksum,
+/// end_frame, truncation)`.
+type FileReport = (u32, u32, u32, Option<Frame>, Option<u64>, Frame, Option<String>);
+
+/// Verifies the log file at `path` through the arena reading it streaming, in memory that does not
+/// grow with the file (the GIL released; Ctrl-C stops it): a first pass validates the whole file,
+/// a second replays it with a third stream reading the checksums and keyframes ahead. A log cut
+/// short is a `LogTruncatedError` unless `allow_truncated`. Only logs that start at frame 0.
+#[pyfunction]
+#[pyo3(signature = (path, allow_truncated = false))]
+pub fn verify_log_file(py: Python<'_>, path: PathBuf, allow_truncated: bool) -> PyResult<FileReport> {
+    py.detach(|| -> PyResult<FileReport> {
+        let mut first = open_stream(&path)?;
+        first.validate().py_err()?;
+        let (start, end, cut) = (first.header().first_frame, first.end_frame(), first.truncation());
+        refuse_truncated(cut, start, end, allow_truncated)?;
+        let p = NativeLog::params_of(first.header()).py_err()?;
+        if start != 0 {
+            let what = "verify_file replays logs that start at frame 0 (InputLog.open reads one that starts later)";
+            return Err(Error::LogMismatch { what }).py_err();
+        }
+        let mut sim = Arena::new(p).map_err(|e| Error::LogMismatch { what: e.reason }).py_err()?;
+        let mut sim = Interruptible::new(&mut sim);
+        let (mut log, mut ahead) = (open_stream(&path)?, open_stream(&path)?);
+        let r = log
+            .replay()
+            .read_ahead(&mut ahead, first.max_lag())
+            .max_snapshot_size(arena::snapshot_size_bound(&p))
+            .frame_arena_size(arena::scratch_size_bound(&p))
+            .verify(&mut sim, &mut |_| {});
+        let r = match (r, sim.raised.take()) {
+            (_, Some(e)) => return Err(e),
+            (r, None) => r.py_err()?,
+        };
+        let (last_frame, last) = (r.last_checksum.map(|c| c.0), r.last_checksum.map(|c| c.1));
+        let cut = cut.map(|e| e.to_string());
+        Ok((r.frames, r.checksums_verified, r.checksums_unchecked, last_frame, last, end, cut))
+    })
+}
+
 #[pymethods]
 impl NativeLog {
     /// Parses and validates a whole log. A log cut short inside a chunk is a `LogTruncatedError`
@@ -68,21 +134,7 @@ impl NativeLog {
     fn new(data: &[u8], allow_truncated: bool) -> PyResult<Self> {
         let log = NativeLog { bytes: data.to_vec() };
         let reader = log.reader().py_err()?;
-        if let (Some(cut), false) = (reader.truncation(), allow_truncated) {
-            let err = crate::errors::to_py(cut);
-            Python::attach(|py| {
-                let v = err.value(py);
-                let msg = format!(
-                    "{cut}: the log ends inside a chunk (its whole chunks hold frames {}..{}); \
-                     open it with allow_truncated=True to read those",
-                    reader.header().first_frame,
-                    reader.end_frame()
-                );
-                let _ = v.setattr("args", (msg,));
-                let _ = v.setattr("end_frame", reader.end_frame());
-            });
-            return Err(err);
-        }
+        refuse_truncated(reader.truncation(), reader.header().first_frame, reader.end_frame(), allow_truncated)?;
         Ok(log)
     }
 
@@ -176,7 +228,7 @@ impl NativeLog {
     /// The arena params the log was recorded with, or an error for another simulation.
     fn arena_params(&self) -> PyResult<crate::arena::ParamsTuple> {
         let log = self.reader().py_err()?;
-        Ok(crate::arena::params_tuple(&Self::params_of(&log).py_err()?))
+        Ok(crate::arena::params_tuple(&Self::params_of(log.header()).py_err()?))
     }
 
     /// Replays the whole log through the arena with the GIL released and checks every recorded
@@ -185,7 +237,7 @@ impl NativeLog {
     fn verify(&self, py: Python<'_>) -> PyResult<(u32, u32, u32, Option<Frame>, Option<u64>)> {
         let r = py.detach(|| -> PyResult<_> {
             let log = self.reader().py_err()?;
-            let p = Self::params_of(&log).py_err()?;
+            let p = Self::params_of(log.header()).py_err()?;
             let mut sim = Self::first_state(&log, p).py_err()?;
             let mut sim = Interruptible::new(&mut sim);
             let r = Self::replay(&log, &p).verify(&mut sim, &mut |_| {});
@@ -208,7 +260,7 @@ impl NativeLog {
     fn seek<'py>(&self, py: Python<'py>, frame: Frame) -> PyResult<(u32, usize, usize, Bound<'py, PyBytes>)> {
         let sim = py.detach(|| -> PyResult<Arena> {
             let log = self.reader().py_err()?;
-            let p = Self::params_of(&log).py_err()?;
+            let p = Self::params_of(log.header()).py_err()?;
             let mut sim = match log.keyframe_at_or_before(frame) {
                 Some(_) => Arena::new(p).map_err(|e| Error::LogMismatch { what: e.reason }).py_err()?,
                 None => Self::first_state(&log, p).py_err()?,

@@ -246,3 +246,35 @@ def test_every_single_byte_flip_is_an_error_or_a_valid_log(recorded: Path) -> No
         except fl.FramelockError:
             continue
         log.to_numpy()
+
+
+# ----- logs of any size: verified streaming ------------------------------------------------------
+
+
+def test_verify_file_streams_and_agrees_with_verify(recorded: Path, cli_log: Path, tmp_path: Path) -> None:
+    for path in (recorded, cli_log):
+        assert fl.InputLog.verify_file(path) == fl.InputLog.open(path).verify()
+    # The same errors as opening the file whole.
+    with pytest.raises(FileNotFoundError):
+        fl.InputLog.verify_file(tmp_path / "missing.flog")
+    good = recorded.read_bytes()
+    flipped = bytearray(good)
+    flipped[-6] ^= 0xFF
+    (tmp_path / "flipped.flog").write_bytes(bytes(flipped))
+    with pytest.raises(fl.LogChunkCrcError, match="fails its CRC"):
+        fl.InputLog.verify_file(tmp_path / "flipped.flog")
+    (tmp_path / "cut.flog").write_bytes(good[:-60])
+    with pytest.raises(fl.LogTruncatedError, match="allow_truncated=True"):
+        fl.InputLog.verify_file(tmp_path / "cut.flog")
+    cut = fl.InputLog.verify_file(tmp_path / "cut.flog", allow_truncated=True)
+    assert cut == fl.InputLog(good[:-60], allow_truncated=True).verify() and not cut.complete
+
+
+def test_verify_file_catches_a_divergence(tmp_path: Path) -> None:
+    path = tmp_path / "lie.flog"
+    s = fl.Session(2, arena=fl.ArenaParams(players=2, seed=1), record=True)
+    with s.recording(str(path), sim_params=fl.ArenaParams(players=2, seed=2).encode()):
+        s.run(fl.scripted_inputs(1, 2, 120))
+    with pytest.raises(fl.ReplayDivergedError) as e:
+        fl.InputLog.verify_file(path)
+    assert e.value.frame == 0 and e.value.expected == s.checksum(0)

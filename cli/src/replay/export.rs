@@ -1,17 +1,18 @@
 //! `framelock replay export FILE --format csv|jsonl`: one row per frame, for notebooks and
 //! spreadsheets.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use framelock_core::replay::{LogReader, LoggedFrame};
-use framelock_core::Frame;
+use framelock_core::replay::{LogEvent, LoggedFrame};
+use framelock_core::{Error, Frame};
 
-use super::text::{checksum_hex, csv_field, flags_text, input_hex, json_string};
-use super::{check_complete, parse, read_file, ReplayError};
+use super::text::{checksum_hex, csv_field, flags_text, json_string, push_input_hex};
+use super::{check_complete, scan, Input, ReplayError, Scan, Stream};
 
 /// The output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -66,17 +67,17 @@ pub struct ExportArgs {
 /// Writes the rows of frames `from..=to` to stdout or `--out`.
 pub fn run(args: &ExportArgs, stdout: &mut impl Write) -> Result<(), ReplayError> {
     let path = args.file.as_path();
-    let bytes = read_file(path)?;
-    let log = parse(path, &bytes)?;
+    let input = Input::open(path)?;
+    let log = scan(path, &input)?;
     check_complete(path, &log, args.allow_truncated)?;
     let range = frame_range(&log, args.from, args.to)?;
     match &args.out {
-        None => write_rows(&log, path, args.format, range, stdout).map(|_| ()),
+        None => write_rows(&input, &log, path, args.format, range, stdout).map(|_| ()),
         Some(out_path) => {
             let file =
                 File::create(out_path).map_err(|error| ReplayError::Output { path: Some(out_path.clone()), error })?;
             let mut w = BufWriter::new(file);
-            let rows = write_rows(&log, path, args.format, range, &mut w)
+            let rows = write_rows(&input, &log, path, args.format, range, &mut w)
                 .and_then(|rows| w.flush().map(|()| rows).map_err(ReplayError::stdout))
                 .map_err(|e| match e {
                     ReplayError::Output { path: None, error } => {
@@ -96,13 +97,9 @@ pub fn run(args: &ExportArgs, stdout: &mut impl Write) -> Result<(), ReplayError
 
 /// The inclusive range of frames to export (`None`: the log has no frames), or why the options do
 /// not fit the log.
-fn frame_range(
-    log: &LogReader<'_>,
-    from: Option<Frame>,
-    to: Option<Frame>,
-) -> Result<Option<(Frame, Frame)>, ReplayError> {
-    let first = log.header().first_frame;
-    let Some(last) = log.end_frame().checked_sub(1).filter(|&l| l >= first) else {
+fn frame_range(log: &Scan, from: Option<Frame>, to: Option<Frame>) -> Result<Option<(Frame, Frame)>, ReplayError> {
+    let first = log.header.first_frame;
+    let Some(last) = log.end_frame.checked_sub(1).filter(|&l| l >= first) else {
         return match (from, to) {
             (None, None) => Ok(None),
             _ => Err(ReplayError::Usage("the log holds no frames, so --from and --to do not apply".to_string())),
@@ -121,15 +118,18 @@ fn frame_range(
     Ok(Some((from, to.min(last))))
 }
 
-/// Writes the header (CSV) and one row per frame; returns the number of rows.
+/// Writes the header (CSV) and one row per frame; returns the number of rows. The frames come
+/// from one stream over the log, the checksums from a second one reading ahead of it (a checksum
+/// is recorded after its frame, up to `log.lag` frames later).
 fn write_rows(
-    log: &LogReader<'_>,
+    input: &Input,
+    log: &Scan,
     path: &Path,
     format: Format,
     range: Option<(Frame, Frame)>,
     out: &mut impl Write,
 ) -> Result<u64, ReplayError> {
-    let slots = usize::from(log.header().slots);
+    let slots = usize::from(log.header.slots);
     let mut line = String::new();
     if format == Format::Csv {
         line.push_str("frame");
@@ -140,19 +140,17 @@ fn write_rows(
         out.write_all(line.as_bytes()).map_err(ReplayError::stdout)?;
     }
     let Some((from, to)) = range else { return Ok(0) };
-    let checksums: Vec<(Frame, u64)> = log.checksums().collect();
-    let mut next_checksum = checksums.partition_point(|&(f, _)| f < from);
-    let decode = |e: framelock_core::Error| ReplayError::invalid(path, e.to_string());
-    let mut cursor = log.cursor_at(from).map_err(decode)?;
+    let decode = |e: Error| ReplayError::invalid(path, e.to_string());
+    let mut frames = input.stream(path)?;
+    // The chunks before `from` are validated and passed over without decoding their frames.
+    frames.skip_to(from).map_err(decode)?;
+    let mut checksums = Ahead { stream: input.stream(path)?, lag: log.lag, sums: BTreeMap::new() };
     let mut rows = 0;
-    while let Some(frame) = cursor.next_frame().map_err(decode)? {
+    while let Some(frame) = frames.next_frame().map_err(decode)? {
         if frame.frame() > to {
             break;
         }
-        while checksums.get(next_checksum).is_some_and(|&(f, _)| f < frame.frame()) {
-            next_checksum += 1;
-        }
-        let checksum = checksums.get(next_checksum).filter(|&&(f, _)| f == frame.frame()).map(|&(_, c)| c);
+        let checksum = checksums.at(frame.frame()).map_err(decode)?;
         line.clear();
         match format {
             Format::Csv => csv_row(&mut line, &frame, checksum),
@@ -164,10 +162,40 @@ fn write_rows(
     Ok(rows)
 }
 
+/// The recorded checksums, read by a second stream ahead of the frames: it holds those of the
+/// frames from the current one to `lag` frames ahead, so memory stays bounded.
+struct Ahead<'i> {
+    stream: Stream<'i>,
+    lag: u32,
+    sums: BTreeMap<Frame, u64>,
+}
+
+impl Ahead<'_> {
+    /// The recorded checksum of `frame`; frames must be asked for in increasing order.
+    fn at(&mut self, frame: Frame) -> Result<Option<u64>, Error> {
+        // Every chunk that can hold the checksum of `frame` ends at most `lag` frames after it.
+        while !self.stream.is_finished() && self.stream.end_frame() <= frame.saturating_add(self.lag) {
+            match self.stream.next_event()? {
+                Some(LogEvent::Frame(_)) => self.stream.skip_chunk_frames(),
+                Some(LogEvent::Checksum { frame: f, checksum }) => {
+                    self.sums.insert(f, checksum);
+                }
+                Some(LogEvent::Keyframe(_)) | None => {}
+            }
+        }
+        while let Some(e) = self.sums.first_entry().filter(|e| *e.key() < frame) {
+            e.remove();
+        }
+        Ok(self.sums.get(&frame).copied())
+    }
+}
+
 fn csv_row(line: &mut String, frame: &LoggedFrame<'_>, checksum: Option<u64>) {
     let _ = write!(line, "{}", frame.frame());
     for input in frame.inputs() {
-        let _ = write!(line, ",{},{}", input_hex(input.bytes), csv_field(flags_text(input.flags)));
+        line.push(',');
+        push_input_hex(line, input.bytes);
+        let _ = write!(line, ",{}", csv_field(flags_text(input.flags)));
     }
     let _ = writeln!(line, ",{}", checksum.map(checksum_hex).unwrap_or_default());
 }
@@ -175,8 +203,10 @@ fn csv_row(line: &mut String, frame: &LoggedFrame<'_>, checksum: Option<u64>) {
 fn json_row(line: &mut String, frame: &LoggedFrame<'_>, checksum: Option<u64>) {
     let _ = write!(line, r#"{{"frame":{},"inputs":["#, frame.frame());
     for (i, input) in frame.inputs().enumerate() {
-        let sep = if i == 0 { "" } else { "," };
-        let _ = write!(line, "{sep}{}", json_string(&input_hex(input.bytes)));
+        // Hex needs no escaping: the JSON string is the digits in quotes.
+        line.push_str(if i == 0 { "\"" } else { ",\"" });
+        push_input_hex(line, input.bytes);
+        line.push('"');
     }
     line.push_str(r#"],"flags":["#);
     for (i, input) in frame.inputs().enumerate() {

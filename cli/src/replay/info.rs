@@ -5,10 +5,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use framelock_core::replay::{Completeness, LogReader};
+use framelock_core::replay::Completeness;
 
 use super::text::{checksum_hex, hex, json_string, params_text, session_parts, session_text, utc};
-use super::{arena_params, check_complete, completeness_text, duration_secs, parse, read_file, ReplayError};
+use super::{arena_params, check_complete, completeness_text, duration_secs, scan, Input, ReplayError, Scan};
 
 /// Options of `framelock replay info`.
 #[derive(Debug, Clone, Args)]
@@ -30,16 +30,16 @@ const KEYFRAMES_SHOWN: usize = 12;
 
 /// Describes the log. A truncated log is described up to its last whole chunk, with a note.
 pub fn run(args: &InfoArgs, out: &mut impl Write) -> Result<(), ReplayError> {
-    let bytes = read_file(&args.file)?;
-    let log = parse(&args.file, &bytes)?;
+    let input = Input::open(&args.file)?;
+    let log = scan(&args.file, &input)?;
     check_complete(&args.file, &log, args.allow_truncated)?;
-    let version = log.format_version();
+    let version = log.version;
     let s = if args.json { json(&args.file, &log, version) } else { text(&args.file, &log, version) };
     out.write_all(s.as_bytes()).map_err(ReplayError::stdout)
 }
 
-fn text(path: &Path, log: &LogReader<'_>, version: u16) -> String {
-    let h = log.header();
+fn text(path: &Path, log: &Scan, version: u16) -> String {
+    let h = &log.header;
     let mut s = String::new();
     let _ = writeln!(s, "file:        {}", path.display());
     let _ = writeln!(s, "format:      framelock input log, version {version}");
@@ -58,18 +58,16 @@ fn text(path: &Path, log: &LogReader<'_>, version: u16) -> String {
         h.max_input_size,
         if h.default_input.is_empty() { "empty".to_string() } else { format!("0x{}", hex(&h.default_input)) }
     );
-    let range = match log.end_frame().checked_sub(1).filter(|&last| last >= h.first_frame) {
+    let range = match log.end_frame.checked_sub(1).filter(|&last| last >= h.first_frame) {
         Some(last) => format!("{}..={last}", h.first_frame),
         None => "none".to_string(),
     };
-    let duration = duration_secs(log.frames(), h.tick_rate)
+    let duration = duration_secs(log.frames, h.tick_rate)
         .map_or_else(|| "unknown tick rate".to_string(), |d| format!("{d:.1} s at {} Hz", h.tick_rate));
-    let _ = writeln!(s, "frames:      {} ({range}), {duration}", log.frames());
-    let mut checksums = log.checksums();
-    let count = checksums.len();
-    let (first, last) = (checksums.next(), log.checksums().last());
-    let _ = match (first, last) {
-        (Some((f0, c0)), Some((f1, c1))) => writeln!(
+    let _ = writeln!(s, "frames:      {} ({range}), {duration}", log.frames);
+    let count = log.checksums;
+    let _ = match log.checksum_range {
+        Some(((f0, c0), (f1, c1))) => writeln!(
             s,
             "checksums:   {count} (every {} frames), first at frame {f0} = {}, last at frame {f1} = {}",
             h.checksum_interval,
@@ -78,11 +76,11 @@ fn text(path: &Path, log: &LogReader<'_>, version: u16) -> String {
         ),
         _ => writeln!(s, "checksums:   none (nothing to verify)"),
     };
-    let keyframes = log.keyframes();
+    let keyframes = &log.keyframes;
     if keyframes.is_empty() {
         let _ = writeln!(s, "keyframes:   none");
     } else {
-        let mut frames: Vec<String> = keyframes.iter().take(KEYFRAMES_SHOWN).map(|k| k.frame.to_string()).collect();
+        let mut frames: Vec<String> = keyframes.iter().take(KEYFRAMES_SHOWN).map(|k| k.to_string()).collect();
         if keyframes.len() > KEYFRAMES_SHOWN {
             frames.push(format!("... ({} more)", keyframes.len() - KEYFRAMES_SHOWN));
         }
@@ -95,7 +93,7 @@ fn text(path: &Path, log: &LogReader<'_>, version: u16) -> String {
         );
     }
     let per_frame = bytes_per_frame(log).map_or_else(String::new, |b| format!(", {b:.1} bytes per frame"));
-    let _ = writeln!(s, "size:        {} bytes{per_frame}", log.size());
+    let _ = writeln!(s, "size:        {} bytes{per_frame}", log.size);
     let _ = writeln!(s, "creator:     {}", if h.creator.is_empty() { "(unknown)" } else { &h.creator });
     let created = match h.created_unix {
         0 => "(unknown)".to_string(),
@@ -110,8 +108,8 @@ fn text(path: &Path, log: &LogReader<'_>, version: u16) -> String {
     s
 }
 
-fn json(path: &Path, log: &LogReader<'_>, version: u16) -> String {
-    let h = log.header();
+fn json(path: &Path, log: &Scan, version: u16) -> String {
+    let h = &log.header;
     let null = || "null".to_string();
     let (params, params_error) = match arena_params(h) {
         Ok(p) => (
@@ -133,15 +131,15 @@ fn json(path: &Path, log: &LogReader<'_>, version: u16) -> String {
     };
     let checksums = format!(
         r#"{{"count":{},"first":{},"last":{}}}"#,
-        log.checksums().len(),
-        checksum(log.checksums().next()),
-        checksum(log.checksums().last())
+        log.checksums,
+        checksum(log.checksum_range.map(|r| r.0)),
+        checksum(log.checksum_range.map(|r| r.1))
     );
     // One string for every keyframe's frame (not a string per keyframe): a log of a million tiny
     // keyframes costs about 8 bytes each here.
-    let mut keyframes = format!(r#"{{"count":{},"frames":["#, log.keyframes().len());
-    for (i, k) in log.keyframes().iter().enumerate() {
-        let _ = write!(keyframes, "{}{}", if i == 0 { "" } else { "," }, k.frame);
+    let mut keyframes = format!(r#"{{"count":{},"frames":["#, log.keyframes.len());
+    for (i, k) in log.keyframes.iter().enumerate() {
+        let _ = write!(keyframes, "{}{}", if i == 0 { "" } else { "," }, k);
     }
     keyframes.push_str("]}");
     let fields: Vec<(&str, String)> = vec![
@@ -151,10 +149,10 @@ fn json(path: &Path, log: &LogReader<'_>, version: u16) -> String {
         ("max_input_size", h.max_input_size.to_string()),
         ("default_input", json_string(&hex(&h.default_input))),
         ("first_frame", h.first_frame.to_string()),
-        ("end_frame", log.end_frame().to_string()),
-        ("frames", log.frames().to_string()),
+        ("end_frame", log.end_frame.to_string()),
+        ("frames", log.frames.to_string()),
         ("tick_rate", h.tick_rate.to_string()),
-        ("duration_seconds", duration_secs(log.frames(), h.tick_rate).map_or_else(null, |d| format!("{d:.3}"))),
+        ("duration_seconds", duration_secs(log.frames, h.tick_rate).map_or_else(null, |d| format!("{d:.3}"))),
         ("simulation", json_string(&h.simulation)),
         ("sim_params", params),
         ("sim_params_hex", json_string(&hex(&h.sim_params))),
@@ -165,7 +163,7 @@ fn json(path: &Path, log: &LogReader<'_>, version: u16) -> String {
         ("frames_per_chunk", h.frames_per_chunk.to_string()),
         ("checksums", checksums),
         ("keyframes", keyframes),
-        ("size_bytes", log.size().to_string()),
+        ("size_bytes", log.size.to_string()),
         ("bytes_per_frame", bytes_per_frame(log).map_or_else(null, |b| format!("{b:.3}"))),
         ("creator", json_string(&h.creator)),
         ("created_unix", h.created_unix.to_string()),
@@ -173,7 +171,7 @@ fn json(path: &Path, log: &LogReader<'_>, version: u16) -> String {
         ("truncated", log.truncation().map_or_else(null, |e| json_string(&e.to_string()))),
         (
             "completeness",
-            json_string(match log.completeness() {
+            json_string(match log.completeness {
                 Completeness::Complete => "complete",
                 Completeness::NoTrailer => "no trailer (format 1)",
                 Completeness::Truncated(_) => "truncated",
@@ -186,6 +184,6 @@ fn json(path: &Path, log: &LogReader<'_>, version: u16) -> String {
 }
 
 /// The file's size over its frames, when it has any.
-fn bytes_per_frame(log: &LogReader<'_>) -> Option<f64> {
-    (log.frames() > 0).then(|| log.size() as f64 / f64::from(log.frames()))
+fn bytes_per_frame(log: &Scan) -> Option<f64> {
+    (log.frames > 0).then(|| log.size as f64 / f64::from(log.frames))
 }

@@ -1,11 +1,15 @@
 //! `framelock replay`: verify, describe and export recorded input logs.
 //!
-//! Every subcommand reads the whole file (at most [`MAX_LOG_BYTES`]; garbage is refused after
-//! its first 16 bytes), validates it with [`LogReader::parse`] (every chunk's
-//! CRC, every frame's encoding) and only then looks at its frames. A file that cannot be used ends
-//! with exit code 2 and a message saying what is wrong and where; a replay that diverges from its
-//! recording ends with exit code 1 and names the first divergent frame. Nothing here panics on a
-//! bad file.
+//! Every subcommand reads a log streaming ([`LogStream`] over a buffered file), in memory that
+//! does not grow with the log: a first pass validates it whole (every chunk's CRC, every frame's
+//! encoding, the consistency checks, with the same errors as [`LogReader::parse`]) and only then
+//! a second pass uses its frames. Garbage is refused after its first 16 bytes. An input that is not
+//! a regular file (a pipe, a device) cannot be read twice: it is read into memory once, up to
+//! [`MAX_LOG_BYTES`]. A file that cannot be used ends with exit code 2 and a message saying what is
+//! wrong and where; a replay that diverges from its recording ends with exit code 1 and names the
+//! first divergent frame. Nothing here panics on a bad file.
+//!
+//! [`LogReader::parse`]: framelock_core::replay::LogReader::parse
 
 mod export;
 mod info;
@@ -13,12 +17,14 @@ mod text;
 mod verify;
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use framelock_core::arena::{self, ArenaParams};
-use framelock_core::replay::{Completeness, LogHeader, LogReader};
+use framelock_core::replay::{Completeness, LogEvent, LogHeader, LogStream, Trailer};
+use framelock_core::{Error, Frame};
 
 /// `framelock replay` subcommands.
 #[derive(Debug, Subcommand)]
@@ -124,53 +130,142 @@ pub fn run(command: &ReplayCommand) -> Result<(), ReplayError> {
     out.flush().map_err(ReplayError::stdout)
 }
 
-/// The largest log this program reads: the whole file is held in memory while it is used, so
-/// memory stays bounded whatever the input (a 2 GiB file, `/dev/zero`). At a few bytes per frame
-/// this is days of play; keyframes count too.
+/// The largest input that is not a regular file (a pipe, a device) this program reads: such an
+/// input cannot be read twice, so it is held in memory while it is used. Regular files are read
+/// streaming, at any size.
 pub const MAX_LOG_BYTES: u64 = 256 << 20;
 
-/// The whole file, if it starts like an input log and is at most [`MAX_LOG_BYTES`]. The prefix is
-/// checked first, so a stream of garbage (`/dev/zero`, a device, a pipe) is refused after 16 bytes,
-/// and a file whose size is known to be too large is refused before reading anything.
-fn read_file(path: &Path) -> Result<Vec<u8>, ReplayError> {
-    let read_error = |error| ReplayError::Read { path: path.to_path_buf(), error };
-    let file = std::fs::File::open(path).map_err(read_error)?;
-    let too_large = |size: String| {
-        ReplayError::invalid(path, format!("{size}, more than the {MAX_LOG_BYTES} bytes (256 MiB) this program reads"))
-    };
-    if let Some(len) = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()) {
-        if len > MAX_LOG_BYTES {
-            return Err(too_large(format!("the file is {len} bytes")));
+/// Where a log comes from.
+#[derive(Debug)]
+enum Input {
+    /// A regular file: read streaming, once per pass.
+    File(PathBuf),
+    /// Anything else, read once into memory.
+    Bytes(Vec<u8>),
+}
+
+/// The reader a pass reads a log with.
+type Stream<'i> = LogStream<Box<dyn Read + 'i>>;
+
+impl Input {
+    /// Opens a log: a regular file is only checked to open here; anything else is read whole if it
+    /// starts like an input log.
+    fn open(path: &Path) -> Result<Self, ReplayError> {
+        let read_error = |error| ReplayError::Read { path: path.to_path_buf(), error };
+        let file = File::open(path).map_err(read_error)?;
+        if file.metadata().map_err(read_error)?.is_file() {
+            return Ok(Input::File(path.to_path_buf()));
         }
+        read_unseekable(path, file).map(Input::Bytes)
     }
+
+    /// A stream over the log from its first byte, with its header read.
+    fn stream(&self, path: &Path) -> Result<Stream<'_>, ReplayError> {
+        let source: Box<dyn Read + '_> = match self {
+            Input::File(p) => {
+                let file = File::open(p).map_err(|error| ReplayError::Read { path: p.clone(), error })?;
+                Box::new(BufReader::with_capacity(256 << 10, file))
+            }
+            Input::Bytes(b) => Box::new(&b[..]),
+        };
+        LogStream::new(source).map_err(|e| match e {
+            Error::LogTruncated { byte: 0, chunk: None } => {
+                ReplayError::invalid(path, "the file is empty: not an input log")
+            }
+            e => ReplayError::invalid(path, e.to_string()),
+        })
+    }
+}
+
+/// An input that is not a regular file, if it starts like an input log and is at most
+/// [`MAX_LOG_BYTES`]. The prefix is checked first, so a stream of garbage (`/dev/zero`, a device, a
+/// pipe) is refused after 16 bytes.
+fn read_unseekable(path: &Path, file: File) -> Result<Vec<u8>, ReplayError> {
+    let read_error = |error| ReplayError::Read { path: path.to_path_buf(), error };
     let mut bytes = Vec::new();
     let mut limited = file.take(16);
     limited.read_to_end(&mut bytes).map_err(read_error)?;
     if !bytes.is_empty() && !framelock_core::replay::MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
-        // Not a log: say so without reading the rest (LogReader gives the standard message).
+        // Not a log: say so without reading the rest (LogStream gives the standard message).
         return Ok(bytes);
     }
     let mut rest = limited.into_inner().take(MAX_LOG_BYTES + 1 - bytes.len() as u64);
     rest.read_to_end(&mut bytes).map_err(read_error)?;
     if bytes.len() as u64 > MAX_LOG_BYTES {
-        return Err(too_large("the input goes on".to_string()));
+        return Err(ReplayError::invalid(
+            path,
+            format!(
+                "the input goes on past {MAX_LOG_BYTES} bytes (256 MiB), the most this program reads from a pipe or device (regular files have no limit)"
+            ),
+        ));
     }
     Ok(bytes)
 }
 
-/// Validates and indexes a log (a file cut short parses up to its last whole chunk).
-fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<LogReader<'a>, ReplayError> {
-    if bytes.is_empty() {
-        return Err(ReplayError::invalid(path, "the file is empty: not an input log"));
+/// What the validating pass learnt about a whole log.
+#[derive(Debug)]
+struct Scan {
+    header: LogHeader,
+    version: u16,
+    frames: u32,
+    end_frame: Frame,
+    checksums: u64,
+    /// The checksums of the lowest and the highest frame.
+    checksum_range: Option<((Frame, u64), (Frame, u64))>,
+    /// Every keyframe's frame, in order.
+    keyframes: Vec<Frame>,
+    completeness: Completeness,
+    trailer: Option<Trailer>,
+    size: u64,
+    /// How many frames past its frame a checksum or keyframe was recorded at most
+    /// ([`LogStream::max_lag`]): how far ahead `verify` and `export` read for them.
+    lag: u32,
+}
+
+impl Scan {
+    fn truncation(&self) -> Option<Error> {
+        match self.completeness {
+            Completeness::Truncated(e) => Some(e),
+            _ => None,
+        }
     }
-    LogReader::parse(bytes).map_err(|e| ReplayError::invalid(path, e.to_string()))
+}
+
+/// The validating pass: reads the whole log (a file cut short up to its last whole chunk),
+/// passing over the frames.
+fn scan(path: &Path, input: &Input) -> Result<Scan, ReplayError> {
+    let mut s = input.stream(path)?;
+    let mut keyframes = Vec::new();
+    loop {
+        match s.next_event() {
+            Ok(Some(LogEvent::Frame(_))) => s.skip_chunk_frames(),
+            Ok(Some(LogEvent::Checksum { .. })) => {}
+            Ok(Some(LogEvent::Keyframe(k))) => keyframes.push(k.frame),
+            Ok(None) => break,
+            Err(e) => return Err(ReplayError::invalid(path, e.to_string())),
+        }
+    }
+    keyframes.sort_unstable();
+    Ok(Scan {
+        header: s.header().clone(),
+        version: s.format_version(),
+        frames: s.frames(),
+        end_frame: s.end_frame(),
+        checksums: s.checksums_seen(),
+        checksum_range: s.checksum_range(),
+        keyframes,
+        completeness: s.completeness(),
+        trailer: s.trailer(),
+        size: s.bytes_read(),
+        lag: s.max_lag(),
+    })
 }
 
 /// A truncated log (cut inside a chunk, or a format-2 log without its end chunk) is an error unless
 /// `--allow-truncated` was given; then it is a warning on stderr and the whole frames before the cut
 /// are used (the relay's crash-recovery case). Returns the warning's text when there is one.
-fn check_complete(path: &Path, log: &LogReader<'_>, allow_truncated: bool) -> Result<Option<String>, ReplayError> {
-    let Completeness::Truncated(cut) = log.completeness() else { return Ok(None) };
+fn check_complete(path: &Path, log: &Scan, allow_truncated: bool) -> Result<Option<String>, ReplayError> {
+    let Completeness::Truncated(cut) = log.completeness else { return Ok(None) };
     let held = whole_frames(log);
     if !allow_truncated {
         return Err(ReplayError::invalid(
@@ -184,17 +279,17 @@ fn check_complete(path: &Path, log: &LogReader<'_>, allow_truncated: bool) -> Re
 }
 
 /// "N whole frames (A..=B)".
-fn whole_frames(log: &LogReader<'_>) -> String {
-    let first = log.header().first_frame;
-    match log.end_frame().checked_sub(1).filter(|&last| last >= first) {
-        Some(last) => format!("{} whole frames ({first}..={last})", log.frames()),
+fn whole_frames(log: &Scan) -> String {
+    let first = log.header.first_frame;
+    match log.end_frame.checked_sub(1).filter(|&last| last >= first) {
+        Some(last) => format!("{} whole frames ({first}..={last})", log.frames),
         None => "no whole frame".to_string(),
     }
 }
 
 /// What the log says about its own completeness, for reports.
-fn completeness_text(log: &LogReader<'_>) -> String {
-    match (log.completeness(), log.trailer()) {
+fn completeness_text(log: &Scan) -> String {
+    match (log.completeness, log.trailer) {
         (Completeness::Complete, Some(t)) => {
             format!("complete (end chunk: {} frames, {} chunks, digest {:#010x} matches)", t.frames, t.chunks, t.digest)
         }

@@ -8,19 +8,31 @@ use framelock_core::replay::{SessionKind, FLAG_DISCONNECTED, FLAG_SUBSTITUTED};
 /// Bytes as lowercase hex, two digits each, no prefix (`""` for no bytes).
 pub fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(2 * bytes.len());
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
+    push_hex(&mut s, bytes);
     s
+}
+
+/// Appends `bytes` as lowercase hex. A table, not `write!` per byte: `export` writes every input
+/// byte of a log this way, gigabytes for a large log.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 128];
+    for piece in bytes.chunks(buf.len() / 2) {
+        for (pair, &b) in buf.chunks_exact_mut(2).zip(piece) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 15)];
+        }
+        // Hex digits are ASCII: always UTF-8.
+        out.push_str(std::str::from_utf8(&buf[..2 * piece.len()]).unwrap_or_default());
+    }
 }
 
 /// An input's bytes for a table cell: `0x` and hex, so spreadsheets keep it as text; `""` for an
 /// empty input.
-pub fn input_hex(bytes: &[u8]) -> String {
-    if bytes.is_empty() {
-        String::new()
-    } else {
-        format!("0x{}", hex(bytes))
+pub fn push_input_hex(out: &mut String, bytes: &[u8]) {
+    if !bytes.is_empty() {
+        out.push_str("0x");
+        push_hex(out, bytes);
     }
 }
 
@@ -138,8 +150,15 @@ mod tests {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
         assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
+        let input_hex = |b: &[u8]| {
+            let mut s = String::new();
+            push_input_hex(&mut s, b);
+            s
+        };
         assert_eq!(input_hex(&[]), "");
         assert_eq!(input_hex(&[1, 2]), "0x0102");
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(hex(&all), all.iter().map(|b| format!("{b:02x}")).collect::<String>(), "past one 64-byte piece");
         assert_eq!(flags_text(FLAG_DISCONNECTED | FLAG_SUBSTITUTED), "disconnected+substituted");
     }
 }

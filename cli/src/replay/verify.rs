@@ -7,12 +7,11 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use framelock_core::arena::{scratch_size_bound, snapshot_size_bound, Arena};
-use framelock_core::replay::Replay;
 use framelock_core::Error;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::text::checksum_hex;
-use super::{arena_params, check_complete, completeness_text, duration_secs, parse, read_file, ReplayError};
+use super::{arena_params, check_complete, completeness_text, duration_secs, scan, Input, ReplayError};
 
 /// Options of `framelock replay verify`.
 #[derive(Debug, Clone, Args)]
@@ -32,24 +31,31 @@ const SHOW_PROGRESS_AFTER: Duration = Duration::from_millis(300);
 /// Replays the log and prints what was verified; a divergence or an unusable file is an error.
 pub fn run(args: &VerifyArgs, out: &mut impl Write) -> Result<(), ReplayError> {
     let path = args.file.as_path();
-    let bytes = read_file(path)?;
-    let log = parse(path, &bytes)?;
+    let input = Input::open(path)?;
+    let log = scan(path, &input)?;
     let truncated = check_complete(path, &log, args.allow_truncated)?;
     let params =
-        arena_params(log.header()).map_err(|why| ReplayError::invalid(path, format!("cannot replay: {why}")))?;
+        arena_params(&log.header).map_err(|why| ReplayError::invalid(path, format!("cannot replay: {why}")))?;
     let mut arena =
         Arena::new(params).map_err(|e| ReplayError::invalid(path, format!("cannot create the arena: {e}")))?;
-    if log.checksums().len() == 0 {
+    if log.checksums == 0 {
         return Err(ReplayError::invalid(
             path,
-            format!("nothing to verify: the log records no checksum ({} frames not replayed)", log.frames()),
+            format!("nothing to verify: the log records no checksum ({} frames not replayed)", log.frames),
         ));
     }
-    let replay =
-        Replay::new(&log).max_snapshot_size(snapshot_size_bound(&params)).frame_arena_size(scratch_size_bound(&params));
 
+    // The second pass: the file was validated whole, now the frames are replayed as they stream by.
+    // A second stream reads the checksums and keyframes ahead of the frames, as far as the first
+    // pass saw them recorded after their frames, so each is compared wherever it is in the file.
+    let (mut stream, mut ahead) = (input.stream(path)?, input.stream(path)?);
+    let replay = stream
+        .replay()
+        .read_ahead(&mut ahead, log.lag)
+        .max_snapshot_size(snapshot_size_bound(&params))
+        .frame_arena_size(scratch_size_bound(&params));
     let start = Instant::now();
-    let mut progress = Progress::new(log.frames());
+    let mut progress = Progress::new(log.frames);
     let result = replay.verify(&mut arena, &mut |frames| progress.update(frames));
     progress.finish();
     let elapsed = start.elapsed();
@@ -60,7 +66,7 @@ pub fn run(args: &VerifyArgs, out: &mut impl Write) -> Result<(), ReplayError> {
         }
         Err(e) => return Err(ReplayError::invalid(path, format!("cannot replay: {e}"))),
     };
-    let recorded = log.checksums().len();
+    let recorded = log.checksums;
     let Some((last_frame, last)) = report.last_checksum.filter(|_| report.checksums_verified > 0) else {
         return Err(ReplayError::invalid(
             path,
@@ -71,7 +77,7 @@ pub fn run(args: &VerifyArgs, out: &mut impl Write) -> Result<(), ReplayError> {
         ));
     };
 
-    let h = log.header();
+    let h = &log.header;
     let secs = elapsed.as_secs_f64();
     let mut s = String::new();
     match truncated {
@@ -97,7 +103,7 @@ pub fn run(args: &VerifyArgs, out: &mut impl Write) -> Result<(), ReplayError> {
         h.checksum_interval,
         checksum_hex(last)
     );
-    if !log.keyframes().is_empty() {
+    if !log.keyframes.is_empty() {
         let _ = writeln!(s, "keyframes:  {} verified against the replay's state", report.keyframes_verified);
     }
     if report.checksums_unchecked > 0 {

@@ -50,6 +50,26 @@ impl<'a> Cursor<'a> {
         Cursor { bytes, pos: 0, base, chunk }
     }
 
+    /// A cursor over `bytes` whose next byte is `bytes[pos]` (`base`: the file offset of `bytes[0]`).
+    pub fn at(bytes: &'a [u8], pos: usize, base: u64, chunk: Option<u32>) -> Self {
+        Cursor { bytes, pos: pos.min(bytes.len()), base, chunk }
+    }
+
+    /// The offset in `bytes` of the next byte.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// All the bytes (not only the ones left).
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Moves on by `n` bytes (at most to the end).
+    pub fn skip(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.bytes.len());
+    }
+
     /// The file offset of the next byte.
     pub fn offset(&self) -> u64 {
         self.base + self.pos as u64
@@ -72,7 +92,7 @@ impl<'a> Cursor<'a> {
         Ok(s)
     }
 
-    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Error> {
+    pub fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Error> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N, what)?);
         Ok(a)

@@ -38,18 +38,25 @@
 //! # Ok::<(), framelock_core::Error>(())
 //! ```
 
+mod chunk;
 mod codec;
+mod consistency;
 mod header;
 mod reader;
+mod stream;
 mod verify;
+mod verify_stream;
 mod writer;
 
+pub use chunk::MAX_FRAMES_CHUNK_BODY;
 pub use codec::crc32;
 pub use header::{
     LogHeader, SessionKind, FORMAT_VERSION, MAGIC, MIN_READER_WRITTEN, OLDEST_READABLE_VERSION, XXH3_SINCE_VERSION,
 };
 pub use reader::{Completeness, FrameCursor, LogReader, LoggedFrame, Trailer};
+pub use stream::{LogEvent, LogStream, StreamedKeyframe, STREAM_CHECKSUM_WINDOW};
 pub use verify::{Replay, VerifyReport};
+pub use verify_stream::{StreamReplay, STREAM_PENDING_CHECKSUMS};
 pub use writer::LogWriter;
 
 use crate::{Frame, InputStatus};

@@ -1,8 +1,9 @@
 //! Reading a log: the whole file is validated once (every chunk's CRC and every frame's encoding),
 //! indexed, and then decoded on demand by cursors.
 
+use super::chunk::{self, FrameState, Frames, HEAD_LEN, MAX_FRAMES_CHUNK_BODY};
 use super::codec::Cursor;
-use super::{Keyframe, LogHeader, LoggedInput, CHUNK_END, CHUNK_FRAMES, CHUNK_KEYFRAME, MAX_CHUNK_BODY};
+use super::{Keyframe, LogHeader, LoggedInput, CHUNK_END, CHUNK_FRAMES, CHUNK_KEYFRAME};
 use crate::{Error, Frame};
 
 /// Where one frames chunk is and what it holds.
@@ -28,6 +29,17 @@ pub enum Completeness {
     /// The file ends inside a chunk, or (format 2) before its end chunk: the whole chunks before
     /// the cut are readable. Holds [`Error::LogTruncated`].
     Truncated(Error),
+}
+
+impl Completeness {
+    /// What a reader that met `truncation` (or not) and read `trailer` (or not) can say.
+    pub(crate) fn of(truncation: Option<Error>, trailer: Option<Trailer>) -> Self {
+        match (truncation, trailer) {
+            (Some(e), _) => Completeness::Truncated(e),
+            (None, Some(_)) => Completeness::Complete,
+            (None, None) => Completeness::NoTrailer,
+        }
+    }
 }
 
 /// What a format-2 log's end chunk says about the whole file.
@@ -90,52 +102,50 @@ impl<'a> LogReader<'a> {
         // The digest the end chunk must carry: CRC-32 over the header's and every chunk's CRC.
         let mut digest = super::crc32(0, &bytes[off - 4..off]);
         let mut number = 0u32;
+        let mut scratch = FrameState::new(&log.header);
         while off < bytes.len() {
             let at = off as u64;
             if log.trailer.is_some() {
-                return Err(Error::LogCorrupt {
-                    what: "bytes after the end chunk (two logs concatenated?)",
-                    byte: at,
-                    chunk: Some(number),
-                });
+                return Err(chunk::after_end(at, number));
             }
-            if bytes[off..].starts_with(&super::MAGIC) {
-                // Format 1 has no end chunk; a second header where a chunk should be is still a
-                // concatenation, not a chunk of unknown kind or a truncation.
-                return Err(Error::LogCorrupt {
-                    what: "another log begins here (two logs concatenated?)",
-                    byte: at,
-                    chunk: Some(number),
-                });
-            }
-            let left = bytes.len() - off;
-            let body_len = if left >= 5 {
-                u32::from_le_bytes([bytes[off + 1], bytes[off + 2], bytes[off + 3], bytes[off + 4]])
-            } else {
-                0
-            };
-            if body_len > MAX_CHUNK_BODY {
-                return Err(Error::LogCorrupt { what: "chunk length over 1 GiB", byte: at + 1, chunk: Some(number) });
-            }
-            if left < 5 || left - 5 < body_len as usize + 4 {
+            chunk::concatenated(&bytes[off..], at, number)?;
+            let Some(head) = bytes.get(off..off + HEAD_LEN) else {
                 log.truncation = Some(Error::LogTruncated { byte: bytes.len() as u64, chunk: Some(number) });
                 break;
-            }
-            let end = off + 5 + body_len as usize;
-            let crc_bytes = [bytes[end], bytes[end + 1], bytes[end + 2], bytes[end + 3]];
+            };
+            let mut h = [0u8; HEAD_LEN];
+            h.copy_from_slice(head);
+            let body_len = chunk::body_len(&h, at, number)?;
+            let end = off + HEAD_LEN + body_len as usize;
+            let Some(crc_bytes) = bytes.get(end..end + 4) else {
+                log.truncation = Some(Error::LogTruncated { byte: bytes.len() as u64, chunk: Some(number) });
+                break;
+            };
+            let crc_bytes = [crc_bytes[0], crc_bytes[1], crc_bytes[2], crc_bytes[3]];
             if super::crc32(0, &bytes[off..end]) != u32::from_le_bytes(crc_bytes) {
                 return Err(Error::LogChunkCrc { chunk: number, byte: at });
             }
-            let mut body = Cursor::new(&bytes[off + 5..end], at + 5, Some(number));
-            match bytes[off] {
-                CHUNK_FRAMES => log.index_frames(&mut body, number, off + 5)?,
+            let mut body = Cursor::new(&bytes[off + HEAD_LEN..end], at + HEAD_LEN as u64, Some(number));
+            match h[0] {
+                CHUNK_FRAMES if body_len > MAX_FRAMES_CHUNK_BODY => return Err(chunk::frames_too_long(at, number)),
+                CHUNK_FRAMES => {
+                    let f = chunk::frames_body(&mut body, &log.header, log.end_frame, &mut scratch)?;
+                    log.checksums.extend(chunk::checksums(f.checksums));
+                    log.end_frame = f.end();
+                    if f.count > 0 {
+                        log.chunks.push(FramesChunk { number, body: off + HEAD_LEN, first: f.first, count: f.count });
+                    }
+                }
                 CHUNK_KEYFRAME => {
-                    let frame = body.u32("keyframe frame")?;
+                    let frame = chunk::keyframe_frame(&mut body)?;
                     let len = body.remaining() as u32;
                     log.keyframes.push(Keyframe { frame, offset: body.offset(), len });
                 }
-                CHUNK_END if version >= 2 => log.trailer = Some(log.read_trailer(&mut body, number, digest)?),
-                _ => return Err(Error::LogCorrupt { what: "unknown chunk kind", byte: at, chunk: Some(number) }),
+                CHUNK_END if version >= 2 => {
+                    let t = chunk::trailer(&mut body, log.frames(), log.end_frame, number, digest)?;
+                    log.trailer = Some(t);
+                }
+                _ => return Err(chunk::unknown_kind(at, number)),
             }
             digest = super::crc32(digest, &crc_bytes);
             off = end + 4;
@@ -147,30 +157,6 @@ impl<'a> LogReader<'a> {
         }
         log.check_consistency()?;
         Ok(log)
-    }
-
-    /// The end chunk: it must describe exactly the file before it.
-    fn read_trailer(&self, body: &mut Cursor<'_>, number: u32, digest: u32) -> Result<Trailer, Error> {
-        let at = body.clone();
-        let t = Trailer {
-            frames: body.u32("end chunk frame count")?,
-            end_frame: body.u32("end chunk end frame")?,
-            chunks: body.u32("end chunk chunk count")?,
-            digest: body.u32("end chunk digest")?,
-        };
-        if body.remaining() != 0 {
-            return Err(body.corrupt("bytes after the end chunk's last field"));
-        }
-        if t.frames != self.frames() || t.end_frame != self.end_frame {
-            return Err(at.corrupt("the end chunk's frame count does not match the frames in the file"));
-        }
-        if t.chunks != number {
-            return Err(at.corrupt("the end chunk's chunk count does not match the chunks in the file"));
-        }
-        if t.digest != digest {
-            return Err(at.corrupt("the end chunk's digest does not match the chunks in the file"));
-        }
-        Ok(t)
     }
 
     /// Checksums and keyframes must name frames of the log, and one frame has one checksum.
@@ -199,34 +185,6 @@ impl<'a> LogReader<'a> {
                 what: "a keyframe for a frame the log does not hold",
                 frame: k.frame,
             });
-        }
-        Ok(())
-    }
-
-    /// Decodes a frames chunk once to validate it, and indexes it.
-    fn index_frames(&mut self, body: &mut Cursor<'_>, number: u32, body_at: usize) -> Result<(), Error> {
-        let start = body.clone();
-        let first = body.u32("first frame")?;
-        let count = body.u16("frame count")?;
-        if first != self.end_frame {
-            return Err(start.corrupt("frames out of order"));
-        }
-        let mut scratch = FrameState::new(&self.header);
-        for _ in 0..count {
-            scratch.decode_frame(body, &self.header)?;
-        }
-        let n = body.u16("checksum count")?;
-        if body.remaining() != usize::from(n) * 12 {
-            return Err(body.corrupt("checksum list length does not match the chunk length"));
-        }
-        for _ in 0..n {
-            let f = body.u32("checksum frame")?;
-            let c = body.u64("checksum")?;
-            self.checksums.push((f, c));
-        }
-        self.end_frame = first.checked_add(u32::from(count)).ok_or_else(|| start.corrupt("frame number overflows"))?;
-        if count > 0 {
-            self.chunks.push(FramesChunk { number, body: body_at, first, count });
         }
         Ok(())
     }
@@ -277,11 +235,7 @@ impl<'a> LogReader<'a> {
     /// Whether the log proves it is whole: [`Completeness::Complete`] (format 2 with its end
     /// chunk), [`Completeness::NoTrailer`] (format 1, whole chunks) or [`Completeness::Truncated`].
     pub fn completeness(&self) -> Completeness {
-        match (self.truncation, self.trailer) {
-            (Some(e), _) => Completeness::Truncated(e),
-            (None, Some(_)) => Completeness::Complete,
-            (None, None) => Completeness::NoTrailer,
-        }
+        Completeness::of(self.truncation, self.trailer)
     }
 
     /// The end chunk of a whole format-2 log.
@@ -308,6 +262,7 @@ impl<'a> LogReader<'a> {
             body: None,
             frame: self.header.first_frame,
             state: FrameState::new(&self.header),
+            frames: Frames::new(&self.header),
         }
     }
 
@@ -329,65 +284,6 @@ impl<'a> LogReader<'a> {
     }
 }
 
-/// Every slot's current input while decoding a chunk.
-#[derive(Debug, Clone)]
-struct FrameState {
-    bytes: Vec<u8>,
-    lens: Vec<u16>,
-    flags: Vec<u8>,
-    max_input: usize,
-}
-
-impl FrameState {
-    fn new(h: &LogHeader) -> Self {
-        let slots = usize::from(h.slots);
-        let max_input = usize::from(h.max_input_size);
-        let mut s =
-            FrameState { bytes: vec![0; slots * max_input], lens: vec![0; slots], flags: vec![0; slots], max_input };
-        s.reset(h);
-        s
-    }
-
-    /// Every chunk starts from the default input in every slot.
-    fn reset(&mut self, h: &LogHeader) {
-        for slot in 0..self.lens.len() {
-            let p = slot * self.max_input;
-            self.bytes[p..p + h.default_input.len()].copy_from_slice(&h.default_input);
-            self.lens[slot] = h.default_input.len() as u16;
-            self.flags[slot] = 0;
-        }
-    }
-
-    fn decode_frame(&mut self, c: &mut Cursor<'_>, h: &LogHeader) -> Result<(), Error> {
-        let slots = usize::from(h.slots);
-        let at = c.clone();
-        let mask = c.take(h.mask_len(), "changed-slot mask")?;
-        if slots % 8 != 0 && mask[mask.len() - 1] >> (slots % 8) != 0 {
-            return Err(at.corrupt("changed-slot mask names a slot that does not exist"));
-        }
-        for slot in 0..slots {
-            if mask[slot / 8] >> (slot % 8) & 1 == 0 {
-                continue;
-            }
-            let at = c.clone();
-            let flags = c.u8("input flags")?;
-            if flags & !(super::FLAG_DISCONNECTED | super::FLAG_SUBSTITUTED) != 0 {
-                return Err(at.corrupt("unknown input flags"));
-            }
-            let len = c.u16("input length")?;
-            if usize::from(len) > self.max_input {
-                return Err(at.corrupt("input longer than max_input_size"));
-            }
-            let bytes = c.take(len.into(), "input bytes")?;
-            let p = slot * self.max_input;
-            self.bytes[p..p + bytes.len()].copy_from_slice(bytes);
-            self.lens[slot] = len;
-            self.flags[slot] = flags;
-        }
-        Ok(())
-    }
-}
-
 /// Decodes frames in order. Reuses its buffers: reading a frame allocates nothing.
 #[derive(Debug)]
 pub struct FrameCursor<'r> {
@@ -397,6 +293,7 @@ pub struct FrameCursor<'r> {
     body: Option<Cursor<'r>>,
     frame: Frame,
     state: FrameState,
+    frames: Frames,
 }
 
 impl<'r> FrameCursor<'r> {
@@ -415,7 +312,7 @@ impl<'r> FrameCursor<'r> {
             self.state.reset(&self.log.header);
         }
         let Some(body) = self.body.as_mut() else { return Ok(None) };
-        self.state.decode_frame(body, &self.log.header)?;
+        self.state.next_frame(&self.frames, body, &self.log.header)?;
         self.left_in_chunk -= 1;
         let frame = self.frame;
         self.frame += 1;
@@ -428,29 +325,32 @@ impl<'r> FrameCursor<'r> {
     }
 }
 
-/// Frames chunk bodies are never longer than this (the writer's budget is far below it); it only
-/// bounds the slice a cursor reads from, the chunk was validated when the log was parsed.
-const CHUNK_SPAN_MAX: usize = MAX_CHUNK_BODY as usize;
+/// Frames chunk bodies are never longer than this; it only bounds the slice a cursor reads from,
+/// the chunk was validated when the log was parsed.
+const CHUNK_SPAN_MAX: usize = MAX_FRAMES_CHUNK_BODY as usize;
 
 /// One decoded frame: every slot's input and flags.
 #[derive(Debug, Clone, Copy)]
 pub struct LoggedFrame<'c> {
-    frame: Frame,
-    state: &'c FrameState,
+    pub(crate) frame: Frame,
+    pub(crate) state: &'c FrameState,
 }
 
 impl<'c> LoggedFrame<'c> {
     /// The frame number.
+    #[inline]
     pub fn frame(&self) -> Frame {
         self.frame
     }
 
     /// The number of slots.
+    #[inline]
     pub fn slots(&self) -> usize {
         self.state.lens.len()
     }
 
     /// The input of `slot` (an empty, plain input for a slot that does not exist).
+    #[inline]
     pub fn input(&self, slot: usize) -> LoggedInput<'c> {
         let Some(&len) = self.state.lens.get(slot) else { return LoggedInput::confirmed(&[]) };
         let p = slot * self.state.max_input;
@@ -458,6 +358,7 @@ impl<'c> LoggedFrame<'c> {
     }
 
     /// Every slot's input in slot order.
+    #[inline]
     pub fn inputs(&self) -> impl ExactSizeIterator<Item = LoggedInput<'c>> + 'c {
         let this = *self;
         (0..self.slots()).map(move |s| this.input(s))

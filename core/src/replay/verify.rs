@@ -3,8 +3,62 @@
 use super::{LogReader, LoggedInput, FLAG_DISCONNECTED, FLAG_SUBSTITUTED};
 use crate::{fulfil, Error, Frame, Session, SessionBuilder, Simulation, SnapshotWriter};
 
-/// Checksums a replaying session keeps (see [`Replay::session`]).
+/// Checksums a replaying session keeps (see [`replay_session`]).
 const REPLAY_CHECKSUM_HISTORY: u32 = 256;
+
+/// The lockstep session a replay runs in (`sizes`: snapshot capacity and frame arena).
+pub(crate) fn replay_session(
+    h: &super::LogHeader,
+    format_version: u16,
+    sizes: (usize, usize),
+    start: Frame,
+) -> Result<Session, Error> {
+    // The replay compares each recorded checksum right after the advance that made it final, so
+    // the session only needs the newest few: a fixed history works for every interval the
+    // format allows (1..=u32::MAX), where one scaled by the interval overflowed or was refused.
+    let interval = h.checksum_interval.max(1);
+    SessionBuilder::new(usize::from(h.slots))
+        .max_input_size(usize::from(h.max_input_size))
+        .default_input(&h.default_input)
+        .max_snapshot_size(sizes.0)
+        .frame_arena_size(sizes.1)
+        .checksum_interval(interval)
+        .checksum_history(REPLAY_CHECKSUM_HISTORY)
+        .start_frame(start)
+        .snapshot_hash(snapshot_hash(format_version))
+        .build()
+}
+
+/// Compares a recorded checksum with the replay's, once the replay's is final.
+pub(crate) fn compare_checksum(
+    session: &Session,
+    frame: Frame,
+    expected: u64,
+    report: &mut VerifyReport,
+) -> Result<(), Error> {
+    match session.checksum(frame) {
+        Some(actual) if actual != expected => Err(Error::ReplayDiverged { frame, expected, actual }),
+        Some(actual) => {
+            report.checksums_verified += 1;
+            report.last_checksum = Some((frame, actual));
+            Ok(())
+        }
+        None => {
+            report.checksums_unchecked += 1;
+            Ok(())
+        }
+    }
+}
+
+/// A keyframe that is not the replay's state at its frame. Which is wrong, the replay or the
+/// keyframe? The recorded checksum of the frame, when there is one, decides: a replay that differs
+/// from it diverged.
+pub(crate) fn keyframe_mismatch(frame: Frame, actual: u64, recorded: Option<u64>) -> Error {
+    match recorded {
+        Some(expected) if expected != actual => Error::ReplayDiverged { frame, expected, actual },
+        _ => Error::LogInconsistent { what: "the keyframe is not the replay's state at its frame", frame },
+    }
+}
 
 /// What a verification found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,21 +107,8 @@ impl<'l> Replay<'l> {
     }
 
     fn session(&self, start: Frame) -> Result<Session, Error> {
-        let h = self.log.header();
-        // The replay compares each recorded checksum right after the advance that made it final, so
-        // the session only needs the newest few: a fixed history works for every interval the
-        // format allows (1..=u32::MAX), where one scaled by the interval overflowed or was refused.
-        let interval = h.checksum_interval.max(1);
-        SessionBuilder::new(usize::from(h.slots))
-            .max_input_size(usize::from(h.max_input_size))
-            .default_input(&h.default_input)
-            .max_snapshot_size(self.max_snapshot_size)
-            .frame_arena_size(self.frame_arena_size)
-            .checksum_interval(interval)
-            .checksum_history(REPLAY_CHECKSUM_HISTORY)
-            .start_frame(start)
-            .snapshot_hash(snapshot_hash(self.log.format_version()))
-            .build()
+        let sizes = (self.max_snapshot_size, self.frame_arena_size);
+        replay_session(self.log.header(), self.log.format_version(), sizes, start)
     }
 
     /// Replays every frame into `sim`, which must be in the state of the log's first frame (a new
@@ -114,16 +155,7 @@ impl<'l> Replay<'l> {
             while next_check < recorded.len() && recorded[next_check].0 < done {
                 let (f, expected) = recorded[next_check];
                 next_check += 1;
-                match session.checksum(f) {
-                    Some(actual) if actual != expected => {
-                        return Err(Error::ReplayDiverged { frame: f, expected, actual })
-                    }
-                    Some(actual) => {
-                        report.checksums_verified += 1;
-                        report.last_checksum = Some((f, actual));
-                    }
-                    None => report.checksums_unchecked += 1,
-                }
+                compare_checksum(&session, f, expected, &mut report)?;
             }
         }
         report.checksums_unchecked += (recorded.len() - next_check) as u32;
@@ -197,19 +229,9 @@ impl<'l, 'r> KeyframeCheck<'l, 'r> {
             let mut w = SnapshotWriter::new(&mut self.buf, self.capacity, &mut own);
             sim.save(&mut w).map_err(|e| Error::Simulation { frame, reason: e.reason })?;
             if self.buf[..] != *self.log.keyframe_bytes(k) {
-                // Which is wrong, the replay or the keyframe? The recorded checksum of the frame,
-                // when there is one, decides: a replay that differs from it diverged.
                 let actual = own.unwrap_or_else(|| crate::checksum64(&self.buf));
-                if let Ok(i) = self.recorded.binary_search_by_key(&frame, |&(f, _)| f) {
-                    let expected = self.recorded[i].1;
-                    if expected != actual {
-                        return Err(Error::ReplayDiverged { frame, expected, actual });
-                    }
-                }
-                return Err(Error::LogInconsistent {
-                    what: "the keyframe is not the replay's state at its frame",
-                    frame,
-                });
+                let recorded = self.recorded.binary_search_by_key(&frame, |&(f, _)| f).ok();
+                return Err(keyframe_mismatch(frame, actual, recorded.map(|i| self.recorded[i].1)));
             }
             report.keyframes_verified += 1;
         }
@@ -217,7 +239,7 @@ impl<'l, 'r> KeyframeCheck<'l, 'r> {
     }
 }
 
-fn feed(session: &mut Session, slot: usize, frame: Frame, input: LoggedInput<'_>) -> Result<(), Error> {
+pub(crate) fn feed(session: &mut Session, slot: usize, frame: Frame, input: LoggedInput<'_>) -> Result<(), Error> {
     if input.flags & FLAG_DISCONNECTED != 0 {
         session.add_disconnected_input(slot, frame, input.bytes)
     } else if input.flags & FLAG_SUBSTITUTED != 0 {
