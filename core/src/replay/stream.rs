@@ -359,7 +359,8 @@ impl<R: Read> LogStream<R> {
         let mut prefix = [0u8; 20];
         let mut prefix_len = 0;
         let mut crc = super::crc32(0, &h);
-        let mut hash = xxhash_rust::xxh3::Xxh3Default::new();
+        // XXH3-64 with seed 0 over a stack buffer (the allocating `XxHash3_64::new` is not needed).
+        let mut hash = twox_hash::xxhash3_64::RawHasher::new(twox_hash::xxhash3_64::SecretBuffer::default());
         if self.piece.is_empty() {
             self.piece = vec![0; PIECE];
         }
@@ -374,7 +375,7 @@ impl<R: Read> LogStream<R> {
             prefix_len += keep;
             if h[0] == CHUNK_KEYFRAME {
                 // The snapshot starts after the keyframe's 4-byte frame number.
-                hash.update(&piece[4usize.saturating_sub(done).min(got)..]);
+                std::hash::Hasher::write(&mut hash, &piece[4usize.saturating_sub(done).min(got)..]);
             }
             done += got;
             if got < want {
@@ -392,7 +393,12 @@ impl<R: Read> LogStream<R> {
                 self.lag = self.lag.max(self.end_frame.saturating_sub(frame));
                 self.checks.keyframe(frame, self.end_frame);
                 self.keyframes += 1;
-                StreamedKeyframe { frame, offset: body.offset(), len: body_len - 4, hash: hash.digest() }
+                StreamedKeyframe {
+                    frame,
+                    offset: body.offset(),
+                    len: body_len - 4,
+                    hash: std::hash::Hasher::finish(&hash),
+                }
             }
             CHUNK_END if self.version >= 2 => {
                 // Over 64 bytes: the four fields, then bytes where the chunk should end.
