@@ -329,8 +329,9 @@ impl InputStore {
     }
 
     /// Writes the prediction for a cell that is not confirmed: its proposal if it has one (relay
-    /// authority), else the predictor's guess from the slot's last confirmed input.
-    pub fn predict_into(&mut self, slot: Slot, frame: Frame, predictor: &dyn Predictor) {
+    /// authority), else the predictor's guess from the slot's last confirmed input (`None`: the
+    /// built-in `RepeatLast`, that input itself, copied inline).
+    pub fn predict_into(&mut self, slot: Slot, frame: Frame, predictor: Option<&dyn Predictor>) {
         let i = self.idx(slot, frame);
         let c = self.cells[i];
         let out = i * self.max_input;
@@ -341,9 +342,17 @@ impl InputStore {
             c.len as usize
         } else {
             let l = slot * self.max_input;
-            let last = &self.last[l..l + self.last_len[slot] as usize];
-            let n = predictor.predict(slot, frame, last, &mut self.predicted[out..out + self.max_input]);
-            n.min(self.max_input)
+            let n = self.last_len[slot] as usize;
+            let last = &self.last[l..l + n];
+            match predictor {
+                None => {
+                    copy_small(&mut self.predicted[out..out + n], last);
+                    n
+                }
+                Some(p) => {
+                    p.predict(slot, frame, last, &mut self.predicted[out..out + self.max_input]).min(self.max_input)
+                }
+            }
         };
         let c = &mut self.cells[i];
         c.predicted = true;

@@ -59,7 +59,9 @@ struct Undo {
 pub struct Session {
     lim: Limits,
     inputs: InputStore,
-    predictor: Box<dyn Predictor>,
+    /// `None`: the built-in [`RepeatLast`](crate::RepeatLast), applied inline (no dynamic call, no
+    /// `memcpy` call per predicted input).
+    predictor: Option<Box<dyn Predictor>>,
     current: Frame,
     first_incorrect: Option<Frame>,
     /// Per slot: the next frame a local input goes to.
@@ -108,7 +110,7 @@ fn capped_bump(cap: usize) -> (Bump, usize) {
 }
 
 impl Session {
-    pub(crate) fn new(lim: Limits, predictor: Box<dyn Predictor>) -> Session {
+    pub(crate) fn new(lim: Limits, predictor: Option<Box<dyn Predictor>>) -> Session {
         let depth = lim.depth();
         let (ring, checks) = match lim.mode {
             Mode::Lockstep => (1, 0),
@@ -204,8 +206,7 @@ impl Session {
         }
         let mut lim = self.lim.clone();
         lim.start_frame = frame;
-        // A zero-sized placeholder: boxing it does not allocate.
-        let predictor = core::mem::replace(&mut self.predictor, Box::new(crate::config::RepeatLast));
+        let predictor = self.predictor.take();
         *self = Session::new(lim, predictor);
         Ok(())
     }
@@ -636,7 +637,7 @@ impl Session {
                 let s = lag.trailing_zeros() as Slot;
                 lag &= lag - 1;
                 if !self.inputs.is_confirmed(s, frame) {
-                    self.inputs.predict_into(s, frame, &*self.predictor);
+                    self.inputs.predict_into(s, frame, self.predictor.as_deref());
                 }
             }
         }
