@@ -328,35 +328,51 @@ impl InputStore {
         self.put(slot, frame, &tmp, state, InputStatus::Confirmed);
     }
 
-    /// Writes the prediction for a cell that is not confirmed: its proposal if it has one (relay
-    /// authority), else the predictor's guess from the slot's last confirmed input (`None`: the
-    /// built-in `RepeatLast`, that input itself, copied inline).
-    pub fn predict_into(&mut self, slot: Slot, frame: Frame, predictor: Option<&dyn Predictor>) {
-        let i = self.idx(slot, frame);
-        let c = self.cells[i];
-        let out = i * self.max_input;
-        let len = if c.state == CellState::Proposed {
-            let (src, dst) = (self.range(i, c.len), out);
-            let (b, p) = (&self.bytes, &mut self.predicted);
-            copy_small(&mut p[dst..dst + c.len as usize], &b[src]);
-            c.len as usize
-        } else {
-            let l = slot * self.max_input;
-            let n = self.last_len[slot] as usize;
-            let last = &self.last[l..l + n];
-            match predictor {
-                None => {
-                    copy_small(&mut self.predicted[out..out + n], last);
-                    n
-                }
-                Some(p) => {
-                    p.predict(slot, frame, last, &mut self.predicted[out..out + self.max_input]).min(self.max_input)
-                }
+    /// Writes the predictions of `frame` for the slots of `lag` whose input there is not confirmed:
+    /// a cell's proposal if it has one (relay authority), else the predictor's guess from the slot's
+    /// last confirmed input (`None`: the built-in `RepeatLast`, that input itself, copied inline).
+    /// One call per frame: the row is found once, and each slot costs one cell read when confirmed.
+    #[inline]
+    pub fn predict_row(&mut self, mut lag: SlotMask, frame: Frame, predictor: Option<&dyn Predictor>) {
+        // Below the window every input is confirmed (`state` says so); nothing to predict.
+        if frame < self.base {
+            return;
+        }
+        let row = self.row(frame);
+        let m = self.max_input;
+        while lag != 0 {
+            let slot = lag.trailing_zeros() as Slot;
+            lag &= lag - 1;
+            if self.any_disconnected && self.is_disconnected(slot, frame) {
+                continue;
             }
-        };
-        let c = &mut self.cells[i];
-        c.predicted = true;
-        c.pred_len = len as u16;
+            let i = row + slot;
+            let c = self.cells[i];
+            if c.state == CellState::Confirmed {
+                continue;
+            }
+            let out = i * m;
+            let len = if c.state == CellState::Proposed {
+                let n = c.len as usize;
+                let (b, p) = (&self.bytes, &mut self.predicted);
+                copy_small(&mut p[out..out + n], &b[out..out + n]);
+                n
+            } else {
+                let l = slot * m;
+                let n = self.last_len[slot] as usize;
+                let last = &self.last[l..l + n];
+                match predictor {
+                    None => {
+                        copy_small(&mut self.predicted[out..out + n], last);
+                        n
+                    }
+                    Some(p) => p.predict(slot, frame, last, &mut self.predicted[out..out + m]).min(m),
+                }
+            };
+            let c = &mut self.cells[i];
+            c.predicted = true;
+            c.pred_len = len as u16;
+        }
     }
 
     /// Marks `slot` disconnected from `frame`; returns `frame` when it is below `current`: every frame

@@ -632,14 +632,7 @@ impl Session {
         // slot). Above it only the slots that lag (`self.lagging`, found once per step) may need a
         // prediction: the cost is per predicted input, not per slot and frame.
         if frame >= self.inputs.confirmed_until() {
-            let mut lag = self.lagging;
-            while lag != 0 {
-                let s = lag.trailing_zeros() as Slot;
-                lag &= lag - 1;
-                if !self.inputs.is_confirmed(s, frame) {
-                    self.inputs.predict_into(s, frame, self.predictor.as_deref());
-                }
-            }
+            self.inputs.predict_row(self.lagging, frame, self.predictor.as_deref());
         }
         self.ledger.ops.push(Op::Advance(frame));
     }
