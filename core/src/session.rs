@@ -625,16 +625,24 @@ impl Session {
     }
 
     /// Writes predictions for every slot not confirmed at `frame` and queues its advance.
-    #[inline]
+    ///
+    /// Always inlined, with the predicting kept out of line (`predict_frame`): a confirmed frame (every
+    /// frame of a sync test) costs a comparison and a push, not a call with its register saves.
+    #[inline(always)]
     fn queue_advance(&mut self, frame: Frame) {
         // Below `confirmed_until` every slot is confirmed: nothing to predict, no per-slot walk (a
         // sync test or a rollback's confirmed part costs one comparison per frame, not one per
         // slot). Above it only the slots that lag (`self.lagging`, found once per step) may need a
         // prediction: the cost is per predicted input, not per slot and frame.
         if frame >= self.inputs.confirmed_until() {
-            self.inputs.predict_row(self.lagging, frame, self.predictor.as_deref());
+            self.predict_frame(frame);
         }
         self.ledger.ops.push(Op::Advance(frame));
+    }
+
+    #[inline(never)]
+    fn predict_frame(&mut self, frame: Frame) {
+        self.inputs.predict_row(self.lagging, frame, self.predictor.as_deref());
     }
 
     #[inline]
