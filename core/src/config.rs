@@ -329,8 +329,7 @@ impl SessionBuilder {
     /// Checks every setting and allocates everything the session will ever use.
     pub fn build(self) -> Result<Session, Error> {
         self.check()?;
-        let predictor = self.predictor.unwrap_or_else(|| Box::new(RepeatLast));
-        Ok(Session::new(self.limits, predictor))
+        Ok(Session::new(self.limits, self.predictor))
     }
 }
 
@@ -347,7 +346,7 @@ mod frame_end_tests {
         builder.check().expect("valid settings");
         let mut limits = builder.limits;
         limits.start_frame = start;
-        Session::new(limits, Box::new(RepeatLast))
+        Session::new(limits, None)
     }
 
     #[test]

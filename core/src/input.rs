@@ -262,31 +262,31 @@ impl InputStore {
     /// Returns true when the cell was predicted with different bytes (a misprediction).
     pub fn put(&mut self, slot: Slot, frame: Frame, input: &[u8], state: CellState, status: InputStatus) -> bool {
         let i = self.idx(slot, frame);
-        let r = self.range(i, input.len() as u16);
-        copy_small(&mut self.bytes[r.clone()], input);
+        let n = input.len();
+        let at = i * self.max_input;
+        copy_small(&mut self.bytes[at..at + n], input);
         let c = &mut self.cells[i];
-        c.state = state;
-        c.status = status;
-        c.len = input.len() as u16;
-        let c = *c;
+        // Compared with `input` itself (just copied), in fixed-size words: no `bcmp` call.
         let mispredicted = c.predicted
             && (status != InputStatus::Confirmed
-                || c.pred_len != c.len
-                || self.predicted[self.range(i, c.pred_len)] != self.bytes[r]);
+                || c.pred_len as usize != n
+                || !eq_small(&self.predicted[at..at + n], input));
+        c.state = state;
+        c.status = status;
+        c.len = n as u16;
         if state == CellState::Confirmed {
-            self.cells[i].predicted = false;
-            self.advance_contiguous(slot, frame);
+            c.predicted = false;
+            if frame == self.next_unconfirmed[slot] {
+                self.advance_contiguous(slot, frame, input);
+            }
         }
         mispredicted
     }
 
-    /// `slot`'s input for `frame` was just confirmed: if `frame` was the slot's first unconfirmed
-    /// frame, its confirmed prefix grows (over inputs that arrived early too). An input confirmed
-    /// out of order leaves the prefix as it is, without looking at any cell.
-    fn advance_contiguous(&mut self, slot: Slot, frame: Frame) {
-        if frame != self.next_unconfirmed[slot] {
-            return;
-        }
+    /// `slot`'s input for `frame`, its first unconfirmed frame, was just confirmed as `input`: its
+    /// confirmed prefix grows (over inputs that arrived early too). An input confirmed out of order
+    /// leaves the prefix as it is, without looking at any cell (`put` checks).
+    fn advance_contiguous(&mut self, slot: Slot, frame: Frame, input: &[u8]) {
         let (mut last, mut f) = (frame, frame);
         // At `Frame::MAX` the slot is confirmed to the end of time; stop instead of wrapping.
         while let Some(next) = f.checked_add(1) {
@@ -304,12 +304,18 @@ impl InputStore {
                 self.refresh_until();
             }
         }
-        let i = self.idx(slot, last);
-        let len = self.cells[i].len;
-        let src = self.range(i, len);
         let dst = slot * self.max_input;
-        copy_small(&mut self.last[dst..dst + len as usize], &self.bytes[src]);
-        self.last_len[slot] = len;
+        if last == frame {
+            // The common case (no early input after it): the bytes are at hand.
+            copy_small(&mut self.last[dst..dst + input.len()], input);
+            self.last_len[slot] = input.len() as u16;
+        } else {
+            let i = self.idx(slot, last);
+            let len = self.cells[i].len;
+            let src = self.range(i, len);
+            copy_small(&mut self.last[dst..dst + len as usize], &self.bytes[src]);
+            self.last_len[slot] = len;
+        }
     }
 
     /// Gives `slot` at `frame` the input it had at the frame before (a gap a raised input delay opened).
@@ -328,26 +334,51 @@ impl InputStore {
         self.put(slot, frame, &tmp, state, InputStatus::Confirmed);
     }
 
-    /// Writes the prediction for a cell that is not confirmed: its proposal if it has one (relay
-    /// authority), else the predictor's guess from the slot's last confirmed input.
-    pub fn predict_into(&mut self, slot: Slot, frame: Frame, predictor: &dyn Predictor) {
-        let i = self.idx(slot, frame);
-        let c = self.cells[i];
-        let out = i * self.max_input;
-        let len = if c.state == CellState::Proposed {
-            let (src, dst) = (self.range(i, c.len), out);
-            let (b, p) = (&self.bytes, &mut self.predicted);
-            copy_small(&mut p[dst..dst + c.len as usize], &b[src]);
-            c.len as usize
-        } else {
-            let l = slot * self.max_input;
-            let last = &self.last[l..l + self.last_len[slot] as usize];
-            let n = predictor.predict(slot, frame, last, &mut self.predicted[out..out + self.max_input]);
-            n.min(self.max_input)
-        };
-        let c = &mut self.cells[i];
-        c.predicted = true;
-        c.pred_len = len as u16;
+    /// Writes the predictions of `frame` for the slots of `lag` whose input there is not confirmed:
+    /// a cell's proposal if it has one (relay authority), else the predictor's guess from the slot's
+    /// last confirmed input (`None`: the built-in `RepeatLast`, that input itself, copied inline).
+    /// One call per frame: the row is found once, and each slot costs one cell read when confirmed.
+    #[inline]
+    pub fn predict_row(&mut self, mut lag: SlotMask, frame: Frame, predictor: Option<&dyn Predictor>) {
+        // Below the window every input is confirmed (`state` says so); nothing to predict.
+        if frame < self.base {
+            return;
+        }
+        let row = self.row(frame);
+        let m = self.max_input;
+        while lag != 0 {
+            let slot = lag.trailing_zeros() as Slot;
+            lag &= lag - 1;
+            if self.any_disconnected && self.is_disconnected(slot, frame) {
+                continue;
+            }
+            let i = row + slot;
+            let c = self.cells[i];
+            if c.state == CellState::Confirmed {
+                continue;
+            }
+            let out = i * m;
+            let len = if c.state == CellState::Proposed {
+                let n = c.len as usize;
+                let (b, p) = (&self.bytes, &mut self.predicted);
+                copy_small(&mut p[out..out + n], &b[out..out + n]);
+                n
+            } else {
+                let l = slot * m;
+                let n = self.last_len[slot] as usize;
+                let last = &self.last[l..l + n];
+                match predictor {
+                    None => {
+                        copy_small(&mut self.predicted[out..out + n], last);
+                        n
+                    }
+                    Some(p) => p.predict(slot, frame, last, &mut self.predicted[out..out + m]).min(m),
+                }
+            };
+            let c = &mut self.cells[i];
+            c.predicted = true;
+            c.pred_len = len as u16;
+        }
     }
 
     /// Marks `slot` disconnected from `frame`; returns `frame` when it is below `current`: every frame
@@ -471,9 +502,46 @@ fn copy_small(dst: &mut [u8], src: &[u8]) {
     }
 }
 
+/// `a == b` for inputs: up to 16 bytes as two overlapping fixed-size loads per side (like
+/// `copy_small`) instead of a `bcmp` call.
+#[inline]
+fn eq_small(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if b.len() != n {
+        return false;
+    }
+    let w4 = |s: &[u8], k: usize| u32::from_ne_bytes([s[k], s[k + 1], s[k + 2], s[k + 3]]);
+    let w8 = |s: &[u8], k: usize| {
+        u64::from_ne_bytes([s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5], s[k + 6], s[k + 7]])
+    };
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::copy_small;
+    use super::{copy_small, eq_small};
+
+    #[test]
+    fn eq_small_finds_every_differing_byte() {
+        let a: Vec<u8> = (1..=40u8).collect();
+        for n in 0..=40 {
+            assert!(eq_small(&a[..n], &a[..n]), "{n} bytes, equal");
+            for k in 0..n {
+                let mut b = a[..n].to_vec();
+                b[k] ^= 0x80;
+                assert!(!eq_small(&a[..n], &b), "{n} bytes, byte {k} differs");
+            }
+            if n > 0 {
+                assert!(!eq_small(&a[..n], &a[..n - 1]), "{n} against {} bytes", n - 1);
+            }
+        }
+    }
 
     #[test]
     fn copy_small_copies_every_length() {

@@ -59,7 +59,9 @@ struct Undo {
 pub struct Session {
     lim: Limits,
     inputs: InputStore,
-    predictor: Box<dyn Predictor>,
+    /// `None`: the built-in [`RepeatLast`](crate::RepeatLast), applied inline (no dynamic call, no
+    /// `memcpy` call per predicted input).
+    predictor: Option<Box<dyn Predictor>>,
     current: Frame,
     first_incorrect: Option<Frame>,
     /// Per slot: the next frame a local input goes to.
@@ -108,7 +110,7 @@ fn capped_bump(cap: usize) -> (Bump, usize) {
 }
 
 impl Session {
-    pub(crate) fn new(lim: Limits, predictor: Box<dyn Predictor>) -> Session {
+    pub(crate) fn new(lim: Limits, predictor: Option<Box<dyn Predictor>>) -> Session {
         let depth = lim.depth();
         let (ring, checks) = match lim.mode {
             Mode::Lockstep => (1, 0),
@@ -204,8 +206,7 @@ impl Session {
         }
         let mut lim = self.lim.clone();
         lim.start_frame = frame;
-        // A zero-sized placeholder: boxing it does not allocate.
-        let predictor = core::mem::replace(&mut self.predictor, Box::new(crate::config::RepeatLast));
+        let predictor = self.predictor.take();
         *self = Session::new(lim, predictor);
         Ok(())
     }
@@ -624,23 +625,24 @@ impl Session {
     }
 
     /// Writes predictions for every slot not confirmed at `frame` and queues its advance.
-    #[inline]
+    ///
+    /// Always inlined, with the predicting kept out of line (`predict_frame`): a confirmed frame (every
+    /// frame of a sync test) costs a comparison and a push, not a call with its register saves.
+    #[inline(always)]
     fn queue_advance(&mut self, frame: Frame) {
         // Below `confirmed_until` every slot is confirmed: nothing to predict, no per-slot walk (a
         // sync test or a rollback's confirmed part costs one comparison per frame, not one per
         // slot). Above it only the slots that lag (`self.lagging`, found once per step) may need a
         // prediction: the cost is per predicted input, not per slot and frame.
         if frame >= self.inputs.confirmed_until() {
-            let mut lag = self.lagging;
-            while lag != 0 {
-                let s = lag.trailing_zeros() as Slot;
-                lag &= lag - 1;
-                if !self.inputs.is_confirmed(s, frame) {
-                    self.inputs.predict_into(s, frame, &*self.predictor);
-                }
-            }
+            self.predict_frame(frame);
         }
         self.ledger.ops.push(Op::Advance(frame));
+    }
+
+    #[inline(never)]
+    fn predict_frame(&mut self, frame: Frame) {
+        self.inputs.predict_row(self.lagging, frame, self.predictor.as_deref());
     }
 
     #[inline]
