@@ -66,8 +66,16 @@ fn decode_all(log: &LogReader<'_>) -> u64 {
     sum
 }
 
-/// Validating a log streaming: `LogStream` over the bytes, every chunk checked, nothing kept.
+/// Validating a log streaming: `LogStream` over the bytes (a `BufRead`: each chunk is checked in
+/// place, as from a `BufReader` that holds it whole), nothing kept.
 fn stream_validate(bytes: &[u8]) -> u32 {
+    let mut s = LogStream::from_buf_read(bytes).expect("header");
+    s.validate().expect("valid");
+    s.frames()
+}
+
+/// As [`stream_validate`] through a plain `io::Read` (each chunk copied out of it first).
+fn stream_validate_copying(bytes: &[u8]) -> u32 {
     let mut s = LogStream::new(bytes).expect("header");
     s.validate().expect("valid");
     s.frames()
@@ -75,7 +83,7 @@ fn stream_validate(bytes: &[u8]) -> u32 {
 
 /// Decoding every frame streaming (each chunk validated, then its frames given out).
 fn stream_decode_all(bytes: &[u8]) -> u64 {
-    let mut s = LogStream::new(bytes).expect("header");
+    let mut s = LogStream::from_buf_read(bytes).expect("header");
     let mut sum = 0u64;
     while let Some(f) = s.next_frame().expect("valid") {
         for i in f.inputs() {
@@ -98,20 +106,24 @@ fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 }
 
 fn main() {
-    // `REPLAY_BENCH_ONLY=parse|stream|write` runs only that validation 50 times (or none) on the full log, for
-    // `perf stat -e cycles` (cycles per byte do not depend on the machine's load).
+    // `REPLAY_BENCH_ONLY=parse|stream|stream-copy|write` runs only that validation 50 times (or none;
+    // `REPLAY_BENCH_REPS=n`: n times) on the full log, for `perf stat -e task-clock` (CPU time does not
+    // depend on the machine's load). More repetitions make the variance of the log's writing, which
+    // is subtracted, a smaller part of the figure.
     if let Ok(only) = std::env::var("REPLAY_BENCH_ONLY") {
+        let reps: u64 = std::env::var("REPLAY_BENCH_REPS").ok().and_then(|r| r.parse().ok()).unwrap_or(50);
         let (bytes, _) = write_log(1_000_000, false, 0);
         let mut frames = 0u64;
-        for _ in 0..50 {
+        for _ in 0..reps {
             frames += u64::from(match only.as_str() {
                 "stream" => stream_validate(black_box(&bytes)),
+                "stream-copy" => stream_validate_copying(black_box(&bytes)),
                 "write" => 0, // the cost of making the log, to subtract
 
                 _ => LogReader::parse(black_box(&bytes)).expect("parse").frames(),
             });
         }
-        println!("{only}: validated {frames} frames, {} bytes", 50 * bytes.len());
+        println!("{only}: validated {frames} frames, {} bytes", reps * bytes.len() as u64);
         return;
     }
     let full = std::env::args().any(|a| a == "--bench");
@@ -129,7 +141,7 @@ fn main() {
     let (stream_decode_time, _) = best(reps, || stream_decode_all(black_box(&log_bytes)));
     let (verify_trivial_stream, _) = best(reps, || {
         let mut sim = HashSim::new(0);
-        let mut s = LogStream::new(black_box(&log_bytes[..])).expect("header");
+        let mut s = LogStream::from_buf_read(black_box(&log_bytes[..])).expect("header");
         s.replay().verify(&mut sim, &mut |_| {}).expect("verifies")
     });
     let (verify_trivial, _) = best(reps, || {

@@ -424,17 +424,20 @@ fn reading_frames_streaming_allocates_nothing_once_warm() {
     }
     let bytes = w.finish().expect("finish");
     framelock_testkit::assert_counting();
-    let mut s = LogStream::new(&bytes[..]).expect("header");
-    for _ in 0..100 {
-        s.next_frame().expect("frame").expect("a frame");
-    }
-    let (allocs, reallocs, frames) = framelock_testkit::count(|| {
-        let mut n = 0u32;
-        while let Some(f) = s.next_frame().expect("frame") {
-            n += u32::from(f.input(3).bytes[0] == f.frame() as u8);
+    for in_place in [false, true] {
+        let s = if in_place { LogStream::from_buf_read(&bytes[..]) } else { LogStream::new(&bytes[..]) };
+        let mut s = s.expect("header");
+        for _ in 0..100 {
+            s.next_frame().expect("frame").expect("a frame");
         }
-        n
-    });
-    assert_eq!(frames, 9_900, "every frame decoded right");
-    assert_eq!((allocs, reallocs), (0, 0), "decoding 9,900 frames over about 155 chunks");
+        let (allocs, reallocs, frames) = framelock_testkit::count(|| {
+            let mut n = 0u32;
+            while let Some(f) = s.next_frame().expect("frame") {
+                n += u32::from(f.input(3).bytes[0] == f.frame() as u8);
+            }
+            n
+        });
+        assert_eq!(frames, 9_900, "every frame decoded right (in place: {in_place})");
+        assert_eq!((allocs, reallocs), (0, 0), "decoding 9,900 frames over about 155 chunks (in place: {in_place})");
+    }
 }

@@ -4,7 +4,8 @@
 // session over its own copy of the game; inputs and checksums travel between them over an
 // in-memory link that delays every packet by a few ticks, so each peer predicts the other, rolls
 // back and resimulates. Peer A records an input log of the match; after the match the log is
-// opened and verified by replaying it into a fresh game, and the engine seeks into it.
+// opened and verified by replaying it into a fresh game, and the engine seeks into it; the same
+// file is verified and read streaming (Log::verify_file, LogStream, Log::verify_arena_file).
 //
 // The game: a handful of balls on a 256x256 field in integer arithmetic; each player steers one
 // paddle-ball with its input (dx, dy in -1..1 packed into one byte), the others bounce around.
@@ -365,6 +366,74 @@ int run() {
     if (file) std::fclose(file);
     auto mem = framelock::Log::open_bytes(bytes.data(), n);
     if (!good(mem, "open_bytes") || mem->info()->frames != li->frames) return 1;
+
+    // The same log streaming, the file never held whole: Log::verify_file gives verify()'s report
+    // and end state, LogStream the frames and inputs of the in-memory cursor.
+    Game streamed;
+    auto srep = framelock::Log::verify_file(path, streamed, sizeof(GameState));
+    if (!good(srep, "verify_file")) return 1;
+    if (srep->frames != rep->frames || srep->checksums_verified != rep->checksums_verified ||
+        srep->checksums_unchecked != rep->checksums_unchecked ||
+        std::memcmp(&streamed.state(), &fresh.state(), sizeof(GameState)) != 0) {
+        std::fprintf(stderr, "verify_file: %u frames, %u checksums verified; verify: %u, %u\n", srep->frames,
+                     srep->checksums_verified, rep->frames, rep->checksums_verified);
+        return 1;
+    }
+    auto stream = framelock::LogStream::open(path);
+    if (!good(stream, "stream open") || !good(replay->rewind(li->first_frame), "rewind")) return 1;
+    std::uint32_t streamed_frames = 0;
+    for (;;) {
+        auto sf = stream->next_frame();
+        auto mf = replay->next_frame();
+        if (!good(sf, "stream next frame") || !good(mf, "next frame")) return 1;
+        if (*sf != *mf) {
+            std::fprintf(stderr, "LogStream and the cursor disagree after %u frames\n", streamed_frames);
+            return 1;
+        }
+        if (!*sf) break;
+        for (std::uint32_t slot = 0; slot < kPlayers; slot++) {
+            auto si = stream->input(slot);
+            auto mi = replay->input(slot);
+            if (!good(si, "stream input") || !good(mi, "input")) return 1;
+            if (si->len != mi->len || si->status != mi->status ||
+                (si->len != 0 && std::memcmp(si->bytes, mi->bytes, si->len) != 0)) {
+                std::fprintf(stderr, "LogStream: frame %u slot %u differs from the cursor\n", **sf, slot);
+                return 1;
+            }
+        }
+        streamed_frames++;
+    }
+    auto sinfo = stream->info();
+    if (!good(sinfo, "stream info") || streamed_frames != li->frames || sinfo->frames != li->frames ||
+        sinfo->checksums != li->checksums || sinfo->end_frame != li->end_frame) {
+        std::fprintf(stderr, "LogStream read %u frames, the log has %u\n", streamed_frames, li->frames);
+        return 1;
+    }
+    // verify_arena_file refuses a log of another simulation as verify_arena() does, and a missing
+    // file is FRAMELOCK_ERR_IO.
+    // The status of a call that fails: thrown (with exceptions) or in its Result.
+    auto status_of = [](auto call) {
+#ifndef FRAMELOCK_NO_EXCEPTIONS
+        try {
+            (void)call();
+            return FRAMELOCK_OK;
+        } catch (const framelock::Error &e) {
+            return e.status();
+        }
+#else
+        return call().status();
+#endif
+    };
+    auto arena_file = status_of([&] { return framelock::Log::verify_arena_file(path); });
+    auto arena_mem = status_of([&] { return replay->verify_arena(); });
+    auto missing = status_of([] { return framelock::Log::verify_arena_file("no-such-log.flog"); });
+    if (arena_file == FRAMELOCK_OK || arena_file != arena_mem || missing != FRAMELOCK_ERR_IO) {
+        std::fprintf(stderr, "verify_arena_file: status %d, verify_arena: %d, missing file: %d\n",
+                     static_cast<int>(arena_file), static_cast<int>(arena_mem), static_cast<int>(missing));
+        return 1;
+    }
+    std::printf("streaming: verify_file and LogStream agree with the in-memory log (%u frames)\n",
+                streamed_frames);
 
     // A game whose advance fails: with exceptions, its exception crosses the C boundary intact;
     // without, the Result says FRAMELOCK_ERR_SIMULATION.

@@ -92,7 +92,11 @@ pub fn read_parsed(data: &[u8]) -> Result<Read, Error> {
 
 /// The streaming reader's view (reading from a slice in small pieces, as a file would come).
 pub fn read_streamed(data: &[u8]) -> Result<Read, Error> {
-    let mut s = LogStream::new(Trickle(data))?;
+    read_stream(LogStream::new(Trickle(data))?)
+}
+
+/// What a stream gives out, read to its end.
+fn read_stream<R: std::io::Read>(mut s: LogStream<R>) -> Result<Read, Error> {
     let (mut inputs, mut checksums, mut keyframes, mut frames) = (Vec::new(), Vec::new(), Vec::new(), 0u32);
     while let Some(event) = s.next_event()? {
         match event {
@@ -127,11 +131,22 @@ pub fn stream_agrees(data: &[u8]) {
     let parsed = read_parsed(data);
     let streamed = read_streamed(data);
     assert_eq!(parsed, streamed, "LogStream and LogReader::parse disagree");
+    // Read in place from a source's buffer (whole, or in buffers that cut chunks anywhere): the same.
+    let in_place = LogStream::from_buf_read(data).and_then(read_stream);
+    assert_eq!(parsed, in_place, "LogStream::from_buf_read disagrees");
+    for capacity in [16, 100, 4096] {
+        let buffered = std::io::BufReader::with_capacity(capacity, data);
+        let in_place = LogStream::from_buf_read(buffered).and_then(read_stream);
+        assert_eq!(parsed, in_place, "LogStream::from_buf_read with a {capacity}-byte buffer disagrees");
+    }
     if parsed.is_ok() {
         // Validating without giving out frames reaches the same end.
         let mut s = LogStream::new(data).expect("header");
         s.validate().expect("validates");
         assert!(s.is_finished());
+        let mut s = LogStream::from_buf_read(data).expect("header");
+        s.validate().expect("validates in place");
+        assert_eq!((s.is_finished(), s.bytes_read()), (true, data.len() as u64));
     }
 }
 

@@ -28,6 +28,7 @@ __all__ = [
     "LogUnsupportedVersionError",
     "MissingLocalInputError",
     "NativeLog",
+    "NativeLogFrames",
     "NativeNetClient",
     "NativeP2PSession",
     "NativeSession",
@@ -246,6 +247,12 @@ class NativeLog:
     def arena_params(self) -> _ArenaTuple: ...
     def verify(self) -> tuple[int, int, int, int | None, int | None]: ...
     def seek(self, frame: int) -> _StateTuple: ...
+
+@final
+class NativeLogFrames:
+    def __new__(cls, path: str, allow_truncated: bool = False) -> NativeLogFrames: ...
+    def first_frame(self) -> int: ...
+    def next(self) -> tuple[int, list[bytes], list[int]] | None: ...
 
 @final
 class NativeNetClient:

@@ -262,13 +262,28 @@ class InputLog:
     def verify_file(path: str | os.PathLike[str], *, allow_truncated: bool = False) -> VerifyReport:
         """Verifies the log file at ``path`` like ``InputLog.open(path).verify()``, reading it
         streaming instead of into memory: memory stays bounded whatever the file's size (without
-        the GIL; Ctrl-C stops it). The same errors (``OSError`` if it cannot be read); only logs
-        that start at frame 0."""
+        the GIL; Ctrl-C stops it). The same errors (``OSError`` if it cannot be read); a log that
+        starts after frame 0 replays from the keyframe of its first frame, as ``verify`` does."""
         frames, verified, unchecked, last_frame, last, end_frame, truncation = _framelock.verify_log_file(
             os.fspath(path), allow_truncated
         )
         last_checksum = None if last_frame is None else (last_frame, last or 0)
         return VerifyReport(frames, verified, unchecked, last_checksum, end_frame, truncation)
+
+    @staticmethod
+    def frames_of_file(path: str | os.PathLike[str], *, allow_truncated: bool = False) -> Iterator[LoggedFrame]:
+        """The frames of the log file at ``path`` in order, read streaming: one chunk of the file
+        (a few hundred frames) is held at a time, whatever its size. The file is opened and its
+        header checked when the first frame is asked for (``OSError`` if it cannot be read). Each
+        chunk is checked (CRC, encoding) before any of its frames is yielded, so an error of the
+        file (``LogCorruptError``, ``LogChunkCrcError``, ...) is raised when the iteration reaches
+        the bad chunk, after the frames before it; a file cut short inside a chunk raises
+        ``LogTruncatedError`` at the cut unless ``allow_truncated``. The errors that need the
+        whole file (``LogInconsistentError``) are raised at the end."""
+        native = _framelock.NativeLogFrames(os.fspath(path), allow_truncated)
+        while (f := native.next()) is not None:
+            frame, inputs, flags = f
+            yield LoggedFrame(frame, tuple(inputs), tuple(flags))
 
     def seek(self, frame: int) -> ArenaState:
         """The arena's state at the start of ``frame`` (replayed from the nearest keyframe)."""

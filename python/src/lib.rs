@@ -122,6 +122,7 @@ fn _framelock(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<session::NativeSession>()?;
     m.add_class::<log::NativeLog>()?;
+    m.add_class::<log::NativeLogFrames>()?;
     m.add_function(wrap_pyfunction!(log::verify_log_file, m)?)?;
     m.add_class::<net::NativeNetClient>()?;
     m.add_class::<p2p::NativeP2PSession>()?;

@@ -2,11 +2,11 @@
 //! wraps it and views its decoded frames as numpy arrays.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
 use framelock_core::arena::{self, Arena, ArenaParams};
-use framelock_core::replay::{LogHeader, LogReader, LogStream, Replay, SessionKind};
+use framelock_core::replay::{LogEvent, LogHeader, LogReader, LogStream, Replay, SessionKind, StreamedKeyframe};
 use framelock_core::{Error, Frame, Simulation};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -82,7 +82,49 @@ fn refuse_truncated(cut: Option<Error>, first: Frame, end: Frame, allow_truncate
 /// A stream over the log file at `path` (`OSError` when it cannot be opened).
 fn open_stream(path: &PathBuf) -> PyResult<LogStream<BufReader<File>>> {
     let file = File::open(path)?;
-    LogStream::new(BufReader::with_capacity(256 << 10, file)).py_err()
+    LogStream::from_buf_read(BufReader::with_capacity(256 << 10, file)).py_err()
+}
+
+/// Validates the rest of the log (as `LogStream::validate`, without decoding the frames) and
+/// returns the first keyframe of `frame`.
+fn validate_finding_keyframe(s: &mut LogStream<BufReader<File>>, frame: Frame) -> PyResult<Option<StreamedKeyframe>> {
+    let mut found = None;
+    loop {
+        match s.next_event().py_err()? {
+            None => return Ok(found),
+            Some(LogEvent::Keyframe(k)) if k.frame == frame && found.is_none() => found = Some(k),
+            Some(LogEvent::Frame(_)) => s.skip_chunk_frames(),
+            Some(_) => {}
+        }
+    }
+}
+
+/// The arena in the state of the log's first frame, streaming: a new one, or (as
+/// `NativeLog::first_state`) the keyframe of a log that starts later, read from the file at the
+/// offset the first pass saw it at and checked against the hash computed then.
+fn first_state_of_file(path: &PathBuf, p: ArenaParams, first: Frame, k: Option<StreamedKeyframe>) -> PyResult<Arena> {
+    let mut sim = Arena::new(p).map_err(|e| Error::LogMismatch { what: e.reason }).py_err()?;
+    if first == 0 {
+        return Ok(sim);
+    }
+    let k = k.ok_or(Error::LogMismatch {
+        what: "the log starts after frame 0 without a keyframe of its first frame to replay from",
+    });
+    let k = k.py_err()?;
+    if k.len as usize > arena::snapshot_size_bound(&p) {
+        let what = "the keyframe of the log's first frame is larger than any state of its arena";
+        return Err(Error::Simulation { frame: first, reason: what }).py_err();
+    }
+    let mut snapshot = vec![0u8; k.len as usize];
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(k.offset))?;
+    file.read_exact(&mut snapshot)?;
+    if framelock_core::checksum64(&snapshot) != k.hash {
+        let what = "the file changed while it was read (a keyframe's hash differs between two passes)";
+        return Err(Error::LogMismatch { what }).py_err();
+    }
+    sim.load(&snapshot).map_err(|e| Error::Simulation { frame: first, reason: e.reason }).py_err()?;
+    Ok(sim)
 }
 
 /// What `verify_log_file` returns: `(frames, verified, unchecked, last_frame, last_checksum,
@@ -92,21 +134,24 @@ type FileReport = (u32, u32, u32, Option<Frame>, Option<u64>, Frame, Option<Stri
 /// Verifies the log file at `path` through the arena reading it streaming, in memory that does not
 /// grow with the file (the GIL released; Ctrl-C stops it): a first pass validates the whole file,
 /// a second replays it with a third stream reading the checksums and keyframes ahead. A log cut
-/// short is a `LogTruncatedError` unless `allow_truncated`. Only logs that start at frame 0.
+/// short is a `LogTruncatedError` unless `allow_truncated`. A log that starts after frame 0 replays
+/// from the keyframe of its first frame, as `NativeLog::verify` does.
 #[pyfunction]
 #[pyo3(signature = (path, allow_truncated = false))]
 pub fn verify_log_file(py: Python<'_>, path: PathBuf, allow_truncated: bool) -> PyResult<FileReport> {
     py.detach(|| -> PyResult<FileReport> {
         let mut first = open_stream(&path)?;
-        first.validate().py_err()?;
-        let (start, end, cut) = (first.header().first_frame, first.end_frame(), first.truncation());
+        let start = first.header().first_frame;
+        let keyframe = if start == 0 {
+            first.validate().py_err()?;
+            None
+        } else {
+            validate_finding_keyframe(&mut first, start)?
+        };
+        let (end, cut) = (first.end_frame(), first.truncation());
         refuse_truncated(cut, start, end, allow_truncated)?;
         let p = NativeLog::params_of(first.header()).py_err()?;
-        if start != 0 {
-            let what = "verify_file replays logs that start at frame 0 (InputLog.open reads one that starts later)";
-            return Err(Error::LogMismatch { what }).py_err();
-        }
-        let mut sim = Arena::new(p).map_err(|e| Error::LogMismatch { what: e.reason }).py_err()?;
+        let mut sim = first_state_of_file(&path, p, start, keyframe)?;
         let mut sim = Interruptible::new(&mut sim);
         let (mut log, mut ahead) = (open_stream(&path)?, open_stream(&path)?);
         let r = log
@@ -123,6 +168,52 @@ pub fn verify_log_file(py: Python<'_>, path: PathBuf, allow_truncated: bool) -> 
         let cut = cut.map(|e| e.to_string());
         Ok((r.frames, r.checksums_verified, r.checksums_unchecked, last_frame, last, end, cut))
     })
+}
+
+/// The frames of a log file, read streaming (`InputLog.frames_of_file`): one frames chunk held at
+/// a time, whatever the file's size.
+#[pyclass(module = "framelock._framelock")]
+pub struct NativeLogFrames {
+    stream: LogStream<BufReader<File>>,
+    allow_truncated: bool,
+}
+
+impl core::fmt::Debug for NativeLogFrames {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NativeLogFrames").field("bytes_read", &self.stream.bytes_read()).finish()
+    }
+}
+
+/// One frame as `(frame, inputs, flags)`.
+type FrameTuple<'py> = (Frame, Vec<Bound<'py, PyBytes>>, Vec<u8>);
+
+#[pymethods]
+impl NativeLogFrames {
+    /// Opens the log at `path` and reads its header (`OSError`, or the header's error).
+    #[new]
+    #[pyo3(signature = (path, allow_truncated = false))]
+    fn new(path: PathBuf, allow_truncated: bool) -> PyResult<Self> {
+        Ok(NativeLogFrames { stream: open_stream(&path)?, allow_truncated })
+    }
+
+    /// The header's first frame.
+    fn first_frame(&self) -> Frame {
+        self.stream.header().first_frame
+    }
+
+    /// The next frame, or `None` at the end. A chunk's errors come when the stream reaches it
+    /// (the frames before it were given out); a cut log is a `LogTruncatedError` at the cut
+    /// unless `allow_truncated`.
+    fn next<'py>(&mut self, py: Python<'py>) -> PyResult<Option<FrameTuple<'py>>> {
+        let Some(f) = self.stream.next_frame().py_err()? else {
+            let s = &self.stream;
+            refuse_truncated(s.truncation(), s.header().first_frame, s.end_frame(), self.allow_truncated)?;
+            return Ok(None);
+        };
+        let inputs = f.inputs().map(|i| PyBytes::new(py, i.bytes)).collect();
+        let flags = f.inputs().map(|i| i.flags).collect();
+        Ok(Some((f.frame(), inputs, flags)))
+    }
 }
 
 #[pymethods]

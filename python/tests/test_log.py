@@ -270,6 +270,45 @@ def test_verify_file_streams_and_agrees_with_verify(recorded: Path, cli_log: Pat
     assert cut == fl.InputLog(good[:-60], allow_truncated=True).verify() and not cut.complete
 
 
+def test_verify_file_replays_a_log_that_starts_later_from_its_keyframe(tmp_path: Path) -> None:
+    s = fl.Session(2, arena=fl.ArenaParams(players=2), record=True)
+    s.run(fl.scripted_inputs(1, 2, 50))
+    s.start_recording(str(tmp_path / "no_keyframe.flog"), checksum_interval=5)
+    s.run(fl.scripted_inputs(1, 2, 30, start=50))
+    s.stop_recording()
+    with pytest.raises(fl.LogMismatchError, match="without a keyframe of its first frame"):
+        fl.InputLog.verify_file(tmp_path / "no_keyframe.flog")
+    s.start_recording(str(tmp_path / "later.flog"), checksum_interval=5, keyframe_interval=80)
+    s.run(fl.scripted_inputs(1, 2, 40, start=80))
+    s.stop_recording()
+    path = tmp_path / "later.flog"
+    report = fl.InputLog.verify_file(path)
+    assert report == fl.InputLog.open(path).verify()
+    assert report.frames == 40 and report.checksums_verified > 0 and report.last_checksum is not None
+
+
+def test_frames_of_file_streams_the_frames_of_open(recorded: Path, cli_log: Path, tmp_path: Path) -> None:
+    for path in (recorded, cli_log):
+        frames = fl.InputLog.frames_of_file(path)
+        assert next(frames) == fl.InputLog.open(path).frame(0)
+        assert [next(frames)] + list(frames) == list(fl.InputLog.open(path))[1:]
+    with pytest.raises(FileNotFoundError):
+        next(fl.InputLog.frames_of_file(tmp_path / "missing.flog"))
+    good = recorded.read_bytes()
+    (tmp_path / "cut.flog").write_bytes(good[:-60])
+    whole_chunks = list(fl.InputLog(good[:-60], allow_truncated=True))
+    assert list(fl.InputLog.frames_of_file(tmp_path / "cut.flog", allow_truncated=True)) == whole_chunks
+    got: list[fl.LoggedFrame] = []
+    with pytest.raises(fl.LogTruncatedError, match="allow_truncated=True"):
+        got.extend(fl.InputLog.frames_of_file(tmp_path / "cut.flog"))
+    assert got == whole_chunks, "the frames before the cut are yielded first"
+    flipped = bytearray(good)
+    flipped[-6] ^= 0xFF
+    (tmp_path / "flipped.flog").write_bytes(bytes(flipped))
+    with pytest.raises(fl.LogChunkCrcError, match="fails its CRC"):
+        list(fl.InputLog.frames_of_file(tmp_path / "flipped.flog"))
+
+
 def test_verify_file_catches_a_divergence(tmp_path: Path) -> None:
     path = tmp_path / "lie.flog"
     s = fl.Session(2, arena=fl.ArenaParams(players=2, seed=1), record=True)

@@ -18,7 +18,7 @@ mod verify;
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
@@ -145,7 +145,7 @@ enum Input {
 }
 
 /// The reader a pass reads a log with.
-type Stream<'i> = LogStream<Box<dyn Read + 'i>>;
+type Stream<'i> = LogStream<Box<dyn BufRead + 'i>>;
 
 impl Input {
     /// Opens a log: a regular file is only checked to open here; anything else is read whole if it
@@ -161,14 +161,15 @@ impl Input {
 
     /// A stream over the log from its first byte, with its header read.
     fn stream(&self, path: &Path) -> Result<Stream<'_>, ReplayError> {
-        let source: Box<dyn Read + '_> = match self {
+        let source: Box<dyn BufRead + '_> = match self {
             Input::File(p) => {
                 let file = File::open(p).map_err(|error| ReplayError::Read { path: p.clone(), error })?;
+                // Room for a few chunks (a writer's are under 140 KiB): most are read in place.
                 Box::new(BufReader::with_capacity(256 << 10, file))
             }
             Input::Bytes(b) => Box::new(&b[..]),
         };
-        LogStream::new(source).map_err(|e| match e {
+        LogStream::from_buf_read(source).map_err(|e| match e {
             Error::LogTruncated { byte: 0, chunk: None } => {
                 ReplayError::invalid(path, "the file is empty: not an input log")
             }
