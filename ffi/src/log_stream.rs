@@ -28,7 +28,7 @@ unsafe fn open_stream(path: *const c_char) -> Result<FileStream, FfiError> {
     // SAFETY: NULL or a NUL-terminated string (the caller's promise).
     let path = unsafe { c_str(path, "path") }?.ok_or(FfiError::Null("path"))?;
     let file = File::open(path).map_err(|err| FfiError::Io { what: "cannot open the log file", err })?;
-    Ok(LogStream::new(BufReader::with_capacity(BUFFER, file))?)
+    Ok(LogStream::from_buf_read(BufReader::with_capacity(BUFFER, file))?)
 }
 
 /// An input log read streaming from a file, frame by frame, in memory that does not grow with the
