@@ -213,7 +213,8 @@ impl InputStore {
 
     #[inline]
     pub fn is_disconnected(&self, slot: Slot, frame: Frame) -> bool {
-        self.disconnected_from[slot].is_some_and(|d| frame >= d)
+        // The flag first: until a slot disconnects (the steady state) one load, no per-slot lookup.
+        self.any_disconnected && self.disconnected_from[slot].is_some_and(|d| frame >= d)
     }
 
     #[inline]
@@ -232,6 +233,14 @@ impl InputStore {
         self.state(slot, frame) == CellState::Confirmed
     }
 
+    /// The state of `slot`'s cell at `frame`, which the caller knows is in the window and not
+    /// disconnected (what `state` returns then, without checking again).
+    #[inline]
+    pub fn cell_state(&self, slot: Slot, frame: Frame) -> CellState {
+        debug_assert!(self.in_window(frame) && !self.is_disconnected(slot, frame));
+        self.cells[self.idx(slot, frame)].state
+    }
+
     /// The input the simulation sees for `slot` at `frame` right now (requires `frame` in the window).
     #[inline]
     pub fn effective(&self, slot: Slot, frame: Frame) -> PlayerInput<'_> {
@@ -248,7 +257,7 @@ impl InputStore {
     /// What the simulation sees of cell `i` (slot `slot` at `frame`), `c` being that cell.
     #[inline]
     fn view(&self, slot: Slot, frame: Frame, i: usize, c: &Cell) -> PlayerInput<'_> {
-        if self.any_disconnected && self.is_disconnected(slot, frame) {
+        if self.is_disconnected(slot, frame) {
             return PlayerInput { slot, bytes: &self.default, status: InputStatus::Disconnected };
         }
         if c.state == CellState::Confirmed {
@@ -349,7 +358,7 @@ impl InputStore {
         while lag != 0 {
             let slot = lag.trailing_zeros() as Slot;
             lag &= lag - 1;
-            if self.any_disconnected && self.is_disconnected(slot, frame) {
+            if self.is_disconnected(slot, frame) {
                 continue;
             }
             let i = row + slot;
@@ -432,6 +441,18 @@ impl InputStore {
     /// `confirmed_until` from scratch, the lowest slot's first unconfirmed frame, and the slots at it.
     fn compute_until(&self) -> (Frame, SlotMask) {
         let (mut m, mut at) = (Frame::MAX, 0);
+        if !self.any_disconnected {
+            // No slot ever disconnected: each slot's first unconfirmed frame is its own counter.
+            for (s, &f) in self.next_unconfirmed.iter().enumerate() {
+                if f < m {
+                    (m, at) = (f, 0);
+                }
+                if f == m {
+                    at |= 1u64 << s;
+                }
+            }
+            return (m, at);
+        }
         for s in 0..self.slots {
             let f = self.unconfirmed_from(s);
             if f < m {

@@ -292,7 +292,8 @@ impl Session {
                 self.inputs.copy_previous(slot, f, state);
             }
         }
-        if self.inputs.state(slot, target) != CellState::Confirmed {
+        // `check_input` put `target` in the window and it is not disconnected: read the cell itself.
+        if self.inputs.cell_state(slot, target) != CellState::Confirmed {
             self.inputs.put(slot, target, input, state, InputStatus::Confirmed);
         }
         self.local_next[slot] = target + 1;
@@ -419,8 +420,9 @@ impl Session {
         if cur > crate::input::LAST_FRAME {
             return Err(Error::FrameOverflow);
         }
-        // Only the local slots (set bits of the mask), lowest first.
-        let mut local = self.lim.local;
+        // Only the local slots (set bits of the mask), lowest first. Below `confirmed_until` every
+        // slot's input is confirmed, none is missing: the common case skips the per-slot lookups.
+        let mut local = if cur < self.inputs.confirmed_until() { 0 } else { self.lim.local };
         while local != 0 {
             let s = local.trailing_zeros() as Slot;
             local &= local - 1;
