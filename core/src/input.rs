@@ -408,7 +408,9 @@ impl InputStore {
         (frame < current).then_some(frame)
     }
 
-    /// Forgets every frame below `new_base`, making room at the top of the window.
+    /// Forgets every frame below `new_base`, making room at the top of the window. Out of line:
+    /// once per frame, not per input, so the per-input callers stay short.
+    #[inline(never)]
     pub fn release_below(&mut self, new_base: Frame) {
         while self.base < new_base {
             let row = (self.base & self.row_mask) as usize * self.slots;

@@ -285,12 +285,8 @@ impl Session {
             Authority::PeerToPeer => CellState::Confirmed,
             Authority::Relay => CellState::Proposed,
         };
-        // Fill the gap a raised delay opened with the previous input (`target` is in the window, so
-        // every frame in between is too, or below the base and already confirmed).
-        for f in next.max(self.inputs.base)..target {
-            if self.inputs.state(slot, f) == CellState::Empty {
-                self.inputs.copy_previous(slot, f, state);
-            }
+        if next < target {
+            self.fill_delay_gap(slot, next, target, state);
         }
         // `check_input` put `target` in the window and it is not disconnected: read the cell itself.
         if self.inputs.cell_state(slot, target) != CellState::Confirmed {
@@ -298,6 +294,19 @@ impl Session {
         }
         self.local_next[slot] = target + 1;
         Ok(Some(target))
+    }
+
+    /// Fills the gap a raised delay opened with the previous input (`target` is in the window, so
+    /// every frame in between is too, or below the base and already confirmed). Out of line: only
+    /// the tick after a delay change gets here, and keeping it apart keeps the per-input path short.
+    #[cold]
+    #[inline(never)]
+    fn fill_delay_gap(&mut self, slot: Slot, next: Frame, target: Frame, state: CellState) {
+        for f in next.max(self.inputs.base)..target {
+            if self.inputs.state(slot, f) == CellState::Empty {
+                self.inputs.copy_previous(slot, f, state);
+            }
+        }
     }
 
     /// Adds the confirmed input of `slot` for `frame`: a remote player's input (peer to peer), or any
