@@ -483,6 +483,36 @@ impl Session {
         self.open_step(outcome)
     }
 
+    /// Plans this tick and fulfils it with `sim` straight from the planned operations, then
+    /// finishes the step (also when a request fails, as dropping a [`Step`] does): what
+    /// [`Driver::advance`](crate::Driver::advance) does, without building the request list.
+    pub(crate) fn advance_with<S: crate::Simulation + ?Sized>(&mut self, sim: &mut S) -> Result<Outcome, Error> {
+        let outcome = self.plan()?;
+        let done = self.fulfil_ops(sim);
+        self.ledger.finish_step();
+        done.map(|()| outcome)
+    }
+
+    /// Fulfils the open step's operations in order with `sim` (the step stays open).
+    fn fulfil_ops<S: crate::Simulation + ?Sized>(&mut self, sim: &mut S) -> Result<(), Error> {
+        let Session { ledger, inputs, scratch, scratch_cap, scratch_empty, .. } = self;
+        let (inputs, cap, empty): (&InputStore, usize, usize) = (inputs, *scratch_cap, *scratch_empty);
+        for i in 0..ledger.ops.len() {
+            match ledger.ops[i] {
+                Op::Save { frame, .. } => {
+                    sim.save(&mut ledger.writer(frame)).map_err(|e| crate::simulation::sim_error(frame, e, cap))?
+                }
+                Op::Load(frame) => {
+                    sim.load(ledger.load(frame)?).map_err(|e| crate::simulation::sim_error(frame, e, cap))?
+                }
+                Op::Advance(frame) => sim
+                    .advance(FrameInputs::new(inputs, frame), crate::step::fresh_arena(scratch, empty))
+                    .map_err(|e| crate::simulation::sim_error(frame, e, cap))?,
+            }
+        }
+        Ok(())
+    }
+
     /// The open step as a [`Step`], its requests built in the request arena.
     fn open_step(&mut self, outcome: Outcome) -> Result<Step<'_>, Error> {
         self.requests.reset();
@@ -552,8 +582,9 @@ impl Session {
         if self.ledger.open.is_none() {
             return Ok(());
         }
-        let mut step = self.open_step(self.outcome)?;
-        crate::fulfil(&mut step, sim)
+        let done = self.fulfil_ops(sim);
+        self.ledger.finish_step();
+        done
     }
 
     /// Finishes the open step (checksums, comparisons, events), as dropping a [`Step`] does. Does

@@ -61,13 +61,7 @@ pub trait Simulation {
 /// of the request that failed; [`Error::NoSuchSnapshot`] if a load finds nothing to load.
 pub fn fulfil<S: Simulation + ?Sized>(step: &mut Step<'_>, sim: &mut S) -> Result<(), Error> {
     let cap = step.frame_arena_cap();
-    let wrap = |frame, e: SimError| {
-        if e == SimError::SCRATCH_EXHAUSTED {
-            Error::ArenaExhausted { arena: "scratch", cap }
-        } else {
-            Error::Simulation { frame, reason: e.reason }
-        }
-    };
+    let wrap = |frame, e| sim_error(frame, e, cap);
     for request in step.requests() {
         match *request {
             Request::SaveState { frame } => sim.save(&mut step.save(frame)).map_err(|e| wrap(frame, e))?,
@@ -78,6 +72,16 @@ pub fn fulfil<S: Simulation + ?Sized>(step: &mut Step<'_>, sim: &mut S) -> Resul
         }
     }
     Ok(())
+}
+
+/// The session's error for a simulation's failure at `frame` (`cap`: the frame arena's size).
+#[cold]
+pub(crate) fn sim_error(frame: crate::Frame, e: SimError, cap: usize) -> Error {
+    if e == SimError::SCRATCH_EXHAUSTED {
+        Error::ArenaExhausted { arena: "scratch", cap }
+    } else {
+        Error::Simulation { frame, reason: e.reason }
+    }
 }
 
 /// A session and the Rust simulation that fulfils its requests.
@@ -116,11 +120,11 @@ impl<S: Simulation> Driver<S> {
         Driver { session, sim }
     }
 
-    /// Plans this tick and fulfils it. Returns whether the frame advanced.
+    /// Plans this tick and fulfils it: the same requests, in the same order, as
+    /// [`Session::advance`] followed by [`fulfil`], taken from the plan directly (no request list
+    /// is built). Returns whether the frame advanced.
     pub fn advance(&mut self) -> Result<Outcome, Error> {
-        let mut step = self.session.advance()?;
-        fulfil(&mut step, &mut self.sim)?;
-        Ok(step.outcome())
+        self.session.advance_with(&mut self.sim)
     }
 
     /// The session (for inputs, checksums, events).
