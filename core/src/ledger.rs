@@ -11,15 +11,10 @@ use crate::event::{Event, EventQueue};
 use crate::history::{ChecksumHistory, EarlyChecksum};
 use crate::session::SessionStats;
 use crate::snapshot::{same_bytes, SnapshotRing, STORED};
-use crate::step::Op;
 use crate::{Error, Frame, Slot, SnapshotWriter};
 
 /// A length no check copy matches (not [`STORED`] either): a check copy expecting it is always a suspect.
 const NEVER: usize = usize::MAX - 1;
-
-/// The most operations a step plans: a load, then a save and an advance for each of up to
-/// `MAX_ROLLBACK + 1` frames, and a save before them (a sync test's first step), with room to spare.
-pub(crate) const MAX_OPS: usize = 2 * (MAX_ROLLBACK as usize + 2) + 2;
 
 /// The two snapshots of the first sync-test mismatch. `Vec`s: their size is the configured
 /// `max_snapshot_size`, known only at run time (allocated once at build).
@@ -41,9 +36,6 @@ pub(crate) struct Ledger {
     pub early: Vec<EarlyChecksum>,
     pub events: EventQueue,
     pub stats: SessionStats,
-    /// The planned operations of the open step: a bounded list inline in the session, so planning
-    /// can never reallocate.
-    pub ops: ArrayVec<Op, MAX_OPS>,
     /// `Some(confirmed_until at planning)` while a step is open.
     pub open: Option<Frame>,
     /// The newest frame saved into the primary ring.
@@ -109,18 +101,14 @@ impl Ledger {
         self.snapshots.get(frame).map(|s| s.bytes.as_slice()).ok_or(Error::NoSuchSnapshot { frame })
     }
 
-    /// Records a save of `frame` planned for the open step.
+    /// Records the primary saves planned for the open step: the frames `from..end` (none when
+    /// `from >= end`).
     #[inline]
-    pub fn plan_save(&mut self, frame: Frame, check: bool) {
-        if check {
-            return;
+    pub fn plan_saves(&mut self, from: Frame, end: Frame) {
+        if from < end {
+            self.saves = (from, end);
+            self.primary_top = Some(end - 1);
         }
-        if self.saves.0 == self.saves.1 {
-            self.saves = (frame, frame + 1);
-        } else {
-            self.saves.1 = frame + 1;
-        }
-        self.primary_top = Some(frame);
     }
 
     /// Forgets the check copies of an abandoned step; a new step starts with none.

@@ -87,6 +87,7 @@ mod event;
 mod history;
 mod input;
 mod ledger;
+mod plan;
 mod session;
 mod simulation;
 mod snapshot;

@@ -7,7 +7,8 @@ use crate::config::{Authority, Limits, Mode, Predictor, MAX_SLOTS};
 use crate::event::{Event, EventQueue};
 use crate::history::{ChecksumHistory, EarlyChecksum};
 use crate::input::{CellState, FrameInputs, InputStore};
-use crate::ledger::{Evidence, Ledger, MAX_OPS};
+use crate::ledger::{Evidence, Ledger};
+use crate::plan::{Plan, Saves, MAX_OPS};
 use crate::snapshot::SnapshotRing;
 use crate::step::{Op, Outcome, Request, Step};
 use crate::{Error, Frame, InputStatus, Slot, SlotMask, SnapshotWriter};
@@ -84,6 +85,8 @@ pub struct Session {
     reload: Option<Frame>,
     /// The slots that may need a prediction in the step being planned (`InputStore::lagging`).
     lagging: SlotMask,
+    /// The operations of the open step (of the last one planned when none is open).
+    planned: Plan,
 }
 
 impl core::fmt::Debug for Session {
@@ -152,7 +155,6 @@ impl Session {
                 early: Vec::with_capacity(lim.early_checksums),
                 events: EventQueue::new(lim.event_queue),
                 stats: SessionStats::default(),
-                ops: ArrayVec::new(),
                 open: None,
                 primary_top: None,
                 checksummed_until: start,
@@ -186,6 +188,7 @@ impl Session {
             },
             reload: None,
             lagging: 0,
+            planned: Plan::empty(),
             lim,
         }
     }
@@ -421,7 +424,7 @@ impl Session {
 
     // ----- advancing ----------------------------------------------------------------------------
 
-    /// Plans the next step into `ledger.ops` and opens it.
+    /// Plans the next step into `planned` and opens it.
     fn plan(&mut self) -> Result<Outcome, Error> {
         self.release();
         let cur = self.current;
@@ -446,7 +449,7 @@ impl Session {
             release_below: self.release_below,
             stats: self.ledger.stats,
         };
-        self.ledger.ops.clear();
+        self.planned = Plan::empty();
         self.ledger.saves = (0, 0);
         self.ledger.clear_checks();
         self.ledger.fresh_from = self.ledger.primary_top.map_or(0, |t| t + 1);
@@ -493,21 +496,43 @@ impl Session {
         done.map(|()| outcome)
     }
 
-    /// Fulfils the open step's operations in order with `sim` (the step stays open).
+    /// Fulfils the open step's operations in order with `sim` (the step stays open): the leading
+    /// ones, then the run of frames, without a dispatch per operation.
     fn fulfil_ops<S: crate::Simulation + ?Sized>(&mut self, sim: &mut S) -> Result<(), Error> {
-        let Session { ledger, inputs, scratch, scratch_cap, scratch_empty, .. } = self;
-        let (inputs, cap, empty): (&InputStore, usize, usize) = (inputs, *scratch_cap, *scratch_empty);
-        for i in 0..ledger.ops.len() {
-            match ledger.ops[i] {
-                Op::Save { frame, .. } => {
-                    sim.save(&mut ledger.writer(frame)).map_err(|e| crate::simulation::sim_error(frame, e, cap))?
+        let Session { ledger, inputs, scratch, scratch_cap, scratch_empty, planned, .. } = self;
+        let (inputs, cap, empty, plan): (&InputStore, usize, usize, Plan) =
+            (inputs, *scratch_cap, *scratch_empty, *planned);
+        let wrap = |frame, e| crate::simulation::sim_error(frame, e, cap);
+        let mut advance = |sim: &mut S, frame: Frame| {
+            sim.advance(FrameInputs::new(inputs, frame), crate::step::fresh_arena(scratch, empty))
+                .map_err(|e| wrap(frame, e))
+        };
+        let save = |sim: &mut S, ledger: &mut Ledger, frame: Frame| {
+            sim.save(&mut ledger.writer(frame)).map_err(|e| wrap(frame, e))
+        };
+        for &op in plan.head() {
+            match op {
+                Op::Save { frame, .. } => save(sim, ledger, frame)?,
+                Op::Load(frame) => sim.load(ledger.load(frame)?).map_err(|e| wrap(frame, e))?,
+                Op::Advance(frame) => advance(sim, frame)?,
+            }
+        }
+        match plan.saves {
+            Saves::Before { .. } => {
+                let from = plan.saved_from();
+                for f in plan.first..from {
+                    advance(sim, f)?;
                 }
-                Op::Load(frame) => {
-                    sim.load(ledger.load(frame)?).map_err(|e| crate::simulation::sim_error(frame, e, cap))?
+                for f in from..plan.end {
+                    save(sim, ledger, f)?;
+                    advance(sim, f)?;
                 }
-                Op::Advance(frame) => sim
-                    .advance(FrameInputs::new(inputs, frame), crate::step::fresh_arena(scratch, empty))
-                    .map_err(|e| crate::simulation::sim_error(frame, e, cap))?,
+            }
+            Saves::After { .. } => {
+                for f in plan.first..plan.end {
+                    advance(sim, f)?;
+                    save(sim, ledger, f + 1)?;
+                }
             }
         }
         Ok(())
@@ -516,13 +541,12 @@ impl Session {
     /// The open step as a [`Step`], its requests built in the request arena.
     fn open_step(&mut self, outcome: Outcome) -> Result<Step<'_>, Error> {
         self.requests.reset();
-        let Session { ledger, inputs, requests, requests_cap, scratch, scratch_cap, scratch_empty, .. } = self;
+        let Session { ledger, inputs, requests, requests_cap, scratch, scratch_cap, scratch_empty, planned, .. } = self;
         let inputs: &InputStore = inputs;
-        let ops = ledger.ops.as_slice();
-        // By index, not through an iterator: no per-element `Option` and "too few elements" check.
+        let plan = *planned;
         let list = requests
-            .try_alloc_slice_fill_with(ops.len(), |i| {
-                ops.get(i).map_or(Request::LoadState { frame: 0 }, |op| op.request(inputs))
+            .try_alloc_slice_fill_with(plan.len(), |i| {
+                plan.get(i).map_or(Request::LoadState { frame: 0 }, |op| op.request(inputs))
             })
             .map_err(|_| Error::ArenaExhausted { arena: "requests", cap: *requests_cap })?;
         Ok(Step { requests: list, outcome, ledger, scratch, scratch_cap: *scratch_cap, scratch_empty: *scratch_empty })
@@ -543,7 +567,7 @@ impl Session {
     /// The number of requests of the open step (0 when none is open).
     pub fn step_len(&self) -> usize {
         if self.ledger.open.is_some() {
-            self.ledger.ops.len()
+            self.planned.len()
         } else {
             0
         }
@@ -552,7 +576,7 @@ impl Session {
     /// Request `index` of the open step, in order.
     pub fn step_request(&self, index: usize) -> Option<Request<'_>> {
         self.ledger.open?;
-        self.ledger.ops.get(index).map(|op| op.request(&self.inputs))
+        self.planned.get(index).map(|op| op.request(&self.inputs))
     }
 
     /// The buffer for a `SaveState` request of the open step.
@@ -619,7 +643,7 @@ impl Session {
                 *good = Some(good.map_or(f, |g: Frame| g.max(f)));
             }
         };
-        for &op in &self.ledger.ops[..failed.min(self.ledger.ops.len())] {
+        for op in (0..failed.min(self.planned.len())).filter_map(|i| self.planned.get(i)) {
             match op {
                 Op::Save { frame, check: false } => {
                     self.ledger.snapshots.seal(frame);
@@ -634,7 +658,7 @@ impl Session {
                 Op::Advance(frame) => game = Some(frame + 1),
             }
         }
-        if !matches!(self.ledger.ops.get(failed), Some(Op::Save { .. }) | None) {
+        if !matches!(self.planned.get(failed), Some(Op::Save { .. }) | None) {
             game = None;
         }
         // States saved before this step that are still right: the frame a rollback was going to load
@@ -666,20 +690,17 @@ impl Session {
         }
     }
 
-    /// Writes predictions for every slot not confirmed at `frame` and queues its advance.
+    /// Writes the predictions of the run of frames `first..end` for every slot not confirmed there.
     ///
-    /// Always inlined, with the predicting kept out of line (`predict_frame`): a confirmed frame (every
-    /// frame of a sync test) costs a comparison and a push, not a call with its register saves.
-    #[inline(always)]
-    fn queue_advance(&mut self, frame: Frame) {
-        // Below `confirmed_until` every slot is confirmed: nothing to predict, no per-slot walk (a
-        // sync test or a rollback's confirmed part costs one comparison per frame, not one per
-        // slot). Above it only the slots that lag (`self.lagging`, found once per step) may need a
-        // prediction: the cost is per predicted input, not per slot and frame.
-        if frame >= self.inputs.confirmed_until() {
+    /// Below `confirmed_until` every slot is confirmed: nothing to predict, no per-slot walk (a sync
+    /// test or a rollback's confirmed part costs nothing per frame). Above it only the slots that
+    /// lag (`self.lagging`, found once per step) may need a prediction: the cost is per predicted
+    /// input, not per slot and frame.
+    #[inline]
+    fn predict_run(&mut self, first: Frame, end: Frame) {
+        for frame in first.max(self.inputs.confirmed_until())..end {
             self.predict_frame(frame);
         }
-        self.ledger.ops.push(Op::Advance(frame));
     }
 
     #[inline(never)]
@@ -687,10 +708,15 @@ impl Session {
         self.inputs.predict_row(self.lagging, frame, self.predictor.as_deref());
     }
 
+    /// Sets the run of the step being planned, its predictions and its primary saves
+    /// (`saves_from..saves_end`, consecutive frames in every mode).
     #[inline]
-    fn queue_save(&mut self, frame: Frame, check: bool) {
-        self.ledger.plan_save(frame, check);
-        self.ledger.ops.push(Op::Save { frame, check });
+    fn plan_run(&mut self, first: Frame, end: Frame, saves: Saves, saves_from: Frame, saves_end: Frame) {
+        self.planned.first = first;
+        self.planned.end = end;
+        self.planned.saves = saves;
+        self.predict_run(first, end);
+        self.ledger.plan_saves(saves_from, saves_end);
     }
 
     fn plan_lockstep(&mut self) -> Outcome {
@@ -699,19 +725,16 @@ impl Session {
         if waiting_for != 0 {
             return Outcome::Stalled { waiting_for };
         }
+        let mut first = cur;
         if let Some(l) = self.reload.take() {
             // After an aborted step: back to a saved state, then the frames from it again.
-            self.ledger.ops.push(Op::Load(l));
+            self.planned.push_head(Op::Load(l));
             self.first_incorrect = None;
-            for f in l..cur {
-                self.queue_advance(f);
-            }
+            first = l;
             self.ledger.stats.frames_resimulated += u64::from(cur - l);
         }
-        if cur % self.lim.checksum_interval == 0 {
-            self.queue_save(cur, false);
-        }
-        self.queue_advance(cur);
+        let from = if cur % self.lim.checksum_interval == 0 { cur } else { cur + 1 };
+        self.plan_run(first, cur + 1, Saves::Before { from }, from, cur + 1);
         self.current += 1;
         self.ledger.stats.frames_advanced += 1;
         Outcome::Advanced { frame: cur }
@@ -721,25 +744,26 @@ impl Session {
         let cur = self.current;
         // After an aborted step the game's state is unknown: load even the current frame's.
         let reload = self.reload.take().is_some();
+        let mut first = cur;
         if let Some(r) = self.first_incorrect.take().filter(|&r| r < cur || reload) {
-            self.ledger.ops.push(Op::Load(r));
-            for f in r..cur {
-                if f > r {
-                    self.queue_save(f, false);
-                }
-                self.queue_advance(f);
-            }
+            self.planned.push_head(Op::Load(r));
+            first = r;
             let n = cur - r;
             self.ledger.stats.rollbacks += 1;
             self.ledger.stats.frames_resimulated += u64::from(n);
             self.ledger.stats.max_rollback = self.ledger.stats.max_rollback.max(n);
         }
+        // Every frame of the run after the loaded one is saved before it is advanced; so is the
+        // current frame when it is advanced.
+        let resaved = if first < cur { first + 1 } else { cur };
         let confirmed_until = self.inputs.confirmed_until();
         if cur >= confirmed_until && cur - confirmed_until >= max_prediction {
+            // A rollback that is due is still performed.
+            let from = first + 1;
+            self.plan_run(first, cur, Saves::Before { from }, from, cur);
             return Outcome::Stalled { waiting_for: self.inputs.unconfirmed_mask(confirmed_until) };
         }
-        self.queue_save(cur, false);
-        self.queue_advance(cur);
+        self.plan_run(first, cur + 1, Saves::Before { from: resaved }, resaved, cur + 1);
         self.current += 1;
         self.ledger.stats.frames_advanced += 1;
         Outcome::Advanced { frame: cur }
@@ -755,24 +779,25 @@ impl Session {
         // loads a saved state anyway.
         if let Some(l) = self.reload.take() {
             if cur == self.lim.start_frame {
-                self.ledger.ops.push(Op::Load(l));
+                self.planned.push_head(Op::Load(l));
             }
             self.first_incorrect = None;
         }
+        let mut saves_from = cur + 1;
         if self.ledger.primary_top.is_none() {
-            self.queue_save(cur, false);
+            self.planned.push_head(Op::Save { frame: cur, check: false });
+            saves_from = cur;
         }
+        let mut first = cur;
         if cur > self.lim.start_frame {
             let r = cur.saturating_sub(check_distance).max(self.lim.start_frame);
-            self.ledger.ops.push(Op::Load(r));
-            for f in r..cur {
-                self.queue_advance(f);
-                self.queue_save(f + 1, true);
-            }
+            self.planned.push_head(Op::Load(r));
+            first = r;
             self.ledger.stats.frames_resimulated += u64::from(cur - r);
         }
-        self.queue_advance(cur);
-        self.queue_save(cur + 1, false);
+        // Each frame of the run is advanced, then the state after it saved: a check copy of the
+        // first run's save up to the current frame, the current frame's result a primary save.
+        self.plan_run(first, cur + 1, Saves::After { checks_below: cur + 1 }, saves_from, cur + 2);
         self.current += 1;
         self.ledger.stats.frames_advanced += 1;
         Outcome::Advanced { frame: cur }
