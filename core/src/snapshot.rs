@@ -53,6 +53,10 @@ impl<'a> SnapshotWriter<'a> {
     /// Appends raw bytes.
     #[inline]
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), SimError> {
+        // Writing nothing (an empty part of a state) changes nothing, whatever the mode.
+        if bytes.is_empty() {
+            return Ok(());
+        }
         if let Some(m) = &mut self.matched {
             let at = **m;
             if self.against.get(at..at + bytes.len()).is_some_and(|a| same_bytes(a, bytes)) {
