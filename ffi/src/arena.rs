@@ -5,7 +5,7 @@ use framelock_core::arena::{
 };
 use framelock_core::{Bump, Error, Request, Session, SimError, Simulation};
 
-use crate::error::{check_size, guard, guard_void, handle, handle_mut, out, FfiError};
+use crate::error::{check_size, free_box, guard, handle, handle_mut, out, write_opt, FfiError};
 use crate::framelock_status;
 use crate::session::{abort, check_save, framelock_session, lock};
 
@@ -169,10 +169,8 @@ pub unsafe extern "C" fn framelock_arena_snapshot_size(
     guard(|| {
         // SAFETY: NULL or a readable params struct.
         let p = params_of(unsafe { handle(params, "params") }?)?;
-        if !out_snapshot_size.is_null() {
-            // SAFETY: non-NULL, writable out-parameter.
-            unsafe { out_snapshot_size.write(snapshot_size_bound(&p)) };
-        }
+        // SAFETY: NULL or writable, as documented.
+        unsafe { write_opt(out_snapshot_size, snapshot_size_bound(&p)) };
         Ok(())
     })
 }
@@ -232,12 +230,8 @@ pub unsafe extern "C" fn framelock_arena_new(
 /// Frees an arena. Accepts NULL (does nothing).
 #[no_mangle]
 pub unsafe extern "C" fn framelock_arena_free(arena: *mut framelock_arena) {
-    guard_void(|| {
-        if !arena.is_null() {
-            // SAFETY: a non-NULL handle came from framelock_arena_new() and is freed once.
-            drop(unsafe { Box::from_raw(arena) });
-        }
-    })
+    // SAFETY: NULL or a handle from framelock_arena_new(), freed once (the C contract).
+    unsafe { free_box(arena) }
 }
 
 /// Fulfils every request of the session's open step with this arena, in order, and closes the step

@@ -555,6 +555,52 @@ pub(crate) fn out<T>(p: *mut T, name: &'static str) -> Result<*mut T, FfiError> 
     }
 }
 
+/// Writes `v` to an optional out-parameter (NULL: the caller does not want it).
+///
+/// # Safety
+/// `p` is NULL or writable.
+pub(crate) unsafe fn write_opt<T>(p: *mut T, v: T) {
+    if !p.is_null() {
+        // SAFETY: non-NULL, writable as the caller promises.
+        unsafe { p.write(v) };
+    }
+}
+
+/// Writes a borrowed byte slice to the out-parameters `*out_data` and `*out_len`, both checked
+/// for NULL before `find` looks the bytes up (so a NULL out-parameter is the error reported).
+///
+/// # Safety
+/// `out_data` and `out_len` are NULL or writable; the bytes stay valid as long as the export
+/// documents.
+pub(crate) unsafe fn write_bytes<'a>(
+    out_data: *mut *const u8,
+    out_len: *mut usize,
+    find: impl FnOnce() -> Result<&'a [u8], FfiError>,
+) -> Result<(), FfiError> {
+    let out_data = out(out_data, "out_data")?;
+    let out_len = out(out_len, "out_len")?;
+    let data = find()?;
+    // SAFETY: non-NULL, writable out-parameters.
+    unsafe {
+        out_data.write(data.as_ptr());
+        out_len.write(data.len());
+    }
+    Ok(())
+}
+
+/// The body of a `_free` export of a plain boxed handle: NULL does nothing.
+///
+/// # Safety
+/// `p` is NULL or a handle from `Box::into_raw` (its `_new` export), freed once.
+pub(crate) unsafe fn free_box<T>(p: *mut T) {
+    guard_void(|| {
+        if !p.is_null() {
+            // SAFETY: as the caller promises.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    })
+}
+
 /// A byte slice from a pointer and a length; NULL is allowed when `len` is 0.
 ///
 /// # Safety

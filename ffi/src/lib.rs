@@ -66,6 +66,7 @@ mod error;
 mod lock;
 mod session;
 mod callbacks;
+mod conditioner;
 mod observe;
 mod arena;
 mod log;

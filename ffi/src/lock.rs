@@ -12,7 +12,7 @@ use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::error::FfiError;
+use crate::error::{guard_void, FfiError};
 
 thread_local! {
     /// Its address identifies the thread (unique among live threads; no allocation).
@@ -47,11 +47,6 @@ impl<T> Guarded<T> {
             Err(_) => Err(FfiError::Busy(what)),
         }
     }
-
-    /// The state, for dropping the handle (the caller owns it exclusively).
-    pub(crate) fn into_inner(self) -> T {
-        self.state.into_inner()
-    }
 }
 
 /// Exclusive access to a handle's state until dropped (also when a panic unwinds through it).
@@ -79,4 +74,23 @@ impl<T> Drop for Claim<'_, T> {
     fn drop(&mut self) {
         self.g.owner.store(0, Ordering::Release);
     }
+}
+
+/// The body of a `_free` export of a guarded handle: NULL does nothing, and so does a free from
+/// inside one of the handle's callbacks or while another thread is in a call on it (it would pull
+/// the state from under the running call). `guarded` reaches the handle's state, `what` names it.
+///
+/// # Safety
+/// `p` is NULL or a live handle from `Box::into_raw` (its `_new` export), not freed yet.
+pub(crate) unsafe fn free_guarded<H, T>(p: *mut H, what: &'static str, guarded: fn(&H) -> &Guarded<T>) {
+    guard_void(|| {
+        // SAFETY: NULL or live, as the caller promises.
+        let Some(h) = (unsafe { p.as_ref() }) else { return };
+        if guarded(h).claim(what).is_err() {
+            return;
+        }
+        // SAFETY: non-NULL, from `Box::into_raw`, freed once, and no call is running on it (the
+        // claim above was free and has been released).
+        drop(unsafe { Box::from_raw(p) });
+    })
 }

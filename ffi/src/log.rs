@@ -13,7 +13,7 @@ use framelock_core::replay::{
 use framelock_core::Error;
 
 use crate::arena::{framelock_arena, new_arena};
-use crate::error::{bytes, c_str, check_size, guard, guard_void, handle, handle_mut, out, FfiError};
+use crate::error::{bytes, c_str, check_size, free_box, guard, handle, handle_mut, out, write_opt, FfiError};
 use crate::framelock_status;
 use crate::log_stream::{write_found, CurrentFrame};
 use crate::session::{
@@ -378,12 +378,8 @@ pub unsafe extern "C" fn framelock_log_writer_finish(writer: *mut framelock_log_
 /// one is lost: call framelock_log_writer_finish() first). Accepts NULL (does nothing).
 #[no_mangle]
 pub unsafe extern "C" fn framelock_log_writer_free(writer: *mut framelock_log_writer) {
-    guard_void(|| {
-        if !writer.is_null() {
-            // SAFETY: a non-NULL handle came from framelock_log_writer_new() and is freed once.
-            drop(unsafe { Box::from_raw(writer) });
-        }
-    })
+    // SAFETY: NULL or a handle from framelock_log_writer_new(), freed once (the C contract).
+    unsafe { free_box(writer) }
 }
 
 // ----- reading --------------------------------------------------------------------------------------
@@ -449,12 +445,8 @@ pub unsafe extern "C" fn framelock_log_open_bytes(
 /// Frees a log. Accepts NULL (does nothing).
 #[no_mangle]
 pub unsafe extern "C" fn framelock_log_free(log: *mut framelock_log) {
-    guard_void(|| {
-        if !log.is_null() {
-            // SAFETY: a non-NULL handle came from framelock_log_open*() and is freed once.
-            drop(unsafe { Box::from_raw(log) });
-        }
-    })
+    // SAFETY: NULL or a handle from framelock_log_open*(), freed once (the C contract).
+    unsafe { free_box(log) }
 }
 
 /// Writes what the log holds to `*out_info` (set its struct_size first).
@@ -668,10 +660,8 @@ pub unsafe extern "C" fn framelock_log_seek(
         // SAFETY: NULL or a readable callbacks struct.
         unsafe { sim.set(callbacks, first, start) }?;
         let from = Replay::new(r).max_snapshot_size(max_snapshot_size).frame_arena_size(0).seek(&mut sim, frame)?;
-        if !out_start.is_null() {
-            // SAFETY: non-NULL, writable out-parameter.
-            unsafe { out_start.write(from) };
-        }
+        // SAFETY: NULL or writable, as documented.
+        unsafe { write_opt(out_start, from) };
         Ok(())
     })
 }
@@ -738,10 +728,8 @@ pub unsafe extern "C" fn framelock_log_seek_arena(
             .max_snapshot_size(snapshot_size_bound(&p))
             .frame_arena_size(scratch_size_bound(&p))
             .seek(&mut a.arena, frame)?;
-        if !out_start.is_null() {
-            // SAFETY: non-NULL, writable out-parameter.
-            unsafe { out_start.write(from) };
-        }
+        // SAFETY: NULL or writable, as documented.
+        unsafe { write_opt(out_start, from) };
         Ok(())
     })
 }

@@ -10,7 +10,7 @@ use framelock_core::arena::{scratch_size_bound, snapshot_size_bound};
 use framelock_core::replay::{LogHeader, LogStream, LoggedFrame, VerifyReport, FLAG_DISCONNECTED, FLAG_SUBSTITUTED};
 use framelock_core::{InputStatus, Simulation};
 
-use crate::error::{c_str, check_size, guard, guard_void, handle, handle_mut, out, FfiError};
+use crate::error::{c_str, check_size, free_box, guard, handle, handle_mut, out, FfiError};
 use crate::framelock_status;
 use crate::log::{arena_for, framelock_log_info, framelock_verify_report, log_info, report};
 use crate::session::{c_input, framelock_callbacks, framelock_input, CallbackSim};
@@ -68,12 +68,8 @@ pub unsafe extern "C" fn framelock_log_stream_open(
 /// Frees a log stream. Accepts NULL (does nothing).
 #[no_mangle]
 pub unsafe extern "C" fn framelock_log_stream_free(stream: *mut framelock_log_stream) {
-    guard_void(|| {
-        if !stream.is_null() {
-            // SAFETY: a non-NULL handle came from framelock_log_stream_open() and is freed once.
-            drop(unsafe { Box::from_raw(stream) });
-        }
-    })
+    // SAFETY: NULL or a handle from framelock_log_stream_open(), freed once (the C contract).
+    unsafe { free_box(stream) }
 }
 
 /// Reads the next frame. Writes `*out_has_frame` (false after the last frame: the whole file has

@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use framelock_core::arena::{scratch_size_bound, snapshot_size_bound, Arena, INPUT_SIZE, NEUTRAL_INPUT};
 use framelock_core::{Authority, Driver, Error, Mode, Outcome, Session, SessionBuilder, Simulation};
-use framelock_net::io::{Conditioner, UdpDriver};
+use framelock_net::io::UdpDriver;
 use framelock_net::netcode::{ClientState, ConnectToken};
 use framelock_net::player::NetClient;
 use framelock_net::sync::RoomClient;
 
 use crate::arena::{default_params, framelock_arena_params, framelock_arena_player, params_of, player_of};
-use crate::error::{bytes, check_size, guard, guard_void, handle, handle_mut, out, FfiError};
+use crate::conditioner::Link;
+use crate::error::{bytes, check_size, free_box, guard, handle, handle_mut, out, FfiError};
 use crate::framelock_status;
-use crate::session::{framelock_callbacks, framelock_outcome, outcome, Callbacks};
+use crate::session::{framelock_callbacks, framelock_outcome, write_tick_outcome, Callbacks};
 use crate::tagged_sim::{TaggedCallbackSim, FRAME_TAG};
 
 /// The netcode protocol id of framelock rooms ("FLOCK" + format 1): what `framelock serve` and
@@ -232,13 +233,6 @@ fn state_code(s: ClientState) -> i32 {
     s as i32
 }
 
-fn per_mille(v: u32, name: &'static str) -> Result<u32, FfiError> {
-    if v > 1000 {
-        return Err(FfiError::Invalid(name, "must be 0..=1000 (per mille)"));
-    }
-    Ok(v)
-}
-
 /// What the game simulation is: the reference simulation, or the engine's callbacks.
 #[derive(Debug)]
 enum Game {
@@ -266,9 +260,9 @@ fn new_client(
     if cfg.checksum_interval == 0 {
         return Err(FfiError::Invalid("config.checksum_interval", "must be at least 1"));
     }
-    let loss = per_mille(cfg.loss_per_mille, "config.loss_per_mille")?;
-    let dup = per_mille(cfg.duplicate_per_mille, "config.duplicate_per_mille")?;
-    let reorder = per_mille(cfg.reorder_per_mille, "config.reorder_per_mille")?;
+    let (c, seed) = (cfg, cfg.conditioner_seed);
+    let link =
+        Link::new(c.latency_ms, c.jitter_ms, c.loss_per_mille, c.duplicate_per_mille, c.reorder_per_mille, seed)?;
 
     let mut b = SessionBuilder::new(players).authority(Authority::Relay);
     b = if spectator {
@@ -315,16 +309,7 @@ fn new_client(
 
     let bind = if server.is_ipv6() { SocketAddr::from(([0u16; 8], 0)) } else { SocketAddr::from(([0, 0, 0, 0], 0)) };
     let mut udp = UdpDriver::bind(bind).map_err(|err| FfiError::Io { what: "cannot bind the UDP socket", err })?;
-    if cfg.latency_ms > 0 || cfg.jitter_ms > 0 || loss > 0 || dup > 0 || reorder > 0 {
-        udp.condition(Conditioner {
-            latency: Duration::from_millis(u64::from(cfg.latency_ms)),
-            jitter: Duration::from_millis(u64::from(cfg.jitter_ms)),
-            loss_per_mille: loss,
-            duplicate_per_mille: dup,
-            reorder_per_mille: reorder,
-            seed: cfg.conditioner_seed,
-        });
-    }
+    link.apply(&mut udp);
     fn room<S: Simulation>(driver: Driver<S>, spectator: bool, slot: u32, interval: u32) -> RoomClient<S> {
         if spectator {
             RoomClient::spectator(driver)
@@ -458,12 +443,8 @@ pub unsafe extern "C" fn framelock_net_client_new_with_callbacks(
 /// tell the relay). Accepts NULL (does nothing).
 #[no_mangle]
 pub unsafe extern "C" fn framelock_net_client_free(client: *mut framelock_net_client) {
-    guard_void(|| {
-        if !client.is_null() {
-            // SAFETY: a non-NULL handle came from framelock_net_client_new() and is freed once.
-            drop(unsafe { Box::from_raw(client) });
-        }
-    })
+    // SAFETY: NULL or a handle from framelock_net_client_new(), freed once (the C contract).
+    unsafe { free_box(client) }
 }
 
 /// One network iteration: waits up to `max_wait_ms` milliseconds (less when the connection's next
@@ -552,15 +533,8 @@ pub unsafe extern "C" fn framelock_net_client_tick(
         let now = c.driver.now();
         let o = c.client.tick(now, input)?;
         c.client.flush(&mut c.driver, now);
-        let session = c.client.session();
-        let v = match o {
-            Some(o) => outcome(session, o),
-            None => framelock_outcome { advanced: false, frame: session.current_frame(), waiting_for: 0 },
-        };
-        if !out_outcome.is_null() {
-            // SAFETY: non-NULL, writable out-parameter.
-            unsafe { out_outcome.write(v) };
-        }
+        // SAFETY: NULL or writable, as documented.
+        unsafe { write_tick_outcome(out_outcome, c.client.session(), o) };
         Ok(())
     })
 }

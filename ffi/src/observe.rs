@@ -3,7 +3,7 @@
 
 use framelock_core::Event;
 
-use crate::error::{check_size, guard, out, FfiError};
+use crate::error::{check_size, guard, out, write_bytes, FfiError};
 use crate::framelock_status;
 use crate::session::{
     framelock_session, lock, mode_code, observe, slot_arg, FRAMELOCK_EVENT_CHECKSUM_NOT_COMPARED,
@@ -323,15 +323,12 @@ pub unsafe extern "C" fn framelock_session_snapshot(
     guard(|| {
         // SAFETY: NULL or a live session handle.
         let s = unsafe { observe(session) }?;
-        let out_data = out(out_data, "out_data")?;
-        let out_len = out(out_len, "out_len")?;
         let until = s.session.checksummed_until();
-        let data = s.session.final_snapshot(frame).ok_or(FfiError::NoFinalSnapshot { frame, until })?;
-        // SAFETY: non-NULL, writable out-parameters.
+        // SAFETY: NULL or writable out-parameters.
         unsafe {
-            out_data.write(data.as_ptr());
-            out_len.write(data.len());
+            write_bytes(out_data, out_len, || {
+                s.session.final_snapshot(frame).ok_or(FfiError::NoFinalSnapshot { frame, until })
+            })
         }
-        Ok(())
     })
 }

@@ -16,10 +16,10 @@ use framelock_net::io::UdpDriver;
 use framelock_net::p2p::{P2pEndpoint, P2pError, P2pEvent};
 
 use crate::arena::{default_params, framelock_arena_player, player_of};
-use crate::error::{bytes, check_size, guard, guard_void, handle, out, FfiError};
+use crate::error::{bytes, check_size, guard, handle, out, FfiError};
 use crate::framelock_status;
-use crate::lock::{Claim, Guarded};
-use crate::session::{framelock_callbacks, framelock_outcome, outcome, Callbacks};
+use crate::lock::{free_guarded, Claim, Guarded};
+use crate::session::{framelock_callbacks, framelock_outcome, write_tick_outcome, Callbacks};
 use crate::tagged_sim::TaggedCallbackSim;
 use build::new_p2p;
 
@@ -216,15 +216,8 @@ pub unsafe extern "C" fn framelock_p2p_new_with_callbacks(
 /// inside one of its callbacks, or while another thread is in a call on it, it does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn framelock_p2p_free(p2p: *mut framelock_p2p) {
-    guard_void(|| {
-        // SAFETY: NULL or a handle from framelock_p2p_new(), not freed yet.
-        let Some(h) = (unsafe { p2p.as_ref() }) else { return };
-        if h.guarded.claim("p2p endpoint").is_err() {
-            return;
-        }
-        // SAFETY: non-NULL, from framelock_p2p_new(), freed once, no call running on it.
-        drop(unsafe { Box::from_raw(p2p) }.guarded.into_inner());
-    })
+    // SAFETY: NULL or a handle from framelock_p2p_new(), not freed yet (the C contract).
+    unsafe { free_guarded(p2p, "p2p endpoint", |h| &h.guarded) }
 }
 
 /// One network iteration (GGPO's ggpo_idle): waits up to `max_wait_ms` milliseconds (less when a
@@ -341,15 +334,8 @@ pub unsafe extern "C" fn framelock_p2p_tick(
         let now = c.udp.now();
         let o = c.ep.tick(now, &c.staged)?;
         c.ep.flush(&mut c.udp, now);
-        let session = c.ep.session();
-        let v = match o {
-            Some(o) => outcome(session, o),
-            None => framelock_outcome { advanced: false, frame: session.current_frame(), waiting_for: 0 },
-        };
-        if !out_outcome.is_null() {
-            // SAFETY: non-NULL, writable out-parameter.
-            unsafe { out_outcome.write(v) };
-        }
+        // SAFETY: NULL or writable, as documented.
+        unsafe { write_tick_outcome(out_outcome, c.ep.session(), o) };
         Ok(())
     })
 }

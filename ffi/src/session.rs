@@ -9,9 +9,9 @@ pub use crate::callbacks::{framelock_callbacks, framelock_snapshot};
 #[allow(unused_imports)] // for modules that import them from here
 pub use crate::observe::{framelock_event, framelock_session_info, framelock_stats};
 
-use crate::error::{bytes, check_size, guard, guard_void, handle, out, FfiError};
+use crate::error::{bytes, check_size, guard, handle, out, write_bytes, write_opt, FfiError};
 use crate::framelock_status;
-use crate::lock::{Claim, Guarded};
+use crate::lock::{free_guarded, Claim, Guarded};
 
 // ----- constants ------------------------------------------------------------------------------------
 
@@ -268,6 +268,20 @@ pub(crate) fn outcome(session: &Session, o: Outcome) -> framelock_outcome {
     }
 }
 
+/// Writes a network tick's outcome to `out` (NULL: not wanted). `None` (not connected or not
+/// running yet) simulated nothing: not advanced, at the current frame.
+///
+/// # Safety
+/// `out` is NULL or writable.
+pub(crate) unsafe fn write_tick_outcome(out: *mut framelock_outcome, session: &Session, o: Option<Outcome>) {
+    let v = match o {
+        Some(o) => outcome(session, o),
+        None => framelock_outcome { advanced: false, frame: session.current_frame(), waiting_for: 0 },
+    };
+    // SAFETY: as the caller promises.
+    unsafe { write_opt(out, v) };
+}
+
 /// Checks that the open step saves `frame`.
 pub(crate) fn check_save(session: &Session, frame: u32) -> Result<(), FfiError> {
     check_save_at(session, frame, usize::MAX)
@@ -424,18 +438,8 @@ pub unsafe extern "C" fn framelock_session_new(
 /// callbacks, or while another thread is in a call on it, it does nothing (the session stays).
 #[no_mangle]
 pub unsafe extern "C" fn framelock_session_free(session: *mut framelock_session) {
-    guard_void(|| {
-        // SAFETY: NULL or a handle from framelock_session_new(), not freed yet.
-        let Some(h) = (unsafe { session.as_ref() }) else { return };
-        // A free from inside a callback of this session (or while another thread is in a call on
-        // it) would pull the session from under the running call: it is ignored instead.
-        if h.guarded.claim("session").is_err() {
-            return;
-        }
-        // SAFETY: a non-NULL handle came from framelock_session_new(), is freed once, and no call
-        // is running on it (the claim above was free and has been released).
-        drop(unsafe { Box::from_raw(session) }.guarded.into_inner());
-    })
+    // SAFETY: NULL or a handle from framelock_session_new(), not freed yet (the C contract).
+    unsafe { free_guarded(session, "session", |h| &h.guarded) }
 }
 
 // ----- exports: inputs ------------------------------------------------------------------------------
@@ -465,10 +469,8 @@ pub unsafe extern "C" fn framelock_session_add_local_input(
         // SAFETY: NULL (with len 0) or `len` readable bytes.
         let input = unsafe { bytes(input, len, "input") }?;
         let frame = s.session.add_local_input(slot_arg(slot), input)?;
-        if !out_frame.is_null() {
-            // SAFETY: non-NULL out-parameter, writable as documented.
-            unsafe { out_frame.write(frame.unwrap_or(FRAMELOCK_NO_FRAME)) };
-        }
+        // SAFETY: NULL or writable, as documented.
+        unsafe { write_opt(out_frame, frame.unwrap_or(FRAMELOCK_NO_FRAME)) };
         Ok(())
     })
 }
@@ -879,15 +881,8 @@ pub unsafe extern "C" fn framelock_session_load(
     guard(|| {
         // SAFETY: NULL or a live session handle.
         let s = unsafe { lock(session) }?;
-        let out_data = out(out_data, "out_data")?;
-        let out_len = out(out_len, "out_len")?;
-        let data = s.session.step_load(frame)?;
-        // SAFETY: non-NULL, writable out-parameters.
-        unsafe {
-            out_data.write(data.as_ptr());
-            out_len.write(data.len());
-        }
-        Ok(())
+        // SAFETY: NULL or writable out-parameters.
+        unsafe { write_bytes(out_data, out_len, || Ok(s.session.step_load(frame)?)) }
     })
 }
 

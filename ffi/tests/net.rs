@@ -49,28 +49,10 @@ fn three_clients_through_a_relay_agree_on_the_checksum() {
             "frame {FRAME} not final in time: {:?}",
             clients.iter().map(|&c| stats(c)).collect::<Vec<_>>()
         );
-        let mut done = 0;
-        for (i, &c) in clients.iter().enumerate() {
-            // SAFETY: live handles used by this thread only; valid out-parameters.
-            unsafe {
-                ok(framelock_net_client_poll(c, 0));
-                let mut due = 0;
-                ok(framelock_net_client_ticks_due(c, &mut due));
-                for _ in 0..due {
-                    ticks[i] += 1;
-                    let input = scripted_input(SEED, i, ticks[i]);
-                    let mut o = framelock_outcome::default();
-                    ok(framelock_net_client_tick(c, input.as_ptr(), input.len(), &mut o));
-                }
-            }
-            if stats(c).checksummed_until > FRAME {
-                done += 1;
-            }
-        }
-        if done == clients.len() {
+        play_round(&clients, &mut ticks);
+        if clients.iter().all(|&c| stats(c).checksummed_until > FRAME) {
             break;
         }
-        std::thread::sleep(Duration::from_micros(500));
     }
 
     let mut sums = Vec::new();
@@ -271,44 +253,13 @@ fn two_callback_clients_agree_and_are_told_the_frames() {
         .iter()
         .zip(games.iter_mut())
         .enumerate()
-        .map(|(slot, (t, g))| {
-            let cfg = framelock_net_client_config {
-                players: 2,
-                max_input_size: INPUT_SIZE as u32,
-                max_snapshot_size: 12,
-                ..config(t, slot as u32, 2)
-            };
-            let cb = framelock_callbacks {
-                struct_size: std::mem::size_of::<framelock_callbacks>() as u32,
-                user: ptr::from_mut::<Game>(g).cast(),
-                save_state: Some(game_save),
-                load_state: Some(game_load),
-                advance_frame: Some(game_advance),
-            };
-            let mut c = ptr::null_mut();
-            // SAFETY: valid config, callbacks (the game outlives the client) and out-parameter.
-            ok(unsafe { framelock_net_client_new_with_callbacks(&cfg, &cb, &mut c) });
-            c
-        })
+        .map(|(slot, (t, g))| callback_client(t, slot as u32, g))
         .collect();
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut ticks = [0u32; 2];
     while !clients.iter().all(|&c| stats(c).checksummed_until > FRAME) {
         assert!(Instant::now() < deadline, "frame {FRAME} not final in time");
-        for (i, &c) in clients.iter().enumerate() {
-            // SAFETY: live handles used by this thread only; valid out-parameters.
-            unsafe {
-                ok(framelock_net_client_poll(c, 0));
-                let mut due = 0;
-                ok(framelock_net_client_ticks_due(c, &mut due));
-                for _ in 0..due {
-                    ticks[i] += 1;
-                    let input = scripted_input(SEED, i, ticks[i]);
-                    ok(framelock_net_client_tick(c, input.as_ptr(), input.len(), ptr::null_mut()));
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_micros(500));
+        play_round(&clients, &mut ticks);
     }
     let mut sums = [0u64; 2];
     for (i, &c) in clients.iter().enumerate() {
@@ -357,7 +308,8 @@ fn callback_client(token: &[u8], slot: u32, g: &mut Game) -> *mut framelock_net_
     c
 }
 
-/// Polls and ticks every live client once (ticks due at the room's rate).
+/// Polls and ticks every live client once (ticks due at the room's rate), with the scripted inputs;
+/// the outcome goes to an out-parameter (the NULL one is zero_alloc.rs's).
 fn play_round(clients: &[*mut framelock_net_client], ticks: &mut [u32]) {
     for (i, &c) in clients.iter().enumerate() {
         if c.is_null() {
@@ -371,7 +323,8 @@ fn play_round(clients: &[*mut framelock_net_client], ticks: &mut [u32]) {
             for _ in 0..due {
                 ticks[i] += 1;
                 let input = scripted_input(SEED, i, ticks[i]);
-                ok(framelock_net_client_tick(c, input.as_ptr(), input.len(), ptr::null_mut()));
+                let mut o = framelock_outcome::default();
+                ok(framelock_net_client_tick(c, input.as_ptr(), input.len(), &mut o));
             }
         }
     }

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use common::ok;
+use common::p2p::{each_event, poll_and_tick};
 use framelock::framelock_status::*;
 use framelock::*;
 
@@ -48,6 +49,17 @@ fn config(slot: usize, ports: [u16; 2]) -> (framelock_p2p_config, Vec<CString>, 
     (cfg, vec![listen, peer], peers)
 }
 
+/// Two arena endpoints, slot 0 and 1, on `ports` (`config`).
+fn arena_endpoints(ports: [u16; 2]) -> [*mut framelock_p2p; 2] {
+    [0, 1].map(|slot| {
+        let (cfg, _strings, _peers) = config(slot, ports);
+        let mut p = ptr::null_mut();
+        // SAFETY: a valid config (its strings live through the call) and out-parameter.
+        ok(unsafe { framelock_p2p_new(&cfg, &mut p) });
+        p
+    })
+}
+
 fn stats(p: *mut framelock_p2p) -> framelock_p2p_stats {
     let mut s =
         framelock_p2p_stats { struct_size: std::mem::size_of::<framelock_p2p_stats>() as u32, ..Default::default() };
@@ -65,26 +77,8 @@ fn play(eps: [*mut framelock_p2p; 2], input: &dyn Fn(usize, u32) -> Vec<u8>) -> 
     while !eps.iter().all(|&p| stats(p).checksummed_until > FRAME) {
         assert!(Instant::now() < deadline, "not final in time: {:?} {:?}", stats(eps[0]), stats(eps[1]));
         for (slot, &p) in eps.iter().enumerate() {
-            // SAFETY: live handles used by this thread only; valid out-parameters.
-            unsafe {
-                ok(framelock_p2p_poll(p, 1));
-                let mut due = 0;
-                ok(framelock_p2p_ticks_due(p, &mut due));
-                for _ in 0..due {
-                    ticks[slot] += 1;
-                    let i = input(slot, ticks[slot]);
-                    ok(framelock_p2p_add_local_input(p, slot as u32, i.as_ptr(), i.len()));
-                    ok(framelock_p2p_tick(p, ptr::null_mut()));
-                }
-                let mut e = framelock_p2p_event::default();
-                loop {
-                    ok(framelock_p2p_poll_event(p, &mut e));
-                    if e.kind == FRAMELOCK_P2P_EVENT_NONE {
-                        break;
-                    }
-                    events[slot].push(e);
-                }
-            }
+            poll_and_tick(p, Some(slot), &mut ticks[slot], |t| input(slot, t));
+            each_event(p, |e| events[slot].push(e));
         }
     }
     events
@@ -107,13 +101,7 @@ fn arena_input(slot: usize, tick: u32) -> Vec<u8> {
 #[test]
 fn two_arena_endpoints_over_loopback_agree() {
     let ports = ports();
-    let eps = [0, 1].map(|slot| {
-        let (cfg, _strings, _peers) = config(slot, ports);
-        let mut p = ptr::null_mut();
-        // SAFETY: a valid config (its strings live through the call) and out-parameter.
-        ok(unsafe { framelock_p2p_new(&cfg, &mut p) });
-        p
-    });
+    let eps = arena_endpoints(ports);
     let events = play(eps, &arena_input);
     assert_eq!(checksum(eps[0], FRAME), checksum(eps[1], FRAME));
     assert_ne!(checksum(eps[0], FRAME), checksum(eps[0], FRAME - 100), "the state changes");
@@ -399,32 +387,13 @@ fn a_spectator_hosted_by_a_player_sees_the_same_match() {
     ok(unsafe { framelock_p2p_new(&cfg, &mut spectator) });
 
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut ticks = [0u32; 2];
+    let (mut ticks, mut spectator_ticks) = ([0u32; 2], 0);
     while stats(spectator).checksummed_until <= FRAME || eps.iter().any(|&p| stats(p).checksummed_until <= FRAME) {
         assert!(Instant::now() < deadline, "not final in time: spectator {:?}", stats(spectator));
         for (slot, &p) in eps.iter().enumerate() {
-            // SAFETY: live handles used by this thread only; valid out-parameters.
-            unsafe {
-                ok(framelock_p2p_poll(p, 1));
-                let mut due = 0;
-                ok(framelock_p2p_ticks_due(p, &mut due));
-                for _ in 0..due {
-                    ticks[slot] += 1;
-                    let i = arena_input(slot, ticks[slot]);
-                    ok(framelock_p2p_add_local_input(p, slot as u32, i.as_ptr(), i.len()));
-                    ok(framelock_p2p_tick(p, ptr::null_mut()));
-                }
-            }
+            poll_and_tick(p, Some(slot), &mut ticks[slot], |t| arena_input(slot, t));
         }
-        // SAFETY: as above; a spectator ticks without inputs.
-        unsafe {
-            ok(framelock_p2p_poll(spectator, 1));
-            let mut due = 0;
-            ok(framelock_p2p_ticks_due(spectator, &mut due));
-            for _ in 0..due {
-                ok(framelock_p2p_tick(spectator, ptr::null_mut()));
-            }
-        }
+        poll_and_tick(spectator, None, &mut spectator_ticks, |_| []);
     }
     let c = checksum(spectator, FRAME);
     assert_eq!(c, checksum(eps[0], FRAME));
@@ -449,13 +418,7 @@ fn a_spectator_hosted_by_a_player_sees_the_same_match() {
 #[test]
 fn a_peer_disconnected_by_hand_is_disconnected_at_a_frame_and_the_match_goes_on() {
     let ports = ports();
-    let eps = [0, 1].map(|slot| {
-        let (cfg, _strings, _peers) = config(slot, ports);
-        let mut p = ptr::null_mut();
-        // SAFETY: as above.
-        ok(unsafe { framelock_p2p_new(&cfg, &mut p) });
-        p
-    });
+    let eps = arena_endpoints(ports);
     // SAFETY: live handles.
     assert_eq!(unsafe { framelock_p2p_disconnect_peer(eps[0], 0) }, FRAMELOCK_ERR_WRONG_STATE, "not running yet");
     play(eps, &arena_input);
@@ -471,27 +434,12 @@ fn a_peer_disconnected_by_hand_is_disconnected_at_a_frame_and_the_match_goes_on(
     let mut tick = 10_000;
     while stats(eps[0]).checksummed_until < start + 120 {
         assert!(Instant::now() < deadline, "slot 0 does not go on: {:?}", stats(eps[0]));
-        // SAFETY: a live handle used by this thread only; valid out-parameters.
-        unsafe {
-            ok(framelock_p2p_poll(eps[0], 1));
-            let mut due = 0;
-            ok(framelock_p2p_ticks_due(eps[0], &mut due));
-            for _ in 0..due {
-                tick += 1;
-                let i = arena_input(0, tick);
-                ok(framelock_p2p_add_local_input(eps[0], 0, i.as_ptr(), i.len()));
-                ok(framelock_p2p_tick(eps[0], ptr::null_mut()));
+        poll_and_tick(eps[0], Some(0), &mut tick, |t| arena_input(0, t));
+        each_event(eps[0], |e| {
+            if e.kind == FRAMELOCK_P2P_EVENT_DISCONNECTED {
+                disconnected = Some((e.slot, e.frame));
             }
-            let mut e = framelock_p2p_event::default();
-            loop {
-                ok(framelock_p2p_poll_event(eps[0], &mut e));
-                match e.kind {
-                    FRAMELOCK_P2P_EVENT_NONE => break,
-                    FRAMELOCK_P2P_EVENT_DISCONNECTED => disconnected = Some((e.slot, e.frame)),
-                    _ => {}
-                }
-            }
-        }
+        });
     }
     let (slot, frame) = disconnected.expect("a DISCONNECTED event");
     assert_eq!(slot, 1);

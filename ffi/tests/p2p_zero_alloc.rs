@@ -15,6 +15,7 @@ use std::ptr;
 use std::time::{Duration, Instant};
 
 use common::ok;
+use common::p2p::poll_and_tick;
 use framelock::*;
 
 #[global_allocator]
@@ -24,18 +25,10 @@ static GLOBAL: framelock_testkit::Counting = framelock_testkit::Counting;
 fn round(eps: &[*mut framelock_p2p; 2], ticks: &mut [u32; 2]) -> u32 {
     let mut played = 0;
     for (slot, &p) in eps.iter().enumerate() {
+        played +=
+            poll_and_tick(p, Some(slot), &mut ticks[slot], |t| [t as u8 & (if slot == 1 { 0xff } else { 0x0f }), 0]);
         // SAFETY: live handles used by this thread only; valid out-parameters.
         unsafe {
-            ok(framelock_p2p_poll(p, 1));
-            let mut due = 0;
-            ok(framelock_p2p_ticks_due(p, &mut due));
-            for _ in 0..due {
-                ticks[slot] += 1;
-                let input = [ticks[slot] as u8 & (if slot == 1 { 0xff } else { 0x0f }), 0];
-                ok(framelock_p2p_add_local_input(p, slot as u32, input.as_ptr(), input.len()));
-                ok(framelock_p2p_tick(p, ptr::null_mut()));
-                played += 1;
-            }
             let mut e = framelock_p2p_event::default();
             ok(framelock_p2p_poll_event(p, &mut e));
             let mut s = framelock_p2p_stats {

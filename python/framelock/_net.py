@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from . import _framelock
 from ._arena import INPUT_SIZE, ArenaParams, ArenaState
-from ._session import InputLike, Outcome, _as_bytes
+from ._session import InputLike, Outcome, _as_bytes, _Frames, _uint8
 
 __all__ = ["ConnectionState", "NetClient", "NetStats"]
 
@@ -92,7 +92,7 @@ def _read_token(token: bytes | bytearray | memoryview | str | os.PathLike[str]) 
     raise TypeError(f"token must be the token's bytes or the path of its file, not {type(token).__name__}")
 
 
-class NetClient:
+class NetClient(_Frames):
     """A bot in a live room: connects to a relay with a connect token and plays the built-in
     simulation (the arena) under the relay's authority, as ``framelock bot`` does.
 
@@ -109,6 +109,8 @@ class NetClient:
     your own calling ``poll()`` and, once per frame at the tick rate, ``tick()``. Use it as a
     context manager to leave the room at the end of the block.
     """
+
+    _native: _framelock.NativeNetClient
 
     def __init__(
         self,
@@ -216,11 +218,7 @@ class NetClient:
                 return _as_bytes(fn(self))
 
             return self._native.play(frames, None, 0, 1, callback, timeout, leave)
-        arr = np.asarray(inputs)
-        if arr.dtype != np.uint8:
-            if arr.dtype.kind not in "iub" or arr.size and (arr.min() < 0 or arr.max() > 255):
-                raise TypeError(f"inputs must be uint8 (or integers 0..255), not {arr.dtype}")
-            arr = arr.astype(np.uint8)
+        arr = _uint8(inputs)
         if arr.ndim == 2:
             arr = arr[:, None, :]
         if arr.ndim != 3 or arr.shape[2] != INPUT_SIZE or arr.shape[1] not in (1, self._players):
@@ -253,21 +251,6 @@ class NetClient:
     def checksum(self, frame: int) -> int | None:
         """The final checksum of the state at the start of ``frame``, while kept."""
         return self._native.checksum(frame)
-
-    @property
-    def current_frame(self) -> int:
-        """The frame the next tick simulates."""
-        return self._native.current_frame
-
-    @property
-    def confirmed_until(self) -> int:
-        """The first frame whose inputs the relay has not all confirmed yet (as far as received)."""
-        return self._native.confirmed_until
-
-    @property
-    def checksummed_until(self) -> int:
-        """Every frame below this has its final checksum."""
-        return self._native.checksummed_until
 
     @property
     def input_delay(self) -> int:

@@ -12,7 +12,17 @@ import numpy.typing as npt
 
 from . import _framelock
 from ._arena import INPUT_SIZE, ArenaParams, ArenaState
-from ._session import Desync, InputLike, InputStatus, Outcome, SessionStats, SlotDisconnected, _as_bytes
+from ._session import (
+    Desync,
+    InputLike,
+    InputStatus,
+    Outcome,
+    SessionStats,
+    SlotDisconnected,
+    _as_bytes,
+    _Frames,
+    _uint8,
+)
 
 __all__ = [
     "ConfigMismatch",
@@ -246,7 +256,7 @@ def _read_key(key: bytes | bytearray | memoryview | None, key_file: str | os.Pat
     return raw
 
 
-class P2PSession:
+class P2PSession(_Frames):
     """One process of a peer-to-peer match: rollback (or lockstep) with peer-to-peer authority,
     over a UDP socket owned by the native side, with authenticated datagrams (docs/p2p-protocol.md).
 
@@ -267,6 +277,8 @@ class P2PSession:
     Python code runs), or a loop of your own calling ``poll()`` and ``tick()`` when
     ``until_next_tick()`` reaches 0. ``close()`` (or leaving a ``with`` block) frees the socket.
     """
+
+    _native: _framelock.NativeP2PSession
 
     def __init__(
         self,
@@ -432,11 +444,7 @@ class P2PSession:
                 return self._input_bytes(fn(self))
 
             return self._native.play(frames, None, 0, callback, timeout, sync_timeout)
-        arr = np.asarray(inputs)
-        if arr.dtype != np.uint8:
-            if arr.dtype.kind not in "iub" or arr.size and (arr.min() < 0 or arr.max() > 255):
-                raise TypeError(f"inputs must be uint8 (or integers 0..255), not {arr.dtype}")
-            arr = arr.astype(np.uint8)
+        arr = _uint8(inputs)
         n = len(self._local)
         if arr.ndim == 2 and n == 1:
             arr = arr[:, None, :]
@@ -529,21 +537,6 @@ class P2PSession:
     def running(self) -> bool:
         """True once every peer is synchronized (frames are being played)."""
         return self._native.running
-
-    @property
-    def current_frame(self) -> int:
-        """The frame the next tick simulates."""
-        return self._native.current_frame
-
-    @property
-    def confirmed_until(self) -> int:
-        """The first frame whose inputs are not all confirmed."""
-        return self._native.confirmed_until
-
-    @property
-    def checksummed_until(self) -> int:
-        """Every frame below this has its final checksum."""
-        return self._native.checksummed_until
 
     @property
     def local_addr(self) -> str:

@@ -71,6 +71,39 @@ def _as_bytes(value: object, what: str = "input") -> bytes:
     raise TypeError(f"{what} must be bytes, a uint8 array or a sequence of ints, not {type(value).__name__}")
 
 
+def _uint8(inputs: npt.ArrayLike) -> npt.NDArray[np.uint8]:
+    """``inputs`` as a uint8 array (``run``/``play`` inputs): integers 0..255 are converted."""
+    arr = np.asarray(inputs)
+    if arr.dtype != np.uint8:
+        if arr.dtype.kind not in "iub" or arr.size and (arr.min() < 0 or arr.max() > 255):
+            raise TypeError(f"inputs must be uint8 (or integers 0..255), not {arr.dtype}")
+        arr = arr.astype(np.uint8)
+    return arr
+
+
+class _Frames:
+    """The frame counters of ``Session``, ``NetClient`` and ``P2PSession``, read from their
+    native half."""
+
+    _native: _framelock.NativeSession | _framelock.NativeNetClient | _framelock.NativeP2PSession
+
+    @property
+    def current_frame(self) -> int:
+        """The frame the next tick (or advance) simulates."""
+        return self._native.current_frame
+
+    @property
+    def confirmed_until(self) -> int:
+        """The first frame whose inputs are not all confirmed (by the relay for a ``NetClient``,
+        as far as received)."""
+        return self._native.confirmed_until
+
+    @property
+    def checksummed_until(self) -> int:
+        """Every frame below this has its final checksum."""
+        return self._native.checksummed_until
+
+
 def _slots_of(mask: int) -> tuple[int, ...]:
     return tuple(s for s in range(mask.bit_length()) if mask >> s & 1)
 
@@ -276,7 +309,7 @@ class RunResult:
 # ----- the session -------------------------------------------------------------------------------
 
 
-class Session:
+class Session(_Frames):
     """A frame-sync session: inputs in, ordered requests out, checksums compared.
 
     Over Python-owned state (no ``arena``), ``advance()`` returns a :class:`Step` whose requests
@@ -292,6 +325,8 @@ class Session:
     (``start_recording``). Sizes default to the arena's needs, or 8-byte inputs and 64 KiB
     snapshots. Every value is checked by the core: ``InvalidConfigError`` says which one.
     """
+
+    _native: _framelock.NativeSession
 
     def __init__(
         self,
@@ -469,11 +504,7 @@ class Session:
         """
         if self._arena is None:
             raise TypeError("run() needs the built-in simulation: build the session with arena=ArenaParams(...)")
-        arr = np.asarray(inputs)
-        if arr.dtype != np.uint8:
-            if arr.dtype.kind not in "iub" or arr.size and (arr.min() < 0 or arr.max() > 255):
-                raise TypeError(f"inputs must be uint8 (or integers 0..255), not {arr.dtype}")
-            arr = arr.astype(np.uint8)
+        arr = _uint8(inputs)
         if arr.ndim != 3 or arr.shape[1] != self.slots:
             raise ValueError(f"inputs must have shape (frames, {self.slots}, input_bytes), not {arr.shape}")
         if arr.shape[2] < 1 or arr.shape[2] > self.max_input_size:
@@ -528,21 +559,6 @@ class Session:
     def stats(self) -> SessionStats:
         """Counters: frames advanced and resimulated, rollbacks, stalls, desyncs..."""
         return SessionStats(*self._native.stats())
-
-    @property
-    def current_frame(self) -> int:
-        """The frame the next advance simulates."""
-        return self._native.current_frame
-
-    @property
-    def confirmed_until(self) -> int:
-        """The first frame whose inputs are not all confirmed."""
-        return self._native.confirmed_until
-
-    @property
-    def checksummed_until(self) -> int:
-        """Every frame below this has its final checksum recorded."""
-        return self._native.checksummed_until
 
     @property
     def slots(self) -> int:

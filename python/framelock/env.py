@@ -123,23 +123,26 @@ class _ArenaBase:
 
     metadata: dict[str, Any] = {"render_modes": ["human", "rgb_array"], "render_fps": 30}
 
-    def _setup(
+    def __init__(
         self,
-        players: int,
-        max_cycles: int,
-        world_size: int,
-        max_projectiles: int,
-        seed: int | None,
-        render_mode: str | None,
-        observation: ObservationKind,
-        projectiles: int,
-        flat: bool,
-        render_size: int,
-        discrete: bool,
+        players: int = 4,
+        *,
+        max_cycles: int = 1000,
+        world_size: int = 512,
+        max_projectiles: int = 256,
+        seed: int | None = None,
+        render_mode: str | None = None,
+        observation: ObservationKind = "basic",
+        projectiles: int = 8,
+        flat: bool = True,
+        render_size: int = 256,
+        discrete_actions: bool = False,
     ) -> None:
-        self._discrete = discrete
+        self._discrete = discrete_actions
         #: ``MultiDiscrete([9, 2, 8])``, or ``Discrete(144)`` with ``discrete_actions=True``.
-        self._action_space: spaces.Space[Any] = spaces.Discrete(144) if discrete else spaces.MultiDiscrete([9, 2, 8])
+        self._action_space: spaces.Space[Any] = (
+            spaces.Discrete(144) if discrete_actions else spaces.MultiDiscrete([9, 2, 8])
+        )
         if observation not in ("basic", "full"):
             raise ValueError(f'observation must be "basic" or "full", not {observation!r}')
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -165,6 +168,11 @@ class _ArenaBase:
         self.state_space = spaces.Box(
             low=-1.0, high=1.0, shape=(players * features,) if flat else (players, features), dtype=np.float32
         )
+        self._init_api(players)
+
+    def _init_api(self, players: int) -> None:
+        """What each environment API adds at the end of ``__init__`` (agents, or spaces)."""
+        raise NotImplementedError
 
     def _input(self, action: npt.ArrayLike, who: str) -> bytes:
         a = discrete_to_action(action, who) if self._discrete else check_action(action, who)
@@ -264,34 +272,7 @@ class ArenaParallelEnv(_ArenaBase, ParallelEnv):  # type: ignore[misc]
         "is_parallelizable": True,
     }
 
-    def __init__(
-        self,
-        players: int = 4,
-        *,
-        max_cycles: int = 1000,
-        world_size: int = 512,
-        max_projectiles: int = 256,
-        seed: int | None = None,
-        render_mode: str | None = None,
-        observation: ObservationKind = "basic",
-        projectiles: int = 8,
-        flat: bool = True,
-        render_size: int = 256,
-        discrete_actions: bool = False,
-    ) -> None:
-        self._setup(
-            players,
-            max_cycles,
-            world_size,
-            max_projectiles,
-            seed,
-            render_mode,
-            observation,
-            projectiles,
-            flat,
-            render_size,
-            discrete_actions,
-        )
+    def _init_api(self, players: int) -> None:
         self.possible_agents = [f"player_{i}" for i in range(players)]
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
         self.agents: list[str] = []
@@ -357,34 +338,7 @@ class ArenaEnv(_ArenaBase, gymnasium.Env):  # type: ignore[misc,unused-ignore]
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 30}
 
-    def __init__(
-        self,
-        players: int = 4,
-        *,
-        max_cycles: int = 1000,
-        world_size: int = 512,
-        max_projectiles: int = 256,
-        seed: int | None = None,
-        render_mode: str | None = None,
-        observation: ObservationKind = "basic",
-        projectiles: int = 8,
-        flat: bool = True,
-        render_size: int = 256,
-        discrete_actions: bool = False,
-    ) -> None:
-        self._setup(
-            players,
-            max_cycles,
-            world_size,
-            max_projectiles,
-            seed,
-            render_mode,
-            observation,
-            projectiles,
-            flat,
-            render_size,
-            discrete_actions,
-        )
+    def _init_api(self, players: int) -> None:
         self.observation_space = self._obs_space
         self.action_space = self._action_space
 

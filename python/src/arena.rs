@@ -17,6 +17,23 @@ pub fn params(t: ParamsTuple) -> Result<ArenaParams, Error> {
     Ok(p)
 }
 
+/// Checked arena params for a match of `slots` players (one per slot).
+pub fn match_params(t: ParamsTuple, slots: usize) -> Result<ArenaParams, Error> {
+    let p = params(t)?;
+    if usize::from(p.players) != slots {
+        return Err(Error::InvalidConfig {
+            setting: "arena",
+            reason: "must have one player per slot (players == arena.players)",
+        });
+    }
+    Ok(p)
+}
+
+/// The arena of checked params (its own refusal as an `InvalidConfigError` of `arena`).
+pub fn new_arena(p: ArenaParams) -> Result<Arena, Error> {
+    Arena::new(p).map_err(|e| Error::InvalidConfig { setting: "arena", reason: e.reason })
+}
+
 pub fn params_tuple(p: &ArenaParams) -> ParamsTuple {
     (p.players, p.max_projectiles, p.world_size, p.seed)
 }

@@ -19,6 +19,7 @@ mod net;
 mod observe;
 mod p2p;
 mod p2p_game;
+mod realtime;
 mod session;
 mod signals;
 mod state;
@@ -26,7 +27,7 @@ mod vecenv;
 
 use std::time::Instant;
 
-use framelock_core::arena::{scratch_size_bound, snapshot_size_bound, Arena, INPUT_SIZE};
+use framelock_core::arena::{scratch_size_bound, snapshot_size_bound, INPUT_SIZE};
 use framelock_core::{checksum64 as core_checksum64, Driver, Error, SessionBuilder};
 use pyo3::prelude::*;
 
@@ -65,7 +66,7 @@ fn _bench_native(
             .frame_arena_size(scratch_size_bound(&p))
             .checksum_interval(checksum_interval)
             .build()?;
-        let sim = Arena::new(p).map_err(|e| Error::InvalidConfig { setting: "arena", reason: e.reason })?;
+        let sim = arena::new_arena(p)?;
         let mut driver = Driver::new(session, sim);
         let start = Instant::now();
         for row in inputs.chunks_exact(slots * INPUT_SIZE) {

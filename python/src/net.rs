@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use framelock_core::arena::{self, scratch_size_bound, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
 use framelock_core::{Authority, Driver, Frame, Mode, SessionBuilder};
-use framelock_net::io::{Conditioner, UdpDriver};
+use framelock_net::io::UdpDriver;
 use framelock_net::netcode::{ClientState, ConnectToken};
 use framelock_net::player::NetClient;
 use framelock_net::sync::RoomClient;
@@ -18,17 +18,12 @@ use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::arena::{params, ParamsTuple};
-use crate::errors::{connect_token, connection_failed, network, to_py, IntoPy};
+use crate::arena::{match_params, new_arena, ParamsTuple};
+use crate::errors::{connect_token, connection_failed, to_py, IntoPy};
+use crate::realtime::{self, Frames, Live, LiveClass, Source, MAX_CATCH_UP_TICKS, MAX_POLL, SIGNAL_CHECK};
 
 /// How long a client may take to connect before `play` gives up (as `framelock bot`).
 const CONNECT_LIMIT: Duration = Duration::from_secs(10);
-/// The longest `play` waits in one driver iteration (so it checks for Ctrl-C and the clock).
-const MAX_POLL: Duration = Duration::from_millis(10);
-/// How often `play` lets Python check for signals.
-const SIGNAL_CHECK: Duration = Duration::from_millis(100);
-/// A tick loop that fell behind plays at most this many missed ticks at once.
-const MAX_CATCH_UP_TICKS: u32 = 8;
 
 /// The connection states of the netcode standard, by their `as i32` code, with the names of
 /// `framelock.ConnectionState`.
@@ -47,19 +42,8 @@ pub fn state_name(s: ClientState) -> &'static str {
     }
 }
 
-/// Where `play` takes each tick's input from.
-enum Source<'a> {
-    /// `arena::scripted_input(seed, slot, tick)`, as `framelock bot`.
-    Scripted,
-    /// Row `t` of a `rows × width × 2` buffer for tick `t` of this `play`; column `slot` (or 0
-    /// when `width` is 1); the neutral input after the last row.
-    Rows { data: &'a [u8], rows: usize, width: usize },
-    /// A Python callable returning the input (called with the GIL and the client unlocked).
-    Callback(&'a Py<PyAny>),
-}
-
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Inner {
     client: NetClient<Arena>,
     driver: UdpDriver,
     /// `None` for a spectator.
@@ -90,22 +74,6 @@ impl Inner {
         Err(connection_failed(format!("{what} ({})", state_name(s)), state_name(s)))
     }
 
-    fn run_once(&mut self, wait: Duration) -> PyResult<()> {
-        self.driver.run_once(&mut self.client, wait).map_err(|e| network(format!("socket: {e}")))
-    }
-
-    /// One tick with `input` (ignored by a spectator); `None` before the connection is up.
-    fn tick(&mut self, input: &[u8]) -> PyResult<Option<(bool, u64)>> {
-        let now = self.driver.now();
-        let connected = self.client.is_connected();
-        let o = self.client.tick(now, input).py_err()?;
-        if connected {
-            self.ticks = self.ticks.wrapping_add(1);
-        }
-        self.driver.flush(&mut self.client, now);
-        Ok(o.map(crate::session::outcome))
-    }
-
     fn scripted(&self) -> [u8; INPUT_SIZE] {
         match self.slot {
             Some(slot) => arena::scripted_input(self.seed, slot, self.ticks.wrapping_add(1)),
@@ -127,13 +95,45 @@ impl Inner {
         Ok(())
     }
 
-    fn final_checksum(&self, frame: Frame) -> Option<u64> {
-        let s = self.client.room().driver().session();
-        if s.checksummed_until() > frame {
-            Some(s.checksum(frame).unwrap_or(0))
-        } else {
-            None
+    fn session(&self) -> &framelock_core::Session {
+        self.client.room().driver().session()
+    }
+}
+
+impl Live for Inner {
+    fn run_once(&mut self, wait: Duration) -> PyResult<()> {
+        realtime::run_once(&mut self.driver, &mut self.client, wait)
+    }
+
+    /// One tick with `input` (ignored by a spectator); `None` before the connection is up.
+    fn tick(&mut self, input: &[u8]) -> PyResult<Option<(bool, u64)>> {
+        let now = self.driver.now();
+        let connected = self.client.is_connected();
+        let o = self.client.tick(now, input).py_err()?;
+        if connected {
+            self.ticks = self.ticks.wrapping_add(1);
         }
+        self.driver.flush(&mut self.client, now);
+        Ok(o.map(crate::session::outcome))
+    }
+
+    fn tick_scripted(&mut self) -> PyResult<()> {
+        let input = self.scripted();
+        self.tick(&input).map(drop)
+    }
+
+    /// A row holds a column per slot (or one for every slot): this slot's.
+    fn tick_row(&mut self, row: Option<&[u8]>) -> PyResult<()> {
+        let col = match row {
+            Some(r) if r.len() > INPUT_SIZE => self.slot.unwrap_or(0),
+            _ => 0,
+        };
+        let input = row.map_or(&arena::NEUTRAL_INPUT[..], |r| &r[col * INPUT_SIZE..(col + 1) * INPUT_SIZE]);
+        self.tick(input).map(drop)
+    }
+
+    fn ticks(&self) -> u32 {
+        self.ticks
     }
 }
 
@@ -142,11 +142,8 @@ impl Inner {
 #[derive(Debug, Default)]
 struct Progress {
     state: AtomicI32,
-    current_frame: AtomicU32,
-    confirmed_until: AtomicU32,
-    checksummed_until: AtomicU32,
+    frames: Frames,
     input_delay: AtomicU32,
-    ticks: AtomicU32,
 }
 
 /// The native half of `framelock.NetClient`: the client behind a mutex, so that `play`, `poll`
@@ -160,16 +157,16 @@ pub struct NativeNetClient {
     progress: Progress,
 }
 
-impl NativeNetClient {
+impl LiveClass for NativeNetClient {
+    type Inner = Inner;
+    type Guard<'a> = MutexGuard<'a, Inner>;
+
     fn publish(&self, g: &Inner) {
-        let s = g.client.room().driver().session();
+        let s = g.session();
         let p = &self.progress;
         p.state.store(g.state() as i32, Ordering::Relaxed);
-        p.current_frame.store(s.current_frame(), Ordering::Relaxed);
-        p.confirmed_until.store(s.confirmed_until(), Ordering::Relaxed);
-        p.checksummed_until.store(s.checksummed_until(), Ordering::Relaxed);
+        p.frames.publish(s, g.ticks);
         p.input_delay.store(s.input_delay(), Ordering::Relaxed);
-        p.ticks.store(g.ticks, Ordering::Relaxed);
     }
 
     /// Never waits (see `NativeSession::lock`): a busy client raises.
@@ -179,13 +176,14 @@ impl NativeNetClient {
         })
     }
 
-    /// The blocking lock, for the loop of `play` (which holds no GIL while waiting for it).
-    fn lock_wait(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock()
+    fn lock_wait(&self) -> PyResult<MutexGuard<'_, Inner>> {
+        Ok(self.inner.lock())
     }
+}
 
+impl NativeNetClient {
     fn play_loop(&self, frames: Frame, source: &Source<'_>, limit: Duration, leave: bool) -> PyResult<u64> {
-        let mut g = self.lock_wait();
+        let mut g = self.lock_wait()?;
         let started = g.driver.now();
         let deadline = started + limit;
         let mut next_tick = started;
@@ -193,7 +191,7 @@ impl NativeNetClient {
         let first_tick = g.ticks;
         loop {
             self.publish(&g);
-            if let Some(c) = g.final_checksum(frames) {
+            if let Some(c) = realtime::final_checksum(g.session(), frames) {
                 if leave {
                     g.leave()?;
                     self.publish(&g);
@@ -203,11 +201,7 @@ impl NativeNetClient {
             g.check_alive()?;
             let now = g.driver.now();
             if now > deadline {
-                return Err(network(format!(
-                    "frame {frames} was not final within {:.1} s (at frame {})",
-                    limit.as_secs_f64(),
-                    g.client.room().driver().session().checksummed_until()
-                )));
+                return Err(realtime::not_final(frames, limit, g.session()));
             }
             if !g.client.is_connected() && now > started + CONNECT_LIMIT {
                 let s = state_name(g.state());
@@ -221,43 +215,13 @@ impl NativeNetClient {
             while now >= next_tick && behind < MAX_CATCH_UP_TICKS {
                 next_tick += g.period;
                 behind += 1;
-                if !g.client.is_connected() {
-                    continue;
-                }
-                match *source {
-                    Source::Scripted => {
-                        let input = g.scripted();
-                        g.tick(&input)?;
-                    }
-                    Source::Rows { data, rows, width } => {
-                        let t = g.ticks.wrapping_sub(first_tick) as usize;
-                        let col = if width == 1 { 0 } else { g.slot.unwrap_or(0) };
-                        let input = if t < rows {
-                            let at = (t * width + col) * INPUT_SIZE;
-                            &data[at..at + INPUT_SIZE]
-                        } else {
-                            &arena::NEUTRAL_INPUT[..]
-                        };
-                        g.tick(input)?;
-                    }
-                    Source::Callback(cb) => {
-                        drop(g);
-                        let input: Vec<u8> = Python::attach(|py| {
-                            let v = cb.call0(py)?;
-                            v.extract::<Vec<u8>>(py).map_err(|e| {
-                                PyTypeError::new_err(format!("the inputs callable must return bytes: {e}"))
-                            })
-                        })?;
-                        g = self.lock_wait();
-                        g.tick(&input)?;
-                    }
+                if g.client.is_connected() {
+                    g = realtime::tick_from(self, g, source, first_tick)?;
                 }
             }
             if g.driver.now() >= next_signal_check {
                 next_signal_check = g.driver.now() + SIGNAL_CHECK;
-                drop(g);
-                crate::signals::check()?;
-                g = self.lock_wait();
+                g = realtime::check_signals(self, g)?;
             }
         }
     }
@@ -288,21 +252,13 @@ impl NativeNetClient {
         bind: Option<String>,
     ) -> PyResult<Self> {
         let token = ConnectToken::read(token).map_err(|e| connect_token(e.to_string()))?;
-        let p: ArenaParams = params(arena_params).py_err()?;
-        if usize::from(p.players) != players {
-            return Err(to_py(framelock_core::Error::InvalidConfig {
-                setting: "arena",
-                reason: "must have one player per slot (players == arena.players)",
-            }));
-        }
+        let p: ArenaParams = match_params(arena_params, players).py_err()?;
         if !(1..=1000).contains(&tick_rate) {
             return Err(PyValueError::new_err(format!(
                 "tick_rate must be 1..=1000 frames per second, not {tick_rate}"
             )));
         }
-        if !(0.0..=1.0).contains(&loss) {
-            return Err(PyValueError::new_err(format!("loss must be between 0 and 1, not {loss}")));
-        }
+        realtime::check_probability("loss", loss)?;
         if let Some(s) = slot.filter(|&s| s >= players) {
             return Err(to_py(framelock_core::Error::UnknownSlot { slot: s, slots: players }));
         }
@@ -317,9 +273,7 @@ impl NativeNetClient {
             None => b.mode(Mode::Lockstep),
         };
         let session = b.build().py_err()?;
-        let sim = Arena::new(p)
-            .map_err(|e| framelock_core::Error::InvalidConfig { setting: "arena", reason: e.reason })
-            .py_err()?;
+        let sim = new_arena(p).py_err()?;
         let bind: SocketAddr = match bind {
             Some(a) => a.parse().map_err(|e| PyValueError::new_err(format!("bind: {a:?} is not an address: {e}")))?,
             None if token.server_addresses().first().is_some_and(SocketAddr::is_ipv6) => {
@@ -327,17 +281,9 @@ impl NativeNetClient {
             }
             None => SocketAddr::from(([0, 0, 0, 0], 0)),
         };
-        let mut driver = UdpDriver::bind(bind).map_err(|e| network(format!("cannot bind {bind}: {e}")))?;
-        if loss > 0.0 || latency_ms > 0 || jitter_ms > 0 {
-            driver.condition(Conditioner {
-                latency: Duration::from_millis(latency_ms),
-                jitter: Duration::from_millis(jitter_ms),
-                loss_per_mille: (loss * 1000.0) as u32,
-                duplicate_per_mille: 0,
-                reorder_per_mille: 0,
-                seed: seed ^ (slot.unwrap_or(255) as u64) << 32,
-            });
-        }
+        let mut driver = realtime::bind(bind)?;
+        let link_seed = seed ^ (slot.unwrap_or(255) as u64) << 32;
+        realtime::condition(&mut driver, latency_ms, jitter_ms, loss, 0.0, 0.0, link_seed);
         let driver_sim = Driver::new(session, sim);
         let room = match slot {
             Some(s) => RoomClient::new(driver_sim, s, checksum_interval.max(1)),
@@ -363,13 +309,7 @@ impl NativeNetClient {
     /// One driver iteration with the GIL released: waits up to `max_wait` seconds for a datagram
     /// or the connection's next deadline, takes what arrived, sends what is due.
     fn poll(&self, py: Python<'_>, max_wait: f64) -> PyResult<()> {
-        let wait = Duration::try_from_secs_f64(max_wait.max(0.0))
-            .map_err(|_| PyValueError::new_err("max_wait must be a finite number of seconds"))?;
-        let mut g = self.lock()?;
-        let this: &mut Inner = &mut g;
-        let r = py.detach(move || this.run_once(wait));
-        self.publish(&g);
-        r
+        realtime::poll(self, py, max_wait)
     }
 
     /// One tick with `input` (`None`: the scripted bot input). `(advanced, frame_or_mask)`, or
@@ -429,15 +369,10 @@ impl NativeNetClient {
             g.period
         };
         let limit = match timeout {
-            Some(t) => Duration::try_from_secs_f64(t.max(0.0))
-                .map_err(|_| PyValueError::new_err("timeout must be a finite number of seconds"))?,
+            Some(t) => realtime::seconds(t, "timeout")?,
             None => Duration::from_secs(20) + period * frames.saturating_add(600),
         };
-        let source = match (&data, &callback) {
-            (Some(d), _) => Source::Rows { data: d, rows, width },
-            (None, Some(cb)) => Source::Callback(cb),
-            (None, None) => Source::Scripted,
-        };
+        let source = Source::new(data.as_deref(), rows, width * INPUT_SIZE, callback.as_ref());
         // Only `play` itself may hold the mutex meanwhile: another thread's call fails at once.
         drop(self.lock()?);
         py.detach(|| self.play_loop(frames, &source, limit, leave))
@@ -470,22 +405,22 @@ impl NativeNetClient {
     }
 
     fn checksum(&self, frame: Frame) -> PyResult<Option<u64>> {
-        Ok(self.lock()?.client.room().driver().session().checksum(frame))
+        Ok(self.lock()?.session().checksum(frame))
     }
 
     #[getter]
     fn current_frame(&self) -> Frame {
-        self.progress.current_frame.load(Ordering::Relaxed)
+        self.progress.frames.current_frame()
     }
 
     #[getter]
     fn confirmed_until(&self) -> Frame {
-        self.progress.confirmed_until.load(Ordering::Relaxed)
+        self.progress.frames.confirmed_until()
     }
 
     #[getter]
     fn checksummed_until(&self) -> Frame {
-        self.progress.checksummed_until.load(Ordering::Relaxed)
+        self.progress.frames.checksummed_until()
     }
 
     #[getter]
@@ -495,13 +430,12 @@ impl NativeNetClient {
 
     #[getter]
     fn ticks(&self) -> u32 {
-        self.progress.ticks.load(Ordering::Relaxed)
+        self.progress.frames.ticks()
     }
 
     #[getter]
     fn local_addr(&self) -> PyResult<String> {
-        let g = self.lock()?;
-        g.driver.local_addr().map(|a| a.to_string()).map_err(|e| network(format!("socket: {e}")))
+        realtime::local_addr(&self.lock()?.driver)
     }
 
     #[getter]
@@ -512,7 +446,7 @@ impl NativeNetClient {
     /// Every counter as `(name, value)` pairs (the fields of `framelock.NetStats`).
     fn stats(&self) -> PyResult<Vec<(&'static str, u64)>> {
         let g = self.lock()?;
-        let session = g.client.room().driver().session();
+        let session = g.session();
         let s = session.stats();
         let room = g.client.room().stats();
         let io = g.driver.stats();

@@ -7,28 +7,22 @@
 use std::cell::{Cell, RefCell};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use framelock_core::arena::{self, scratch_size_bound, snapshot_size_bound, Arena, INPUT_SIZE};
+use framelock_core::arena::{self, scratch_size_bound, snapshot_size_bound, INPUT_SIZE};
 use framelock_core::{checksum64, Frame, Mode};
-use framelock_net::io::{Conditioner, UdpDriver};
+use framelock_net::io::UdpDriver;
 use framelock_net::p2p::{P2pBuilder, P2pEndpoint, P2pError, P2pEvent};
 use parking_lot::{Mutex, MutexGuard};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::arena::{params, ParamsTuple};
+use crate::arena::{match_params, new_arena, ParamsTuple};
 use crate::errors::{network, peer_config_mismatch, to_py, IntoPy};
 use crate::p2p_game::{p2p_err, Game, PySim};
-
-/// The longest `play` waits in one driver iteration (so it checks for Ctrl-C and the clock).
-const MAX_POLL: Duration = Duration::from_millis(10);
-/// How often `play` lets Python check for signals.
-const SIGNAL_CHECK: Duration = Duration::from_millis(100);
-/// A tick loop that fell behind plays at most this many missed ticks at once.
-const MAX_CATCH_UP_TICKS: u32 = 8;
+use crate::realtime::{self, Frames, Live, LiveClass, Source, MAX_CATCH_UP_TICKS, MAX_POLL, SIGNAL_CHECK};
 /// After its last frame is final, `play` keeps ticking at most this long until every peer has
 /// acknowledged what it needs from this process (as `framelock p2p`).
 const LINGER: Duration = Duration::from_secs(5);
@@ -64,19 +58,8 @@ fn event_tuple(e: P2pEvent) -> EventTuple {
     }
 }
 
-/// Where `play` takes each tick's input from.
-enum Source<'a> {
-    /// `arena::scripted_input(seed, slot, tick)` for every local slot, as `framelock p2p`.
-    Scripted,
-    /// Row `t` (`width` bytes: every local slot's input in slot order) for tick `t` of this
-    /// `play`; the default input after the last row.
-    Rows { data: &'a [u8], rows: usize },
-    /// A Python callable returning the input (called with the GIL and the session unlocked).
-    Callback(&'a Py<PyAny>),
-}
-
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Inner {
     ep: P2pEndpoint<Game>,
     driver: UdpDriver,
     local: Vec<usize>,
@@ -99,12 +82,6 @@ struct Inner {
 }
 
 impl Inner {
-    fn run_once(&mut self, wait: Duration) -> PyResult<()> {
-        self.driver.run_once(&mut self.ep, wait).map_err(|e| network(format!("socket: {e}")))?;
-        self.collect_events();
-        Ok(())
-    }
-
     fn collect_events(&mut self) {
         while let Some(e) = self.ep.poll_event() {
             if let P2pEvent::ConfigMismatch { peer, setting, local, remote } = e {
@@ -136,6 +113,27 @@ impl Inner {
         v
     }
 
+    fn session(&self) -> &framelock_core::Session {
+        self.ep.driver().session()
+    }
+
+    /// Every peer has what it needs from this process for the checksum of `frame` (its inputs, a
+    /// hosted spectator the confirmed frames, below `frame`), or is gone.
+    fn served(&self, frame: Frame) -> bool {
+        let now = self.driver.now();
+        self.ep
+            .peers()
+            .all(|p| self.ep.peer_stats(p.index, now).is_none_or(|s| s.acknowledged >= frame || s.disconnected))
+    }
+}
+
+impl Live for Inner {
+    fn run_once(&mut self, wait: Duration) -> PyResult<()> {
+        realtime::run_once(&mut self.driver, &mut self.ep, wait)?;
+        self.collect_events();
+        Ok(())
+    }
+
     /// One tick with `input` (every local slot's, in slot order; ignored by a spectator); `None`
     /// before every peer is synchronized.
     fn tick(&mut self, input: &[u8]) -> PyResult<Option<(bool, u64)>> {
@@ -153,27 +151,24 @@ impl Inner {
         Ok(o.map(crate::session::outcome))
     }
 
-    fn final_checksum(&self, frame: Frame) -> Option<u64> {
-        let s = self.ep.driver().session();
-        if s.checksummed_until() > frame {
-            Some(s.checksum(frame).unwrap_or(0))
-        } else {
-            None
-        }
+    fn tick_scripted(&mut self) -> PyResult<()> {
+        let input = self.scripted();
+        self.tick(&input).map(drop)
     }
 
-    /// Every peer has what it needs from this process for the checksum of `frame` (its inputs, a
-    /// hosted spectator the confirmed frames, below `frame`), or is gone.
-    fn served(&self, frame: Frame) -> bool {
-        let now = self.driver.now();
-        self.ep
-            .peers()
-            .all(|p| self.ep.peer_stats(p.index, now).is_none_or(|s| s.acknowledged >= frame || s.disconnected))
+    /// A row holds every local slot's input, in slot order.
+    fn tick_row(&mut self, row: Option<&[u8]>) -> PyResult<()> {
+        let input = row.map_or_else(|| self.default.clone(), <[u8]>::to_vec);
+        self.tick(&input).map(drop)
+    }
+
+    fn ticks(&self) -> u32 {
+        self.ticks
     }
 }
 
 /// The locked session, known to be open.
-struct Guard<'a>(MutexGuard<'a, Option<Inner>>, std::marker::PhantomData<&'a Inner>);
+pub(crate) struct Guard<'a>(MutexGuard<'a, Option<Inner>>, std::marker::PhantomData<&'a Inner>);
 
 impl<'a> Guard<'a> {
     fn open(g: MutexGuard<'a, Option<Inner>>) -> PyResult<Self> {
@@ -202,10 +197,7 @@ impl DerefMut for Guard<'_> {
 #[derive(Debug, Default)]
 struct Progress {
     running: AtomicBool,
-    current_frame: AtomicU32,
-    confirmed_until: AtomicU32,
-    checksummed_until: AtomicU32,
-    ticks: AtomicU32,
+    frames: Frames,
 }
 
 /// The native half of `framelock.P2PSession` (see the module docs): the endpoint and its socket
@@ -220,15 +212,13 @@ pub struct NativeP2PSession {
     spectator: bool,
 }
 
-impl NativeP2PSession {
+impl LiveClass for NativeP2PSession {
+    type Inner = Inner;
+    type Guard<'a> = Guard<'a>;
+
     fn publish(&self, g: &Inner) {
-        let s = g.ep.driver().session();
-        let p = &self.progress;
-        p.running.store(g.ep.is_running(), Ordering::Relaxed);
-        p.current_frame.store(s.current_frame(), Ordering::Relaxed);
-        p.confirmed_until.store(s.confirmed_until(), Ordering::Relaxed);
-        p.checksummed_until.store(s.checksummed_until(), Ordering::Relaxed);
-        p.ticks.store(g.ticks, Ordering::Relaxed);
+        self.progress.running.store(g.ep.is_running(), Ordering::Relaxed);
+        self.progress.frames.publish(g.session(), g.ticks);
     }
 
     /// Never waits (see `NativeSession::lock`): a busy session raises.
@@ -239,11 +229,12 @@ impl NativeP2PSession {
         Guard::open(g)
     }
 
-    /// The blocking lock, for the loop of `play` (which holds no GIL while waiting for it).
     fn lock_wait(&self) -> PyResult<Guard<'_>> {
         Guard::open(self.inner.lock())
     }
+}
 
+impl NativeP2PSession {
     fn play_loop(&self, frames: Frame, source: &Source<'_>, limit: Duration, sync_limit: Duration) -> PyResult<u64> {
         let mut g = self.lock_wait()?;
         let started = g.driver.now();
@@ -262,7 +253,7 @@ impl NativeP2PSession {
                 g.check_mismatch()?;
             }
             if done.is_none() {
-                if let Some(c) = g.final_checksum(frames) {
+                if let Some(c) = realtime::final_checksum(g.session(), frames) {
                     done = Some((c, g.driver.now()));
                 }
             }
@@ -289,48 +280,18 @@ impl NativeP2PSession {
                 )));
             }
             if now > deadline {
-                return Err(network(format!(
-                    "frame {frames} was not final within {:.1} s (at frame {})",
-                    limit.as_secs_f64(),
-                    g.ep.driver().session().checksummed_until()
-                )));
+                return Err(realtime::not_final(frames, limit, g.session()));
             }
             let wait = g.ep.next_tick().map_or(MAX_POLL, |t| t.saturating_sub(now));
             g.run_once(wait.min(MAX_POLL))?;
             let mut behind = 0;
             while g.ep.next_tick().is_some_and(|t| t <= g.driver.now()) && behind < MAX_CATCH_UP_TICKS {
                 behind += 1;
-                match *source {
-                    Source::Scripted => {
-                        let input = g.scripted();
-                        g.tick(&input)?;
-                    }
-                    Source::Rows { data, rows } => {
-                        let t = g.ticks.wrapping_sub(first_tick) as usize;
-                        let width = g.local.len() * g.input_size;
-                        let input =
-                            if t < rows { data[t * width..(t + 1) * width].to_vec() } else { g.default.clone() };
-                        g.tick(&input)?;
-                    }
-                    Source::Callback(cb) => {
-                        drop(g);
-                        let input: Vec<u8> = Python::attach(|py| {
-                            let v = cb.call0(py)?;
-                            v.extract::<Vec<u8>>(py).map_err(|e| {
-                                PyTypeError::new_err(format!("the inputs callable must return bytes: {e}"))
-                            })
-                        })?;
-                        g = self.lock_wait()?;
-                        g.tick(&input)?;
-                    }
-                }
+                g = realtime::tick_from(self, g, source, first_tick)?;
             }
             if g.driver.now() >= next_signal_check {
                 next_signal_check = g.driver.now() + SIGNAL_CHECK;
-                self.publish(&g);
-                drop(g);
-                crate::signals::check()?;
-                g = self.lock_wait()?;
+                g = realtime::check_signals(self, g)?;
             }
         }
     }
@@ -388,9 +349,7 @@ impl NativeP2PSession {
             key.try_into().map_err(|_| PyValueError::new_err(format!("key must be 32 bytes, not {}", key.len())))?;
         let rng_seed: [u8; 32] = rng_seed.try_into().map_err(|_| PyValueError::new_err("rng_seed must be 32 bytes"))?;
         for (name, v) in [("loss", loss), ("duplicate", duplicate), ("reorder", reorder)] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(PyValueError::new_err(format!("{name} must be between 0 and 1, not {v}")));
-            }
+            realtime::check_probability(name, v)?;
         }
         let mode = match max_prediction {
             0 => Mode::Lockstep,
@@ -408,22 +367,14 @@ impl NativeP2PSession {
             .auto_time_sync(auto_time_sync);
         let (game, sim_id, default) = match (arena_params, callbacks) {
             (Some(t), None) => {
-                let p = params(t).py_err()?;
-                if usize::from(p.players) != slots {
-                    return Err(to_py(framelock_core::Error::InvalidConfig {
-                        setting: "arena",
-                        reason: "must have one player per slot (players == arena.players)",
-                    }));
-                }
+                let p = match_params(t, slots).py_err()?;
                 if input_size != INPUT_SIZE {
                     return Err(PyValueError::new_err("the arena's inputs are 2 bytes"));
                 }
                 let mut id = arena::SIMULATION_ID.as_bytes().to_vec();
                 id.extend_from_slice(&arena::encode_params(&p));
                 b = b.max_snapshot_size(snapshot_size_bound(&p)).frame_arena_size(scratch_size_bound(&p));
-                let a = Arena::new(p)
-                    .map_err(|e| framelock_core::Error::InvalidConfig { setting: "arena", reason: e.reason })
-                    .py_err()?;
+                let a = new_arena(p).py_err()?;
                 let default = default_input.unwrap_or_else(|| arena::NEUTRAL_INPUT.to_vec());
                 (Game::Arena(Box::new(a)), simulation_id.unwrap_or_else(|| checksum64(&id)), default)
             }
@@ -457,17 +408,9 @@ impl NativeP2PSession {
         }
         b = b.simulation_id(sim_id);
         let bind_addr = addr("bind", bind)?;
-        let mut driver = UdpDriver::bind(bind_addr).map_err(|e| network(format!("cannot bind {bind_addr}: {e}")))?;
-        if loss > 0.0 || duplicate > 0.0 || reorder > 0.0 || latency_ms > 0 || jitter_ms > 0 {
-            driver.condition(Conditioner {
-                latency: Duration::from_millis(latency_ms),
-                jitter: Duration::from_millis(jitter_ms),
-                loss_per_mille: (loss * 1000.0) as u32,
-                duplicate_per_mille: (duplicate * 1000.0) as u32,
-                reorder_per_mille: (reorder * 1000.0) as u32,
-                seed: seed ^ u64::from(bind_addr.port()) << 32,
-            });
-        }
+        let mut driver = realtime::bind(bind_addr)?;
+        let link_seed = seed ^ u64::from(bind_addr.port()) << 32;
+        realtime::condition(&mut driver, latency_ms, jitter_ms, loss, duplicate, reorder, link_seed);
         let ep = match b.build(driver.now(), game) {
             Ok(ep) => ep,
             Err(P2pError::Config { setting, reason }) => {
@@ -509,13 +452,7 @@ impl NativeP2PSession {
     /// One driver iteration with the GIL released: waits up to `max_wait` seconds for a datagram
     /// or the endpoint's next deadline, takes what arrived, sends what is due.
     fn poll(&self, py: Python<'_>, max_wait: f64) -> PyResult<()> {
-        let wait = Duration::try_from_secs_f64(max_wait.max(0.0))
-            .map_err(|_| PyValueError::new_err("max_wait must be a finite number of seconds"))?;
-        let mut g = self.lock()?;
-        let this: &mut Inner = &mut g;
-        let r = py.detach(move || this.run_once(wait));
-        self.publish(&g);
-        r
+        realtime::poll(self, py, max_wait)
     }
 
     /// Seconds until the next frame is due (`None` before running).
@@ -569,20 +506,12 @@ impl NativeP2PSession {
         if rows_data.is_none() && callback.is_none() && !arena && !self.spectator {
             return Err(PyValueError::new_err("a session over Python-owned state needs inputs (rows or a callable)"));
         }
-        let secs = |t: f64, what: &str| {
-            Duration::try_from_secs_f64(t.max(0.0))
-                .map_err(|_| PyValueError::new_err(format!("{what} must be a finite number of seconds")))
-        };
-        let sync_limit = secs(sync_timeout, "sync_timeout")?;
+        let sync_limit = realtime::seconds(sync_timeout, "sync_timeout")?;
         let limit = match timeout {
-            Some(t) => secs(t, "timeout")?,
+            Some(t) => realtime::seconds(t, "timeout")?,
             None => sync_limit + Duration::from_secs(20) + period * frames.saturating_add(600),
         };
-        let source = match (&rows_data, &callback) {
-            (Some(d), _) => Source::Rows { data: d, rows },
-            (None, Some(cb)) => Source::Callback(cb),
-            (None, None) => Source::Scripted,
-        };
+        let source = Source::new(rows_data.as_deref(), rows, width, callback.as_ref());
         py.detach(|| self.play_loop(frames, &source, limit, sync_limit))
     }
 
@@ -658,24 +587,11 @@ impl NativeP2PSession {
     /// frames automatic time sync stretched.
     fn stats(&self) -> PyResult<((u64, u64, u64, u32, u64, u64, u64, u64), u32)> {
         let g = self.lock()?;
-        let s = g.ep.driver().session().stats();
-        Ok((
-            (
-                s.frames_advanced,
-                s.frames_resimulated,
-                s.rollbacks,
-                s.max_rollback,
-                s.stalls,
-                s.checksums_compared,
-                s.desyncs,
-                s.events_dropped,
-            ),
-            g.ep.frames_stretched(),
-        ))
+        Ok((crate::session::stats_tuple(g.session().stats()), g.ep.frames_stretched()))
     }
 
     fn checksum(&self, frame: Frame) -> PyResult<Option<u64>> {
-        Ok(self.lock()?.ep.driver().session().checksum(frame))
+        Ok(self.lock()?.session().checksum(frame))
     }
 
     /// Closes the session and its socket (the port is free again); every later call but the
@@ -703,28 +619,27 @@ impl NativeP2PSession {
 
     #[getter]
     fn current_frame(&self) -> Frame {
-        self.progress.current_frame.load(Ordering::Relaxed)
+        self.progress.frames.current_frame()
     }
 
     #[getter]
     fn confirmed_until(&self) -> Frame {
-        self.progress.confirmed_until.load(Ordering::Relaxed)
+        self.progress.frames.confirmed_until()
     }
 
     #[getter]
     fn checksummed_until(&self) -> Frame {
-        self.progress.checksummed_until.load(Ordering::Relaxed)
+        self.progress.frames.checksummed_until()
     }
 
     #[getter]
     fn ticks(&self) -> u32 {
-        self.progress.ticks.load(Ordering::Relaxed)
+        self.progress.frames.ticks()
     }
 
     #[getter]
     fn local_addr(&self) -> PyResult<String> {
-        let g = self.lock()?;
-        g.driver.local_addr().map(|a| a.to_string()).map_err(|e| network(format!("socket: {e}")))
+        realtime::local_addr(&self.lock()?.driver)
     }
 
     fn arena_state<'py>(&self, py: Python<'py>) -> PyResult<(u32, usize, usize, Bound<'py, PyBytes>)> {

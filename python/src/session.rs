@@ -67,7 +67,7 @@ pub(crate) fn outcome(o: Outcome) -> (bool, u64) {
     }
 }
 
-fn stats_tuple(s: SessionStats) -> (u64, u64, u64, u32, u64, u64, u64, u64) {
+pub(crate) fn stats_tuple(s: SessionStats) -> (u64, u64, u64, u32, u64, u64, u64, u64) {
     (
         s.frames_advanced,
         s.frames_resimulated,

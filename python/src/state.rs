@@ -296,8 +296,7 @@ pub fn build(config: &Config, snapshot: Option<&[u8]>) -> PyResult<(Session, Opt
     let session = b.build().py_err()?;
     let arena = match arena_params {
         Some(p) => {
-            let mut a =
-                Arena::new(p).map_err(|e| Error::InvalidConfig { setting: "arena", reason: e.reason }).py_err()?;
+            let mut a = crate::arena::new_arena(p).py_err()?;
             if let Some(bytes) = snapshot {
                 a.load(bytes).map_err(|e| Error::Simulation { frame: c.start_frame, reason: e.reason }).py_err()?;
                 if a.frame() != c.start_frame {

@@ -130,7 +130,7 @@ fn new_match(template: &ArenaParams, seed: u64) -> Result<Driver<Arena>, Error> 
     for s in 0..slots {
         b = b.local_slot(s);
     }
-    let sim = Arena::new(p).map_err(|e| Error::InvalidConfig { setting: "arena", reason: e.reason })?;
+    let sim = crate::arena::new_arena(p)?;
     Ok(Driver::new(b.build()?, sim))
 }
 

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use framelock_core::arena::{self, scratch_size_bound, snapshot_size_bound, Arena, INPUT_SIZE, NEUTRAL_INPUT};
 use framelock_core::{checksum64, Error, Mode};
-use framelock_net::io::{Conditioner, UdpDriver};
+use framelock_net::io::UdpDriver;
 use framelock_net::p2p::{P2pBuilder, MAX_RECORD};
 
 use super::types::{framelock_p2p_config, FRAMELOCK_P2P_MAX_INPUT_SIZE, FRAMELOCK_P2P_MAX_PEERS};
 use super::{framelock_p2p, Ep, P2pState};
 use crate::arena::{framelock_arena_params, params_of};
+use crate::conditioner::Link;
 use crate::error::{bytes, c_str, check_size, FfiError};
 use crate::lock::Guarded;
 use crate::session::Callbacks;
@@ -44,13 +45,6 @@ unsafe fn strings<'a>(p: *const *const c_char, count: usize, name: &'static str)
             unsafe { c_str(*p.add(i), name) }?.ok_or(FfiError::Null(name))
         })
         .collect()
-}
-
-fn per_mille(v: u32, name: &'static str) -> Result<u32, FfiError> {
-    if v > 1000 {
-        return Err(FfiError::Invalid(name, "must be 0..=1000 (per mille)"));
-    }
-    Ok(v)
 }
 
 /// A seed from the OS (the std hasher's keys are drawn from it), as `framelock p2p` does.
@@ -86,11 +80,9 @@ pub(super) unsafe fn new_p2p(cfg: &framelock_p2p_config, cb: Option<Callbacks>) 
     if cfg.max_prediction > 64 {
         return Err(FfiError::Invalid("config.max_prediction", "must be 0..=64"));
     }
-    let (loss, dup, reorder) = (
-        per_mille(cfg.loss_per_mille, "config.loss_per_mille")?,
-        per_mille(cfg.duplicate_per_mille, "config.duplicate_per_mille")?,
-        per_mille(cfg.reorder_per_mille, "config.reorder_per_mille")?,
-    );
+    let (c, seed) = (cfg, cfg.conditioner_seed);
+    let link =
+        Link::new(c.latency_ms, c.jitter_ms, c.loss_per_mille, c.duplicate_per_mille, c.reorder_per_mille, seed)?;
     // SAFETY: NULL or NUL-terminated, as documented.
     let listen = unsafe { c_str(cfg.listen, "config.listen") }?.unwrap_or("0.0.0.0:0");
     let listen = addr(listen, "config.listen", false)?;
@@ -143,16 +135,7 @@ pub(super) unsafe fn new_p2p(cfg: &framelock_p2p_config, cb: Option<Callbacks>) 
         b = b.spectate(addr(h, "config.spectate", v6)?);
     }
     let mut udp = UdpDriver::bind(listen).map_err(|err| FfiError::Io { what: "cannot bind config.listen", err })?;
-    if cfg.latency_ms > 0 || cfg.jitter_ms > 0 || loss > 0 || dup > 0 || reorder > 0 {
-        udp.condition(Conditioner {
-            latency: Duration::from_millis(u64::from(cfg.latency_ms)),
-            jitter: Duration::from_millis(u64::from(cfg.jitter_ms)),
-            loss_per_mille: loss,
-            duplicate_per_mille: dup,
-            reorder_per_mille: reorder,
-            seed: cfg.conditioner_seed,
-        });
-    }
+    link.apply(&mut udp);
     let now = udp.now();
     let ep = match cb {
         None => {

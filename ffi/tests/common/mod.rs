@@ -8,6 +8,7 @@ use std::ptr;
 use framelock::*;
 
 pub mod net;
+pub mod p2p;
 
 /// Panics with the library's message unless `st` is FRAMELOCK_OK.
 pub fn ok(st: framelock_status) {
