@@ -470,10 +470,16 @@ impl InputStore {
     /// The slots that may lack a confirmed input at some frame up to `frame`: those whose first
     /// unconfirmed frame is at or before it. Planning predicts only these (one pass over the slots
     /// per step, instead of one per predicted frame).
+    #[inline]
     pub fn lagging(&self, frame: Frame) -> SlotMask {
         if frame < self.until {
             return 0;
         }
+        self.lagging_walk(frame)
+    }
+
+    #[inline(never)]
+    fn lagging_walk(&self, frame: Frame) -> SlotMask {
         let mut m = 0;
         for s in 0..self.slots {
             if self.unconfirmed_from(s) <= frame {
@@ -483,11 +489,18 @@ impl InputStore {
         m
     }
 
-    /// The slots whose input for `frame` is not confirmed.
+    /// The slots whose input for `frame` is not confirmed. The common answer (none, below
+    /// `confirmed_until`) inline; the walk over the slots out of line.
+    #[inline]
     pub fn unconfirmed_mask(&self, frame: Frame) -> SlotMask {
         if frame < self.until {
             return 0;
         }
+        self.unconfirmed_walk(frame)
+    }
+
+    #[inline(never)]
+    fn unconfirmed_walk(&self, frame: Frame) -> SlotMask {
         let mut m = 0;
         for s in 0..self.slots {
             if !self.is_confirmed(s, frame) {
