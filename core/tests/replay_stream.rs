@@ -322,6 +322,34 @@ fn a_hash_simulation_replays_any_log_the_same() {
 }
 
 #[test]
+fn a_file_error_wins_over_a_first_frame_no_session_can_start_at() {
+    // A first frame past 2^31 cannot start a session. The in-memory reader finds a damaged chunk
+    // while parsing, before any session is built; the streaming replay must read on and report
+    // that same error, not the session's (found by the property test above, about 1 run in 30).
+    let mut h = LogHeader::new(2, 1);
+    h.first_frame = 3_000_000_000;
+    let mut w = LogWriter::new(Vec::new(), h.clone()).expect("header");
+    for _ in 0..3 {
+        let frame = w.next_frame();
+        let inputs = [LoggedInput { flags: 0, bytes: &[1] }, LoggedInput { flags: 0, bytes: &[2] }];
+        w.record_inputs(frame, &inputs).expect("frame");
+    }
+    w.record_checksum(h.first_frame, 7).expect("checksum");
+    let valid = w.finish().expect("finish");
+    let run = |bytes: &[u8]| {
+        let a = LogReader::parse(bytes).and_then(|log| Replay::new(&log).verify(&mut HashSim::new(0), &mut |_| {}));
+        let b = LogStream::new(bytes).and_then(|mut s| s.replay().verify(&mut HashSim::new(0), &mut |_| {}));
+        assert_eq!(a, b, "the two readers disagree");
+        a
+    };
+    assert!(matches!(run(&valid), Err(Error::InvalidConfig { setting: "start_frame", .. })), "{:?}", run(&valid));
+    let empty = LogWriter::new(Vec::new(), h).expect("header").finish().expect("finish");
+    let mut damaged = valid.clone();
+    damaged[empty.len() - 25 + 6] ^= 0x40; // inside the first frames chunk: its CRC no longer matches
+    assert!(matches!(run(&damaged), Err(Error::LogChunkCrc { chunk: 0, .. })), "{:?}", run(&damaged));
+}
+
+#[test]
 fn a_frames_chunk_over_4_mib_is_refused_by_both_readers() {
     // The limit that bounds what the streaming reader holds is a rule of the format: a CRC-valid
     // frames chunk one byte over it is an error for the in-memory reader too, at its length field.

@@ -86,7 +86,20 @@ impl<'s, R: Read> StreamReplay<'s, R> {
     pub fn verify<S: Simulation>(self, sim: &mut S, progress: &mut dyn FnMut(u32)) -> Result<VerifyReport, Error> {
         let header = self.log.header().clone();
         let sizes = (self.max_snapshot_size, self.frame_arena_size);
-        let mut session = replay_session(&header, self.log.format_version(), sizes, header.first_frame)?;
+        let mut session = match replay_session(&header, self.log.format_version(), sizes, header.first_frame) {
+            Ok(session) => session,
+            Err(e) => {
+                // Errors of the file itself, then a log without checksums, win over the session's
+                // (the order `Replay::verify` gives after `LogReader::parse`): read the rest first.
+                while self.log.next_event()?.is_some() {}
+                if self.log.checksums_seen() == 0 {
+                    return Err(Error::LogMismatch {
+                        what: "the log records no checksum, so there is nothing to verify",
+                    });
+                }
+                return Err(e);
+            }
+        };
         let mut check = Check {
             pending: BTreeMap::new(),
             keyframes: Vec::new(),
