@@ -7,6 +7,8 @@
 //! request; fulfilling walks the run with no per-operation dispatch; and request `i`, which the C
 //! ABI and Python read one at a time, is computed when asked for.
 
+use arrayvec::ArrayVec;
+
 use crate::config::MAX_ROLLBACK;
 use crate::step::Op;
 use crate::Frame;
@@ -76,6 +78,32 @@ impl Plan {
         self.head_len + run + saves
     }
 
+    /// Writes the operations, in order, into `out` (cleared first).
+    pub fn list_into(&self, out: &mut ArrayVec<Op, MAX_OPS>) {
+        out.clear();
+        out.extend(self.head().iter().copied());
+        let from = self.saved_from();
+        // Never more than `MAX_OPS` (see there); a longer plan would be cut short, not overflow.
+        match self.saves {
+            Saves::Before { .. } => {
+                for f in self.first..from {
+                    let _ = out.try_push(Op::Advance(f));
+                }
+                for f in from..self.end {
+                    let _ = out.try_push(Op::Save { frame: f, check: false });
+                    let _ = out.try_push(Op::Advance(f));
+                }
+            }
+            Saves::After { checks_below } => {
+                for f in self.first..self.end {
+                    let _ = out.try_push(Op::Advance(f));
+                    let _ = out.try_push(Op::Save { frame: f + 1, check: f + 1 < checks_below });
+                }
+            }
+        }
+        debug_assert_eq!(out.len(), self.len(), "a plan longer than MAX_OPS");
+    }
+
     /// Operation `i`, in order.
     pub fn get(&self, i: usize) -> Option<Op> {
         if let Some(&op) = self.head().get(i) {
@@ -106,6 +134,8 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
+    use arrayvec::ArrayVec;
+
     use super::{Plan, Saves};
     use crate::step::Op;
 
@@ -153,6 +183,9 @@ mod tests {
                             };
                             let v = listed(&p);
                             assert_eq!(p.len(), v.len(), "{p:?}");
+                            let mut out = ArrayVec::new();
+                            p.list_into(&mut out);
+                            assert_eq!(format!("{:?}", out.as_slice()), format!("{v:?}"), "{p:?}");
                             for i in 0..v.len() + 3 {
                                 assert!(same(p.get(i), v.get(i).copied()), "{p:?} op {i}: {:?}", p.get(i));
                             }

@@ -87,6 +87,10 @@ pub struct Session {
     lagging: SlotMask,
     /// The operations of the open step (of the last one planned when none is open).
     planned: Plan,
+    /// `planned` as a list, for the step kept inside the session (`begin_step`): the C ABI and
+    /// Python read its requests by index, several times each, and a list answers that with one
+    /// load where the plan computes. Empty for a step opened by `advance`.
+    listed: ArrayVec<Op, MAX_OPS>,
 }
 
 impl core::fmt::Debug for Session {
@@ -189,6 +193,7 @@ impl Session {
             reload: None,
             lagging: 0,
             planned: Plan::empty(),
+            listed: ArrayVec::new(),
             lim,
         }
     }
@@ -450,6 +455,7 @@ impl Session {
             stats: self.ledger.stats,
         };
         self.planned = Plan::empty();
+        self.listed.clear();
         self.ledger.saves = (0, 0);
         self.ledger.clear_checks();
         self.ledger.fresh_from = self.ledger.primary_top.map_or(0, |t| t + 1);
@@ -561,13 +567,14 @@ impl Session {
     /// [`Session::finish_step`] (any other call that changes the session finishes it too).
     pub fn begin_step(&mut self) -> Result<Outcome, Error> {
         self.outcome = self.plan()?;
+        self.planned.list_into(&mut self.listed);
         Ok(self.outcome)
     }
 
     /// The number of requests of the open step (0 when none is open).
     pub fn step_len(&self) -> usize {
         if self.ledger.open.is_some() {
-            self.planned.len()
+            self.listed.len()
         } else {
             0
         }
@@ -576,7 +583,7 @@ impl Session {
     /// Request `index` of the open step, in order.
     pub fn step_request(&self, index: usize) -> Option<Request<'_>> {
         self.ledger.open?;
-        self.planned.get(index).map(|op| op.request(&self.inputs))
+        self.listed.get(index).map(|op| op.request(&self.inputs))
     }
 
     /// The buffer for a `SaveState` request of the open step.
