@@ -111,7 +111,7 @@ pub use event::Event;
 pub use input::{FrameInputs, InputStatus, PlayerInput};
 pub use rng::Rng;
 pub use session::{Session, SessionStats, SyncTestEvidence};
-pub use simulation::{fulfil, Driver, SimError, Simulation};
+pub use simulation::{fulfil, Driver, Fulfil, SimError, Simulation};
 pub use snapshot::{SnapshotReader, SnapshotWriter};
 pub use step::{Outcome, Request, Step};
 

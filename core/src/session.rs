@@ -497,47 +497,76 @@ impl Session {
     /// [`Driver::advance`](crate::Driver::advance) does, without building the request list.
     pub(crate) fn advance_with<S: crate::Simulation + ?Sized>(&mut self, sim: &mut S) -> Result<Outcome, Error> {
         let outcome = self.plan()?;
-        let done = self.fulfil_ops(sim);
+        let done = self.fulfil_ops(&mut crate::simulation::Plain(sim));
         self.ledger.finish_step();
-        done.map(|()| outcome)
+        done.map(|()| outcome).map_err(|(_, e)| e)
     }
 
-    /// Fulfils the open step's operations in order with `sim` (the step stays open): the leading
-    /// ones, then the run of frames, without a dispatch per operation.
-    fn fulfil_ops<S: crate::Simulation + ?Sized>(&mut self, sim: &mut S) -> Result<(), Error> {
+    /// Fulfils the step opened by [`Session::begin_step`] with `f`, request by request in order,
+    /// without building or reading the request list, and leaves it open: then call
+    /// [`Session::finish_step`], or, when a request failed, [`Session::abort_step`] with its index.
+    /// For engines whose save and load are told the frame (the C ABI's callbacks); a Rust
+    /// [`Simulation`](crate::Simulation) uses [`Session::fulfil_step`].
+    ///
+    /// Errors: the index of the request that failed (those before it were fulfilled) and its error:
+    /// [`Error::Simulation`] naming the frame (or [`Error::ArenaExhausted`] for the frame arena),
+    /// [`Error::NoSuchSnapshot`]; `(0, Error::NoOpenStep)` when no step is open.
+    pub fn fulfil_open_step<F: crate::Fulfil + ?Sized>(&mut self, f: &mut F) -> Result<(), (usize, Error)> {
+        if self.ledger.open.is_none() {
+            return Err((0, Error::NoOpenStep));
+        }
+        self.fulfil_ops(f)
+    }
+
+    /// Fulfils the open step's operations in order with `f` (the step stays open): the leading
+    /// ones, then the run of frames, without a dispatch per operation. On a failure: the index of
+    /// the failed request and the error.
+    fn fulfil_ops<F: crate::Fulfil + ?Sized>(&mut self, f: &mut F) -> Result<(), (usize, Error)> {
         let Session { ledger, inputs, scratch, scratch_cap, scratch_empty, planned, .. } = self;
         let (inputs, cap, empty, plan): (&InputStore, usize, usize, Plan) =
             (inputs, *scratch_cap, *scratch_empty, *planned);
         let wrap = |frame, e| crate::simulation::sim_error(frame, e, cap);
-        let mut advance = |sim: &mut S, frame: Frame| {
-            sim.advance(FrameInputs::new(inputs, frame), crate::step::fresh_arena(scratch, empty))
+        let mut advance = |f: &mut F, frame: Frame| {
+            f.advance(FrameInputs::new(inputs, frame), crate::step::fresh_arena(scratch, empty))
                 .map_err(|e| wrap(frame, e))
         };
-        let save = |sim: &mut S, ledger: &mut Ledger, frame: Frame| {
-            sim.save(&mut ledger.writer(frame)).map_err(|e| wrap(frame, e))
+        let save = |f: &mut F, ledger: &mut Ledger, frame: Frame| {
+            f.save(frame, &mut ledger.writer(frame)).map_err(|e| wrap(frame, e))
         };
+        // The index of the request being fulfilled, for the error.
+        let mut i = 0;
+        macro_rules! done {
+            ($e:expr) => {
+                match $e {
+                    Ok(()) => i += 1,
+                    Err(e) => return Err((i, e)),
+                }
+            };
+        }
         for &op in plan.head() {
             match op {
-                Op::Save { frame, .. } => save(sim, ledger, frame)?,
-                Op::Load(frame) => sim.load(ledger.load(frame)?).map_err(|e| wrap(frame, e))?,
-                Op::Advance(frame) => advance(sim, frame)?,
+                Op::Save { frame, .. } => done!(save(f, ledger, frame)),
+                Op::Load(frame) => {
+                    done!(ledger.load(frame).and_then(|s| f.load(frame, s).map_err(|e| wrap(frame, e))))
+                }
+                Op::Advance(frame) => done!(advance(f, frame)),
             }
         }
         match plan.saves {
             Saves::Before { .. } => {
                 let from = plan.saved_from();
-                for f in plan.first..from {
-                    advance(sim, f)?;
+                for frame in plan.first..from {
+                    done!(advance(f, frame));
                 }
-                for f in from..plan.end {
-                    save(sim, ledger, f)?;
-                    advance(sim, f)?;
+                for frame in from..plan.end {
+                    done!(save(f, ledger, frame));
+                    done!(advance(f, frame));
                 }
             }
             Saves::After { .. } => {
-                for f in plan.first..plan.end {
-                    advance(sim, f)?;
-                    save(sim, ledger, f + 1)?;
+                for frame in plan.first..plan.end {
+                    done!(advance(f, frame));
+                    done!(save(f, ledger, frame + 1));
                 }
             }
         }
@@ -613,9 +642,9 @@ impl Session {
         if self.ledger.open.is_none() {
             return Ok(());
         }
-        let done = self.fulfil_ops(sim);
+        let done = self.fulfil_ops(&mut crate::simulation::Plain(sim));
         self.ledger.finish_step();
-        done
+        done.map_err(|(_, e)| e)
     }
 
     /// Finishes the open step (checksums, comparisons, events), as dropping a [`Step`] does. Does

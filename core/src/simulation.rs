@@ -74,6 +74,38 @@ pub fn fulfil<S: Simulation + ?Sized>(step: &mut Step<'_>, sim: &mut S) -> Resul
     Ok(())
 }
 
+/// What fulfils a step's requests when it is told each one's frame: an engine whose save and load
+/// take the frame (the C ABI's callbacks), driven by
+/// [`Session::fulfil_open_step`](crate::Session::fulfil_open_step). A Rust [`Simulation`] does not
+/// need the frames: [`Driver`] and [`Session::fulfil_step`](crate::Session::fulfil_step) fulfil
+/// with it directly.
+pub trait Fulfil {
+    /// `SaveState { frame }`: writes the state at the start of `frame` into `out`.
+    fn save(&mut self, frame: crate::Frame, out: &mut SnapshotWriter<'_>) -> Result<(), SimError>;
+    /// `LoadState { frame }`: replaces the state by `snapshot`, the state saved for `frame`.
+    fn load(&mut self, frame: crate::Frame, snapshot: &[u8]) -> Result<(), SimError>;
+    /// `AdvanceFrame`: simulates `inputs.frame()` (`scratch`: the frame arena).
+    fn advance(&mut self, inputs: FrameInputs<'_>, scratch: &Bump) -> Result<(), SimError>;
+}
+
+/// A [`Simulation`] as a [`Fulfil`] (the frames are not needed).
+pub(crate) struct Plain<'a, S: ?Sized>(pub &'a mut S);
+
+impl<S: Simulation + ?Sized> Fulfil for Plain<'_, S> {
+    #[inline]
+    fn save(&mut self, _frame: crate::Frame, out: &mut SnapshotWriter<'_>) -> Result<(), SimError> {
+        self.0.save(out)
+    }
+    #[inline]
+    fn load(&mut self, _frame: crate::Frame, snapshot: &[u8]) -> Result<(), SimError> {
+        self.0.load(snapshot)
+    }
+    #[inline]
+    fn advance(&mut self, inputs: FrameInputs<'_>, scratch: &Bump) -> Result<(), SimError> {
+        self.0.advance(inputs, scratch)
+    }
+}
+
 /// The session's error for a simulation's failure at `frame` (`cap`: the frame arena's size).
 #[cold]
 pub(crate) fn sim_error(frame: crate::Frame, e: SimError, cap: usize) -> Error {

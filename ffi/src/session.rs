@@ -89,8 +89,6 @@ pub struct framelock_session {
 pub(crate) struct SessionState {
     pub(crate) session: Session,
     sim: CallbackSim,
-    /// The frame arena handed to callback simulations (they bring their own memory: never used).
-    scratch: framelock_core::Bump,
     /// A step failed and could not be undone: only observation calls work (SESSION_FAILED).
     failed: bool,
     /// The index framelock_session_request() read last: where a save usually finds its request.
@@ -134,36 +132,41 @@ pub(crate) fn abort(st: &mut SessionState, index: usize, cause: Error) -> FfiErr
 
 /// Fulfils the open step with the callbacks set in `st.sim`, request by request, and closes it; a
 /// failing request aborts the step (the session does not count what the game did not complete).
-/// Each request carries the frame its callback is told (the state saved, the state loaded, the
-/// frame simulated), so the sim's frame tracking is set from it rather than by a scan beforehand.
+/// The core walks the step's plan and tells each save and load its frame (what the callbacks are
+/// told), so no request list is read.
 fn fulfil_with_callbacks(st: &mut SessionState) -> Result<(), FfiError> {
-    for i in 0..st.session.step_len() {
-        let Some(r) = st.session.step_request(i) else { break };
-        let done = match r {
-            Request::SaveState { frame } => match st.session.step_save(frame) {
-                Ok(mut w) => {
-                    st.sim.state_frame = frame;
-                    st.sim.save(&mut w).map_err(|e| Error::Simulation { frame, reason: e.reason })
-                }
-                Err(e) => Err(e),
-            },
-            Request::LoadState { frame } => match st.session.step_load(frame) {
-                Ok(data) => {
-                    st.sim.load_frame = frame;
-                    st.sim.load(data).map_err(|e| Error::Simulation { frame, reason: e.reason })
-                }
-                Err(e) => Err(e),
-            },
-            Request::AdvanceFrame { frame, inputs } => {
-                st.sim.advance(inputs, &st.scratch).map_err(|e| Error::Simulation { frame, reason: e.reason })
-            }
-        };
-        if let Err(cause) = done {
-            return Err(abort(st, i, cause));
+    match st.session.fulfil_open_step(&mut Framed(&mut st.sim)) {
+        Ok(()) => {
+            st.session.finish_step();
+            Ok(())
         }
+        Err((i, cause)) => Err(abort(st, i, cause)),
     }
-    st.session.finish_step();
-    Ok(())
+}
+
+/// The callbacks as a core `Fulfil`: each save and load sets the frame the callback is told.
+struct Framed<'a>(&'a mut CallbackSim);
+
+impl framelock_core::Fulfil for Framed<'_> {
+    fn save(
+        &mut self,
+        frame: u32,
+        out: &mut framelock_core::SnapshotWriter<'_>,
+    ) -> Result<(), framelock_core::SimError> {
+        self.0.state_frame = frame;
+        self.0.save(out)
+    }
+    fn load(&mut self, frame: u32, snapshot: &[u8]) -> Result<(), framelock_core::SimError> {
+        self.0.load_frame = frame;
+        self.0.load(snapshot)
+    }
+    fn advance(
+        &mut self,
+        inputs: framelock_core::FrameInputs<'_>,
+        scratch: &framelock_core::Bump,
+    ) -> Result<(), framelock_core::SimError> {
+        self.0.advance(inputs, scratch)
+    }
 }
 
 /// How to build a session. Fill it with framelock_session_config_init(), then change what you need.
@@ -419,13 +422,7 @@ pub unsafe extern "C" fn framelock_session_new(
             .record_confirmed(cfg.record_confirmed)
             .build()?;
         let slots = session.slots();
-        let state = SessionState {
-            session,
-            sim: CallbackSim::new(slots),
-            scratch: framelock_core::Bump::new(),
-            failed: false,
-            last_request: usize::MAX,
-        };
+        let state = SessionState { session, sim: CallbackSim::new(slots), failed: false, last_request: usize::MAX };
         let handle = Box::new(framelock_session { guarded: Guarded::new(state) });
         // SAFETY: `out_session` is non-NULL and writable, as documented.
         unsafe { out_session.write(Box::into_raw(handle)) };
