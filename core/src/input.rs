@@ -480,13 +480,7 @@ impl InputStore {
 
     #[inline(never)]
     fn lagging_walk(&self, frame: Frame) -> SlotMask {
-        let mut m = 0;
-        for s in 0..self.slots {
-            if self.unconfirmed_from(s) <= frame {
-                m |= 1u64 << s;
-            }
-        }
-        m
+        self.slots_where(|s| self.unconfirmed_from(s) <= frame)
     }
 
     /// The slots whose input for `frame` is not confirmed. The common answer (none, below
@@ -501,13 +495,13 @@ impl InputStore {
 
     #[inline(never)]
     fn unconfirmed_walk(&self, frame: Frame) -> SlotMask {
-        let mut m = 0;
-        for s in 0..self.slots {
-            if !self.is_confirmed(s, frame) {
-                m |= 1u64 << s;
-            }
-        }
-        m
+        self.slots_where(|s| !self.is_confirmed(s, frame))
+    }
+
+    /// The mask of the slots for which `pred` holds.
+    #[inline]
+    fn slots_where(&self, pred: impl Fn(Slot) -> bool) -> SlotMask {
+        (0..self.slots).filter(|&s| pred(s)).fold(0, |m, s| m | 1u64 << s)
     }
 }
 
