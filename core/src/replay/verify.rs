@@ -6,6 +6,11 @@ use crate::{fulfil, Error, Frame, Session, SessionBuilder, Simulation, SnapshotW
 /// Checksums a replaying session keeps (see [`replay_session`]).
 const REPLAY_CHECKSUM_HISTORY: u32 = 256;
 
+/// A log with no recorded checksum: there is nothing to verify (both replays, before anything
+/// else the replay itself could report).
+pub(crate) const NO_CHECKSUM: Error =
+    Error::LogMismatch { what: "the log records no checksum, so there is nothing to verify" };
+
 /// The lockstep session a replay runs in (`sizes`: snapshot capacity and frame arena).
 pub(crate) fn replay_session(
     h: &super::LogHeader,
@@ -123,7 +128,7 @@ impl<'l> Replay<'l> {
     /// errors of the simulation.
     pub fn verify<S: Simulation>(&self, sim: &mut S, progress: &mut dyn FnMut(u32)) -> Result<VerifyReport, Error> {
         if self.log.checksums().len() == 0 {
-            return Err(Error::LogMismatch { what: "the log records no checksum, so there is nothing to verify" });
+            return Err(NO_CHECKSUM);
         }
         let first = self.log.header().first_frame;
         let mut session = self.session(first)?;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::io::{Read, Seek};
 
 use super::stream::{LogEvent, LogStream, StreamedKeyframe};
-use super::verify::{compare_checksum, feed, keyframe_mismatch, replay_session};
+use super::verify::{compare_checksum, feed, keyframe_mismatch, replay_session, NO_CHECKSUM};
 use super::VerifyReport;
 use crate::{fulfil, Error, Frame, Session, Simulation, SnapshotWriter};
 
@@ -93,9 +93,7 @@ impl<'s, R: Read> StreamReplay<'s, R> {
                 // (the order `Replay::verify` gives after `LogReader::parse`): read the rest first.
                 while self.log.next_event()?.is_some() {}
                 if self.log.checksums_seen() == 0 {
-                    return Err(Error::LogMismatch {
-                        what: "the log records no checksum, so there is nothing to verify",
-                    });
+                    return Err(NO_CHECKSUM);
                 }
                 return Err(e);
             }
@@ -158,7 +156,7 @@ impl<'s, R: Read> StreamReplay<'s, R> {
             failed = result.err();
         }
         if self.log.checksums_seen() == 0 {
-            return Err(Error::LogMismatch { what: "the log records no checksum, so there is nothing to verify" });
+            return Err(NO_CHECKSUM);
         }
         if let Some(e) = failed {
             return Err(e);
