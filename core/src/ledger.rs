@@ -69,12 +69,12 @@ impl Ledger {
             // agrees). A first save with its own checksum is compared by checksum: always resolved
             // as a suspect.
             let (against, expect) = match self.snapshots.get(frame) {
-                Some(s) => (s.bytes.as_slice(), if s.own_checksum.is_some() { NEVER } else { s.bytes.len() }),
+                Some(s) => (s.bytes(), if s.own_checksum.is_some() { NEVER } else { s.bytes().len() }),
                 None => (&[][..], NEVER),
             };
             self.pending = Some((frame, expect));
-            let buf = self.checks.claim(frame);
-            SnapshotWriter::check(buf, self.snapshots.capacity(), &mut self.own, against, &mut self.matched)
+            let (buf, start) = self.checks.claim(frame);
+            SnapshotWriter::check(buf, start, self.snapshots.capacity(), &mut self.own, against, &mut self.matched)
         } else {
             self.snapshots.writer(frame)
         }
@@ -98,7 +98,7 @@ impl Ledger {
     /// The saved state of `frame`, for a load.
     #[inline]
     pub fn load(&self, frame: Frame) -> Result<&[u8], Error> {
-        self.snapshots.get(frame).map(|s| s.bytes.as_slice()).ok_or(Error::NoSuchSnapshot { frame })
+        self.snapshots.get(frame).map(|s| s.bytes()).ok_or(Error::NoSuchSnapshot { frame })
     }
 
     /// Records the primary saves planned for the open step: the frames `from..end` (none when
@@ -155,9 +155,9 @@ impl Ledger {
         let own = first.own_checksum.is_some() || check.own_checksum.is_some();
         if !own {
             let same = if check.matched == STORED {
-                same_bytes(&first.bytes, &check.bytes)
+                same_bytes(first.bytes(), check.bytes())
             } else {
-                check.matched == first.bytes.len()
+                check.matched == first.bytes().len()
             };
             if same {
                 return;
@@ -171,7 +171,7 @@ impl Ledger {
         let (Some(first), Some(check)) = (self.snapshots.get(frame), self.checks.get(frame)) else { return };
         // A copy compared as it was written holds the first save's bytes up to where it stopped.
         let bytes =
-            if check.matched == STORED { &check.bytes[..] } else { first.bytes.get(..check.matched).unwrap_or(&[]) };
+            if check.matched == STORED { check.bytes() } else { first.bytes().get(..check.matched).unwrap_or(&[]) };
         let second = check.own_checksum.unwrap_or_else(|| self.checks.hash_of(bytes));
         if first.checksum == second {
             return;
@@ -181,7 +181,7 @@ impl Ledger {
         if self.evidence.frame.is_none() {
             self.evidence.frame = Some(frame);
             self.evidence.first.clear();
-            self.evidence.first.extend_from_slice(&first.bytes);
+            self.evidence.first.extend_from_slice(first.bytes());
             self.evidence.second.clear();
             self.evidence.second.extend_from_slice(bytes);
         }

@@ -921,7 +921,7 @@ impl Session {
         if frame >= self.ledger.checksummed_until {
             return None;
         }
-        self.ledger.snapshots.get(frame).map(|s| s.bytes.as_slice())
+        self.ledger.snapshots.get(frame).map(|s| s.bytes())
     }
 
     /// The snapshots of the first sync-test mismatch, if there was one.

@@ -368,7 +368,7 @@ impl Check {
 
     fn save<S: Simulation>(&mut self, sim: &S) -> Result<State, Error> {
         let mut own = None;
-        let mut w = SnapshotWriter::new(&mut self.buf, self.capacity, &mut own);
+        let mut w = SnapshotWriter::new(&mut self.buf, 0, self.capacity, &mut own);
         sim.save(&mut w).map_err(|e| Error::Simulation { frame: self.at, reason: e.reason })?;
         let hash = crate::checksum64(&self.buf);
         Ok(State { frame: self.at, len: self.buf.len(), hash, checksum: own.unwrap_or(hash) })
