@@ -11,7 +11,7 @@ use crate::{FrameInputs, SimError, Simulation, SnapshotReader, SnapshotWriter};
 /// Two `HashSim`s that were given the same confirmed inputs have the same state; one that saw any
 /// other input has (with overwhelming probability) a different one. That makes it the fixture for
 /// rollback equivalence: a rollback session must end in exactly the state a lockstep one reaches.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct HashSim {
     /// Frames simulated.
     pub frame: u32,
@@ -66,6 +66,28 @@ impl HashSim {
     /// The size of this state's snapshot in bytes.
     pub fn snapshot_size(&self) -> usize {
         self.buf.len() - self.start
+    }
+}
+
+/// Equal states: the same frame, hash and padding (wherever each keeps its bytes).
+impl PartialEq for HashSim {
+    fn eq(&self, other: &Self) -> bool {
+        (self.frame, self.hash, self.pad()) == (other.frame, other.hash, other.pad())
+    }
+}
+
+impl Eq for HashSim {}
+
+/// A copy with its own 64-byte-aligned buffer (a derived clone would keep the offset, not the
+/// alignment).
+impl Clone for HashSim {
+    fn clone(&self) -> Self {
+        let mut c = HashSim::new(self.pad().len());
+        c.frame = self.frame;
+        c.hash = self.hash;
+        let start = c.start + HEAD;
+        c.buf[start..].copy_from_slice(self.pad());
+        c
     }
 }
 
