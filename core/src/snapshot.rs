@@ -11,10 +11,11 @@ use crate::{Frame, SimError};
 /// platform, so the same state gives the same bytes (and checksum) everywhere.
 #[derive(Debug)]
 pub struct SnapshotWriter<'a> {
-    /// The snapshot is `buf[start..]` (see [`aligned_buffer`]).
+    /// The snapshot is `buf[start..]` (see [`aligned_buffer`]), at most `buf[start..limit]`.
     buf: &'a mut Vec<u8>,
     start: usize,
-    capacity: usize,
+    /// `start + max_snapshot_size`: a write checks the buffer's length against it, one compare.
+    limit: usize,
     checksum: &'a mut Option<u64>,
     /// A sync-test check copy: the first save's bytes it is compared with as it is written.
     against: &'a [u8],
@@ -31,7 +32,7 @@ impl<'a> SnapshotWriter<'a> {
     pub(crate) fn new(buf: &'a mut Vec<u8>, start: usize, capacity: usize, checksum: &'a mut Option<u64>) -> Self {
         buf.truncate(start);
         *checksum = None;
-        SnapshotWriter { buf, start, capacity, checksum, against: &[], matched: None }
+        SnapshotWriter { buf, start, limit: start + capacity, checksum, against: &[], matched: None }
     }
 
     /// A writer for a sync-test check copy of a state whose first save is `against`: each write is
@@ -50,7 +51,7 @@ impl<'a> SnapshotWriter<'a> {
     ) -> Self {
         *checksum = None;
         *matched = 0;
-        SnapshotWriter { buf, start, capacity, checksum, against, matched: Some(matched) }
+        SnapshotWriter { buf, start, limit: start + capacity, checksum, against, matched: Some(matched) }
     }
 
     /// Appends raw bytes.
@@ -68,7 +69,7 @@ impl<'a> SnapshotWriter<'a> {
             }
             self.store_check_copy();
         }
-        if self.buf.len() - self.start + bytes.len() > self.capacity {
+        if self.buf.len() + bytes.len() > self.limit {
             return Err(SimError::new("snapshot exceeds max_snapshot_size"));
         }
         self.buf.extend_from_slice(bytes);
@@ -98,7 +99,7 @@ impl<'a> SnapshotWriter<'a> {
             }
             self.store_check_copy();
         }
-        if self.buf.len() - self.start + N > self.capacity {
+        if self.buf.len() + N > self.limit {
             return Err(SimError::new("snapshot exceeds max_snapshot_size"));
         }
         self.buf.extend_from_slice(&bytes);
@@ -141,7 +142,7 @@ impl<'a> SnapshotWriter<'a> {
     /// plain struct). Fails when `len` exceeds `max_snapshot_size`.
     #[inline]
     pub fn buffer(&mut self, len: usize) -> Result<&mut [u8], SimError> {
-        if len > self.capacity {
+        if len > self.capacity() {
             return Err(SimError::new("snapshot exceeds max_snapshot_size"));
         }
         self.store_check_copy();
@@ -167,7 +168,7 @@ impl<'a> SnapshotWriter<'a> {
     /// The capacity of the buffer (`max_snapshot_size`).
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.limit - self.start
     }
 
     /// Uses the simulation's own checksum for this snapshot instead of the core's hash of its bytes.

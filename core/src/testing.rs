@@ -21,9 +21,10 @@ pub struct HashSim {
     /// frame). The padding sits at the same offset as in the snapshot (after the 4-byte frame and
     /// the 8-byte hash), so copying it in and out moves bytes between equally aligned addresses:
     /// a 64 KiB copy between addresses 12 bytes apart modulo 16 ran about 40 % slower here. The
-    /// state is `buf[start..]`, from a 64-byte boundary like the session's snapshot buffers.
+    /// state is `buf[start..]`, from a 64-byte boundary like the session's snapshot buffers, and
+    /// its padding `buf[start + HEAD..]`, from `pad_at`.
     buf: Vec<u8>,
-    start: usize,
+    pad_at: usize,
 }
 
 /// The bytes of a snapshot before the padding: the frame (4) and the hash (8).
@@ -34,12 +35,12 @@ impl HashSim {
     pub fn new(pad: usize) -> Self {
         let (mut buf, start) = crate::snapshot::aligned_buffer(HEAD + pad);
         buf.resize(start + HEAD + pad, 0);
-        HashSim { frame: 0, hash: 0, buf, start }
+        HashSim { frame: 0, hash: 0, buf, pad_at: start + HEAD }
     }
 
     /// The padding bytes.
     pub fn pad(&self) -> &[u8] {
-        &self.buf[self.start + HEAD..]
+        &self.buf[self.pad_at..]
     }
 
     /// Mixes one slot's input into the running hash: FNV-1a over the bytes after mixing in the
@@ -65,7 +66,7 @@ impl HashSim {
 
     /// The size of this state's snapshot in bytes.
     pub fn snapshot_size(&self) -> usize {
-        self.buf.len() - self.start
+        self.buf.len() - self.pad_at + HEAD
     }
 }
 
@@ -85,8 +86,8 @@ impl Clone for HashSim {
         let mut c = HashSim::new(self.pad().len());
         c.frame = self.frame;
         c.hash = self.hash;
-        let start = c.start + HEAD;
-        c.buf[start..].copy_from_slice(self.pad());
+        let at = c.pad_at;
+        c.buf[at..].copy_from_slice(self.pad());
         c
     }
 }
@@ -98,9 +99,9 @@ impl Simulation for HashSim {
             h = HashSim::mix_input(h, p.bytes, p.status);
         }
         self.hash = h;
-        let pad = self.snapshot_size() - HEAD;
+        let pad = self.buf.len() - self.pad_at;
         if pad > 0 {
-            let i = self.start + HEAD + self.frame as usize % pad;
+            let i = self.pad_at + self.frame as usize % pad;
             self.buf[i] = self.buf[i].wrapping_add(h as u8);
         }
         self.frame += 1;
@@ -117,8 +118,8 @@ impl Simulation for HashSim {
         let mut r = SnapshotReader::new(snapshot);
         self.frame = r.read_u32()?;
         self.hash = r.read_u64()?;
-        let pad = r.read(self.snapshot_size() - HEAD)?;
-        self.buf[self.start + HEAD..].copy_from_slice(pad);
+        let pad = r.read(self.buf.len() - self.pad_at)?;
+        self.buf[self.pad_at..].copy_from_slice(pad);
         if r.remaining() != 0 {
             return Err(SimError::new("hash sim: snapshot has trailing bytes"));
         }
