@@ -14,7 +14,9 @@
 //! - rollback, 8 frames every frame: the remote input for `frame - 8` arrives each tick and always
 //!   differs from the prediction; GGRS: two P2P sessions whose messages take 8 ticks;
 //! - sync test on both: 2 players check distance 7, 8 players distance 7, 2 players distance 1;
-//! - save + load of a 64 KiB state through a session, against two plain 64 KiB `copy_from_slice`;
+//! - save + load of a 64 KiB state through a session, against two plain 64 KiB `copy_from_slice`
+//!   between 64-byte-aligned buffers (and, to show what alignment is worth, the same copies with one
+//!   buffer 16 bytes off a 64-byte boundary);
 //! - input handling at many slots (criterion only, group `wide`): rollback at 2 and 64 slots with
 //!   one remote slot 8 frames late, and a 64-player sync test;
 //! - the reference simulation (`arena`) in lockstep at 8 and 64 players.
@@ -132,6 +134,8 @@ fn main() {
     // the two copies plus the hash, so memcpy / (memcpy + hash) bounds the HashSim row.
     let (hash64k, memcpy3) = measure_pair(fl::Hash64k::new(), fl::Memcpy::new(), budget);
     let hash64k = m("checksum64 of 64 KiB alone", hash64k);
+    let (misaligned, _) = measure_pair(fl::Memcpy::misaligned(), fl::Memcpy::new(), budget);
+    let misaligned = m("memcpy 2 x 64 KiB, 16 bytes off a cache line", misaligned);
     let arena8 = m("arena 8 players", measure(fl::ArenaLockstep::new(8), budget));
     let arena64 = m("arena 64 players", measure(fl::ArenaLockstep::new(64), budget));
 
@@ -194,11 +198,12 @@ fn main() {
         ("save+load 64 KiB, own checksum (no hash)", &fl_blob),
         ("plain memcpy 2 x 64 KiB (baseline)", &memcpy),
         ("checksum64 of 64 KiB alone (XXH3-64)", &hash64k),
+        ("memcpy 2 x 64 KiB, one side 16 B off 64 B", &misaligned),
         ("reference simulation, 8 players, lockstep", &arena8),
         ("reference simulation, 64 players, lockstep", &arena64),
     ];
     for (i, (name, f)) in solo.iter().enumerate() {
-        let vs = if i < 4 { format!("{:.2}x", f.frames_per_s / memcpy.frames_per_s) } else { String::new() };
+        let vs = if i < 5 { format!("{:.2}x", f.frames_per_s / memcpy.frames_per_s) } else { String::new() };
         println!("{:<44} {:>14} {:>13} {:>12}", name, fps(f.frames_per_s), allocs(f), vs);
     }
     // The bound: 2 copies (memcpy pair, measured alternating with the hash) + 1 hash per frame.

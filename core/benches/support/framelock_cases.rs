@@ -272,6 +272,15 @@ impl Memcpy {
     pub fn new() -> Self {
         Memcpy { state: aligned(BIG_STATE, 1), saved: aligned(BIG_STATE, 0), frames: 0 }
     }
+
+    /// The same copies with the saved copy 16 bytes past a 64-byte boundary (where the allocator
+    /// put consecutive 64 KiB buffers before the session aligned its snapshots): what alignment
+    /// is worth.
+    pub fn misaligned() -> Self {
+        let (mut saved, at) = aligned(BIG_STATE + 16, 0);
+        saved.truncate(at + 16 + BIG_STATE);
+        Memcpy { state: aligned(BIG_STATE, 1), saved: (saved, at + 16), frames: 0 }
+    }
 }
 
 impl Case for Memcpy {
