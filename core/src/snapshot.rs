@@ -253,10 +253,10 @@ impl<'a> SnapshotReader<'a> {
 /// A buffer for snapshots of up to `capacity` bytes whose first byte is on a 64-byte boundary (a
 /// cache line): the snapshot is `buf[start..]`, after `start` unused bytes. The buffer never
 /// reallocates (its capacity covers `start + capacity`), so the snapshot stays where it starts.
-/// Why: a large copy runs up to a fifth slower between addresses that differ modulo 64 (measured
-/// here: 64 KiB out and back in 2.37 µs co-aligned, 2.94 µs 16 bytes apart), and buffers
-/// allocated one after the other land 16 bytes apart modulo 64; aligned, every snapshot copies
-/// alike, and at full speed against a state that is aligned too.
+/// Why: a large copy runs up to a fifth slower between addresses that differ modulo 64 (the
+/// session bench's row "memcpy 2 x 64 KiB, one side 16 B off 64 B": 0.80-0.87x the aligned copy,
+/// docs/BENCHMARKS.md), and buffers allocated one after the other land 16 bytes apart modulo 64;
+/// aligned, every snapshot copies alike, and at full speed against a state that is aligned too.
 pub(crate) fn aligned_buffer(capacity: usize) -> (Vec<u8>, usize) {
     let mut buf: Vec<u8> = Vec::with_capacity(capacity.saturating_add(63));
     // `align_offset` may answer "cannot" (`usize::MAX`); then the buffer is used as it is.
