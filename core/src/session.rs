@@ -497,9 +497,7 @@ impl Session {
     /// [`Driver::advance`](crate::Driver::advance) does, without building the request list.
     pub(crate) fn advance_with<S: crate::Simulation + ?Sized>(&mut self, sim: &mut S) -> Result<Outcome, Error> {
         let outcome = self.plan()?;
-        let done = self.fulfil_ops(&mut crate::simulation::Plain(sim));
-        self.ledger.finish_step();
-        done.map(|()| outcome).map_err(|(_, e)| e)
+        self.fulfil_step(sim).map(|()| outcome)
     }
 
     /// Fulfils the step opened by [`Session::begin_step`] with `f`, request by request in order,

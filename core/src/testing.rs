@@ -21,8 +21,8 @@ pub struct HashSim {
     /// frame). The padding sits at the same offset as in the snapshot (after the 4-byte frame and
     /// the 8-byte hash), so copying it in and out moves bytes between equally aligned addresses:
     /// a 64 KiB copy between addresses 12 bytes apart modulo 16 ran about 40 % slower here. The
-    /// state is `buf[start..]`, from a 64-byte boundary like the session's snapshot buffers, and
-    /// its padding `buf[start + HEAD..]`, from `pad_at`.
+    /// state starts on a 64-byte boundary, like the session's snapshot buffers (unused bytes
+    /// before it), so its padding is `buf[pad_at..]`, `HEAD` bytes past that boundary.
     buf: Vec<u8>,
     pad_at: usize,
 }

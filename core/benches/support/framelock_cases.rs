@@ -277,8 +277,7 @@ impl Memcpy {
     /// put consecutive 64 KiB buffers before the session aligned its snapshots): what alignment
     /// is worth.
     pub fn misaligned() -> Self {
-        let (mut saved, at) = aligned(BIG_STATE + 16, 0);
-        saved.truncate(at + 16 + BIG_STATE);
+        let (saved, at) = aligned(BIG_STATE + 16, 0);
         Memcpy { state: aligned(BIG_STATE, 1), saved: (saved, at + 16), frames: 0 }
     }
 }
