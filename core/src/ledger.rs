@@ -44,10 +44,6 @@ pub(crate) struct Ledger {
     /// Sync test: a save of a frame below `fresh_from` (saved by an earlier step) is a check copy.
     pub sync_test: bool,
     pub fresh_from: Frame,
-    /// The frames the open step saves into the primary ring, `saves.0..saves.1` (every mode's
-    /// primary saves are consecutive frames): finishing a step seals these, without walking its
-    /// operations.
-    pub saves: (Frame, Frame),
     /// Sync test: the check copy being written (its frame and the length it must match), resolved
     /// when the next save starts or the step finishes; the writer counts matched bytes into
     /// `matched` and puts an own checksum into `own`.
@@ -106,7 +102,6 @@ impl Ledger {
     #[inline]
     pub fn plan_saves(&mut self, from: Frame, end: Frame) {
         if from < end {
-            self.saves = (from, end);
             self.primary_top = Some(end - 1);
         }
     }
@@ -122,9 +117,6 @@ impl Ledger {
     /// frames that became final and matches waiting remote checksums against them.
     pub fn finish_step(&mut self) {
         let Some(confirmed_until) = self.open.take() else { return };
-        for frame in self.saves.0..self.saves.1 {
-            self.snapshots.seal(frame);
-        }
         self.resolve_check();
         if !self.suspects.is_empty() {
             for i in 0..self.suspects.len() {
@@ -137,8 +129,8 @@ impl Ledger {
         let last = confirmed_until.min(top);
         while self.checksummed_until <= last {
             let f = self.checksummed_until;
-            if let Some(s) = self.snapshots.get(f) {
-                self.history.push(f, s.checksum);
+            if let Some(c) = self.snapshots.checksum(f) {
+                self.history.push(f, c);
             }
             self.checksummed_until += 1;
         }
@@ -168,16 +160,17 @@ impl Ledger {
 
     /// A check copy that may differ: hashed (or its own checksum) and compared by checksum.
     fn sync_mismatch(&mut self, frame: Frame) {
+        let Some(first_sum) = self.snapshots.checksum(frame) else { return };
         let (Some(first), Some(check)) = (self.snapshots.get(frame), self.checks.get(frame)) else { return };
         // A copy compared as it was written holds the first save's bytes up to where it stopped.
         let bytes =
             if check.matched == STORED { check.bytes() } else { first.bytes().get(..check.matched).unwrap_or(&[]) };
         let second = check.own_checksum.unwrap_or_else(|| self.checks.hash_of(bytes));
-        if first.checksum == second {
+        if first_sum == second {
             return;
         }
         self.stats.desyncs += 1;
-        self.events.push(Event::SyncTestMismatch { frame, first: first.checksum, second });
+        self.events.push(Event::SyncTestMismatch { frame, first: first_sum, second });
         if self.evidence.frame.is_none() {
             self.evidence.frame = Some(frame);
             self.evidence.first.clear();

@@ -164,7 +164,6 @@ impl Session {
                 checksummed_until: start,
                 sync_test: matches!(lim.mode, Mode::SyncTest { .. }),
                 fresh_from: 0,
-                saves: (0, 0),
                 pending: None,
                 matched: 0,
                 own: None,
@@ -456,7 +455,6 @@ impl Session {
         };
         self.planned = Plan::empty();
         self.listed.clear();
-        self.ledger.saves = (0, 0);
         self.ledger.clear_checks();
         self.ledger.fresh_from = self.ledger.primary_top.map_or(0, |t| t + 1);
         self.lagging = self.inputs.lagging(cur);
@@ -679,10 +677,7 @@ impl Session {
         };
         for op in (0..failed.min(self.planned.len())).filter_map(|i| self.planned.get(i)) {
             match op {
-                Op::Save { frame, check: false } => {
-                    self.ledger.snapshots.seal(frame);
-                    note(frame, &mut good);
-                }
+                Op::Save { frame, check: false } => note(frame, &mut good),
                 Op::Save { check: true, .. } => {}
                 Op::Load(frame) => {
                     game = Some(frame);

@@ -276,8 +276,9 @@ pub(crate) struct Snapshot {
     start: usize,
     /// The simulation's own checksum, when it gave one.
     pub own_checksum: Option<u64>,
-    /// The checksum, computed when the step that saved it finished.
-    pub checksum: u64,
+    /// The checksum, computed the first time it is asked for (see [`SnapshotRing::checksum`]);
+    /// `None` until then and again after each new save into the slot.
+    checksum: Option<u64>,
     /// A sync-test check copy: how many bytes of it equal the first save's (its bytes are then not
     /// stored), or [`STORED`] when they are.
     pub matched: usize,
@@ -306,7 +307,7 @@ impl SnapshotRing {
         let slots = (0..len)
             .map(|_| {
                 let (buf, start) = aligned_buffer(capacity);
-                Snapshot { frame: None, buf, start, own_checksum: None, checksum: 0, matched: STORED }
+                Snapshot { frame: None, buf, start, own_checksum: None, checksum: None, matched: STORED }
             })
             .collect();
         SnapshotRing { slots, capacity, hash }
@@ -324,6 +325,7 @@ impl SnapshotRing {
         let i = self.index(frame);
         let s = &mut self.slots[i];
         s.frame = Some(frame);
+        s.checksum = None;
         SnapshotWriter::new(&mut s.buf, s.start, capacity, &mut s.own_checksum)
     }
 
@@ -354,18 +356,20 @@ impl SnapshotRing {
         self.hash.of(bytes)
     }
 
-    /// Computes the checksum of the snapshot of `frame` (after its writer is done) and returns it.
+    /// The checksum of the snapshot of `frame` (after its writer is done): the simulation's own, or
+    /// the ring's hash of the bytes, computed on the first call after the save and kept. Lazy
+    /// because most saves never need one: a rollback saves frames simulated on predicted inputs,
+    /// and those snapshots are overwritten by the resimulation or recycled before the frame is
+    /// final; only final frames (the checksum history) and sync-test mismatches ask.
     #[inline]
-    pub fn seal(&mut self, frame: Frame) -> Option<u64> {
+    pub fn checksum(&mut self, frame: Frame) -> Option<u64> {
         let i = self.index(frame);
-        let s = self.slots.get_mut(i)?;
-        if s.frame != Some(frame) {
-            return None;
-        }
-        // One pass over the saved bytes, right after the step that wrote them.
         let hash = self.hash;
-        s.checksum = s.own_checksum.unwrap_or_else(|| hash.of(s.bytes()));
-        Some(s.checksum)
+        let s = self.slots.get_mut(i).filter(|s| s.frame == Some(frame))?;
+        if s.checksum.is_none() {
+            s.checksum = Some(s.own_checksum.unwrap_or_else(|| hash.of(s.bytes())));
+        }
+        s.checksum
     }
 
     #[inline]
@@ -401,7 +405,28 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::SnapshotRing;
-    use crate::checksum::SnapshotHash;
+    use crate::checksum::{checksum64, SnapshotHash};
+
+    #[test]
+    fn a_checksum_is_of_the_bytes_saved_last_for_its_frame() {
+        let mut ring = SnapshotRing::new(2, 64, SnapshotHash::Xxh3);
+        ring.writer(3).write(b"predicted").expect("fits");
+        assert_eq!(ring.checksum(3), Some(checksum64(b"predicted")));
+        // The frame saved again (a rollback's resimulation): the kept checksum is not reused.
+        ring.writer(3).write(b"corrected").expect("fits");
+        assert_eq!(ring.checksum(3), Some(checksum64(b"corrected")));
+        assert_eq!(ring.checksum(3), Some(checksum64(b"corrected")), "asked twice, the same");
+        // The simulation's own checksum wins, and a new save forgets it.
+        let mut w = ring.writer(4);
+        w.write(b"x").expect("fits");
+        w.set_checksum(7);
+        assert_eq!(ring.checksum(4), Some(7));
+        ring.writer(4).write(b"own checksum gone").expect("fits");
+        assert_eq!(ring.checksum(4), Some(checksum64(b"own checksum gone")));
+        // A recycled slot answers only for its new frame (5 takes 3's slot in a ring of 2).
+        ring.writer(5).write(b"five").expect("fits");
+        assert_eq!((ring.checksum(3), ring.checksum(5)), (None, Some(checksum64(b"five"))));
+    }
 
     #[test]
     fn snapshots_start_on_a_cache_line_and_stay_there_up_to_capacity() {
