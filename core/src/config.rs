@@ -395,9 +395,9 @@ mod frame_end_tests {
     fn the_input_store_never_counts_past_the_last_frame() {
         // The store alone, its window reaching `u32::MAX`: confirming every frame up to the end
         // must not wrap `next_unconfirmed` (it used to become 0 and `confirmed_until` with it).
-        let mut store = crate::input::InputStore::new(1, 1, 8, &[], Frame::MAX - 7);
+        let mut store = crate::input::InputStore::new(1, 1, 8, &[], Frame::MAX - 7, true);
         for f in Frame::MAX - 7..=Frame::MAX {
-            store.put(0, f, &[1], crate::input::CellState::Confirmed, crate::InputStatus::Confirmed);
+            store.put(0, f, &[1], crate::input::CellState::Confirmed, crate::InputStatus::Confirmed, Frame::MAX - 7);
         }
         assert_eq!(store.confirmed_until(), Frame::MAX);
         assert_eq!(store.disconnect(0, Frame::MAX - 1, Frame::MAX - 7), None);

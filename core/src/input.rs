@@ -118,7 +118,8 @@ struct Cell {
     /// Confirmed, Substituted or Disconnected (a disconnect the authority confirmed for this frame).
     status: InputStatus,
     len: u16,
-    /// The simulation was given a prediction for this cell (its bytes are in `predicted`).
+    /// The guess the simulation was given is stored: `predicted[..pred_len]` of the cell's place
+    /// (a custom predictor's, or a `RepeatLast` guess kept when the slot's `last` moved on).
     predicted: bool,
     pred_len: u16,
 }
@@ -143,7 +144,13 @@ pub(crate) struct InputStore {
     pub base: Frame,
     cells: Vec<Cell>,
     bytes: Vec<u8>,
+    /// Stored guesses, one place per cell (see `Cell::predicted`).
     predicted: Vec<u8>,
+    /// The built-in `RepeatLast`: a guess is the slot's `last` input, read in place, not written
+    /// per cell and frame (see [`InputStore::put`]).
+    repeat_last: bool,
+    /// `RepeatLast` only: no cell at this frame or above has a stored guess.
+    stored_below: Frame,
     /// Per slot: the first frame not confirmed (every frame below it is).
     pub next_unconfirmed: ArrayVec<Frame, MAX_SLOTS>,
     /// Per slot: the frame from which it is disconnected.
@@ -165,7 +172,9 @@ pub(crate) struct InputStore {
 }
 
 impl InputStore {
-    pub fn new(slots: usize, max_input: usize, window: u32, default: &[u8], start: Frame) -> Self {
+    /// A store for `slots` slots; `repeat_last` when the session predicts with the built-in
+    /// `RepeatLast` (see [`InputStore::put`] for why no prediction is stored then).
+    pub fn new(slots: usize, max_input: usize, window: u32, default: &[u8], start: Frame, repeat_last: bool) -> Self {
         let rows = window.next_power_of_two();
         let n = slots * rows as usize;
         let mut last = vec![0u8; slots * max_input];
@@ -181,6 +190,8 @@ impl InputStore {
             cells: vec![EMPTY; n],
             bytes: vec![0; n * max_input],
             predicted: vec![0; n * max_input],
+            repeat_last,
+            stored_below: start,
             next_unconfirmed: (0..slots).map(|_| start).collect(),
             disconnected_from: (0..slots).map(|_| None).collect(),
             last,
@@ -254,8 +265,10 @@ impl InputStore {
         (frame & self.row_mask) as usize * self.slots
     }
 
-    /// What the simulation sees of cell `i` (slot `slot` at `frame`), `c` being that cell.
-    #[inline]
+    /// What the simulation sees of cell `i` (slot `slot` at `frame`), `c` being that cell. Always
+    /// inlined: it is the per-slot step of every `FrameInputs` walk (out of line it cost a call
+    /// per slot and frame in the C ABI's callbacks).
+    #[inline(always)]
     fn view(&self, slot: Slot, frame: Frame, i: usize, c: &Cell) -> PlayerInput<'_> {
         if self.is_disconnected(slot, frame) {
             return PlayerInput { slot, bytes: &self.default, status: InputStatus::Disconnected };
@@ -263,39 +276,83 @@ impl InputStore {
         if c.state == CellState::Confirmed {
             PlayerInput { slot, bytes: &self.bytes[self.range(i, c.len)], status: c.status }
         } else {
-            PlayerInput { slot, bytes: &self.predicted[self.range(i, c.pred_len)], status: InputStatus::Predicted }
+            PlayerInput { slot, bytes: self.prediction(slot, i, c), status: InputStatus::Predicted }
         }
     }
 
-    /// Stores an input. The caller has validated slot, length and window.
-    /// Returns true when the cell was predicted with different bytes (a misprediction).
-    pub fn put(&mut self, slot: Slot, frame: Frame, input: &[u8], state: CellState, status: InputStatus) -> bool {
+    /// What the simulation is given for cell `i` (of `slot`, not confirmed, not disconnected): a
+    /// local proposal (relay authority), else a stored guess, else the slot's last confirmed input
+    /// (`RepeatLast`).
+    #[inline]
+    fn prediction(&self, slot: Slot, i: usize, c: &Cell) -> &[u8] {
+        if c.state == CellState::Proposed {
+            &self.bytes[self.range(i, c.len)]
+        } else if c.predicted {
+            &self.predicted[self.range(i, c.pred_len)]
+        } else {
+            let l = slot * self.max_input;
+            &self.last[l..l + self.last_len[slot] as usize]
+        }
+    }
+
+    /// Stores an input. The caller has validated slot, length and window; frames below `current`
+    /// have been simulated. Returns true when `frame` was simulated on a guess with other bytes
+    /// (or another status) than the input's: a misprediction.
+    ///
+    /// With `RepeatLast` a guess is not stored when it is made: an unconfirmed cell without a
+    /// stored guess that was simulated saw the slot's `last` input as it is now, unless a
+    /// misprediction at or before its frame is already reported (the rollback to it simulates the
+    /// cell again with the new `last`). `last` changes only when the slot's confirmed prefix
+    /// grows. When it changes and no misprediction at `frame` is reported (`frame` saw a proposal
+    /// or a stored guess, or the prefix also took in inputs that arrived early), the old `last` is
+    /// stored as the guess of the simulated cells after the prefix (`store_guesses`), so each is
+    /// compared with what it saw when its own input arrives, as with a custom predictor.
+    pub fn put(
+        &mut self,
+        slot: Slot,
+        frame: Frame,
+        input: &[u8],
+        state: CellState,
+        status: InputStatus,
+        current: Frame,
+    ) -> bool {
         let i = self.idx(slot, frame);
+        // A frame not simulated yet (a local input, an input ahead of the simulation) was
+        // guessed by nobody: nothing to compare.
+        let mispredicted = frame < current && self.mispredicted(slot, i, input, status);
         let n = input.len();
         let at = i * self.max_input;
         copy_small(&mut self.bytes[at..at + n], input);
         let c = &mut self.cells[i];
-        // Compared with `input` itself (just copied), in fixed-size words: no `bcmp` call.
-        let mispredicted = c.predicted
-            && (status != InputStatus::Confirmed
-                || c.pred_len as usize != n
-                || !eq_small(&self.predicted[at..at + n], input));
         c.state = state;
         c.status = status;
         c.len = n as u16;
         if state == CellState::Confirmed {
             c.predicted = false;
             if frame == self.next_unconfirmed[slot] {
-                self.advance_contiguous(slot, frame, input);
+                // Unless the rollback for a misprediction here simulates them again, simulated
+                // cells after the prefix keep the `last` they saw.
+                let keep_below = if self.repeat_last && !mispredicted { current } else { 0 };
+                self.advance_contiguous(slot, frame, input, keep_below);
             }
         }
         mispredicted
     }
 
+    /// Cell `i` (of `slot`), simulated, was given something else than `input` with `status`.
+    /// Compared before `put` copies the input (a proposal is in `bytes`), in fixed-size words.
+    #[inline]
+    fn mispredicted(&self, slot: Slot, i: usize, input: &[u8], status: InputStatus) -> bool {
+        let c = &self.cells[i];
+        c.state != CellState::Confirmed
+            && (status != InputStatus::Confirmed || !eq_small(self.prediction(slot, i, c), input))
+    }
+
     /// `slot`'s input for `frame`, its first unconfirmed frame, was just confirmed as `input`: its
     /// confirmed prefix grows (over inputs that arrived early too). An input confirmed out of order
-    /// leaves the prefix as it is, without looking at any cell (`put` checks).
-    fn advance_contiguous(&mut self, slot: Slot, frame: Frame, input: &[u8]) {
+    /// leaves the prefix as it is, without looking at any cell (`put` checks). When `last` changes,
+    /// the old one is stored for the simulated cells after the prefix below `keep_below`.
+    fn advance_contiguous(&mut self, slot: Slot, frame: Frame, input: &[u8], keep_below: Frame) {
         let (mut last, mut f) = (frame, frame);
         // At `Frame::MAX` the slot is confirmed to the end of time; stop instead of wrapping.
         while let Some(next) = f.checked_add(1) {
@@ -314,20 +371,80 @@ impl InputStore {
             }
         }
         let dst = slot * self.max_input;
+        let old = |s: &Self| dst..dst + s.last_len[slot] as usize;
         if last == frame {
             // The common case (no early input after it): the bytes are at hand.
+            if f < keep_below && !eq_small(&self.last[old(self)], input) {
+                self.store_guesses(slot, f, keep_below);
+            }
             copy_small(&mut self.last[dst..dst + input.len()], input);
             self.last_len[slot] = input.len() as u16;
         } else {
             let i = self.idx(slot, last);
             let len = self.cells[i].len;
             let src = self.range(i, len);
+            if f < keep_below && !eq_small(&self.last[old(self)], &self.bytes[src.clone()]) {
+                self.store_guesses(slot, f, keep_below);
+            }
             copy_small(&mut self.last[dst..dst + len as usize], &self.bytes[src]);
             self.last_len[slot] = len;
         }
     }
 
-    /// Gives `slot` at `frame` the input it had at the frame before (a gap a raised input delay opened).
+    /// `slot`'s `last` input is about to change while its cells from `from` to `current` may have
+    /// been simulated with it (`RepeatLast`): stores it as the guess of each such cell that reads
+    /// it. Rare (inputs that arrived early, closing a gap behind frames already simulated), so a
+    /// walk over those frames.
+    #[cold]
+    fn store_guesses(&mut self, slot: Slot, from: Frame, current: Frame) {
+        let l = slot * self.max_input;
+        let n = self.last_len[slot];
+        for g in from..current {
+            if !self.in_window(g) || self.is_disconnected(slot, g) {
+                continue;
+            }
+            let i = self.idx(slot, g);
+            let c = self.cells[i];
+            if c.state != CellState::Empty || c.predicted {
+                continue;
+            }
+            let out = i * self.max_input;
+            let (last, predicted) = (&self.last, &mut self.predicted);
+            copy_small(&mut predicted[out..out + n as usize], &last[l..l + n as usize]);
+            let c = &mut self.cells[i];
+            c.predicted = true;
+            c.pred_len = n;
+            self.stored_below = self.stored_below.max(g + 1);
+        }
+    }
+
+    /// `RepeatLast`: the frames `first..end` are simulated (again) now, each unconfirmed cell with
+    /// its slot's `last` input as it is: guesses stored for them are forgotten. Nothing to do
+    /// unless `store_guesses` stored some there.
+    #[inline]
+    pub fn forget_guesses(&mut self, first: Frame, end: Frame) {
+        if first < self.stored_below {
+            self.forget_guesses_walk(first.max(self.base), end);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn forget_guesses_walk(&mut self, first: Frame, end: Frame) {
+        let top = end.min(self.stored_below);
+        for g in first..top {
+            let row = self.row(g);
+            for c in &mut self.cells[row..row + self.slots] {
+                c.predicted = false;
+            }
+        }
+        if end >= self.stored_below {
+            self.stored_below = first;
+        }
+    }
+
+    /// Gives `slot` at `frame` the input it had at the frame before (a gap a raised input delay
+    /// opened; `frame` is not simulated yet, so nothing can have been mispredicted).
     pub fn copy_previous(&mut self, slot: Slot, frame: Frame, state: CellState) {
         let prev = frame.wrapping_sub(1);
         let (src, len) = if frame > self.base && self.state(slot, prev) != CellState::Empty {
@@ -340,15 +457,15 @@ impl InputStore {
         let mut tmp = ArrayVec::<u8, MAX_INPUT_SIZE>::new();
         // Never fails: an input is at most `max_input_size` <= `MAX_INPUT_SIZE` bytes.
         let _ = tmp.try_extend_from_slice(&src[len]);
-        self.put(slot, frame, &tmp, state, InputStatus::Confirmed);
+        self.put(slot, frame, &tmp, state, InputStatus::Confirmed, frame);
     }
 
-    /// Writes the predictions of `frame` for the slots of `lag` whose input there is not confirmed:
-    /// a cell's proposal if it has one (relay authority), else the predictor's guess from the slot's
-    /// last confirmed input (`None`: the built-in `RepeatLast`, that input itself, copied inline).
-    /// One call per frame: the row is found once, and each slot costs one cell read when confirmed.
+    /// Writes a custom predictor's guesses for `frame` for the slots of `lag` whose input there is
+    /// neither confirmed nor a proposal (what `prediction` reads back). One call per frame: the
+    /// row is found once, and each slot costs one cell read when confirmed. Never called with the
+    /// built-in `RepeatLast`, whose guess is the slot's `last` input, read in place.
     #[inline]
-    pub fn predict_row(&mut self, mut lag: SlotMask, frame: Frame, predictor: Option<&dyn Predictor>) {
+    pub fn predict_row(&mut self, mut lag: SlotMask, frame: Frame, predictor: &dyn Predictor) {
         // Below the window every input is confirmed (`state` says so); nothing to predict.
         if frame < self.base {
             return;
@@ -362,28 +479,13 @@ impl InputStore {
                 continue;
             }
             let i = row + slot;
-            let c = self.cells[i];
-            if c.state == CellState::Confirmed {
+            if self.cells[i].state != CellState::Empty {
                 continue;
             }
             let out = i * m;
-            let len = if c.state == CellState::Proposed {
-                let n = c.len as usize;
-                let (b, p) = (&self.bytes, &mut self.predicted);
-                copy_small(&mut p[out..out + n], &b[out..out + n]);
-                n
-            } else {
-                let l = slot * m;
-                let n = self.last_len[slot] as usize;
-                let last = &self.last[l..l + n];
-                match predictor {
-                    None => {
-                        copy_small(&mut self.predicted[out..out + n], last);
-                        n
-                    }
-                    Some(p) => p.predict(slot, frame, last, &mut self.predicted[out..out + m]).min(m),
-                }
-            };
+            let l = slot * m;
+            let last = &self.last[l..l + self.last_len[slot] as usize];
+            let len = predictor.predict(slot, frame, last, &mut self.predicted[out..out + m]).min(m);
             let c = &mut self.cells[i];
             c.predicted = true;
             c.pred_len = len as u16;

@@ -127,7 +127,14 @@ impl Session {
         let max_ops = (2 * (depth as usize + 2) + 2).min(MAX_OPS);
         let requests_cap = max_ops * core::mem::size_of::<crate::Request<'static>>() + 256;
         let start = lim.start_frame;
-        let mut inputs = InputStore::new(lim.slots, lim.max_input_size, lim.input_window, &lim.default_input, start);
+        let mut inputs = InputStore::new(
+            lim.slots,
+            lim.max_input_size,
+            lim.input_window,
+            &lim.default_input,
+            start,
+            predictor.is_none(),
+        );
         // Frames before the first local input can arrive (the input delay) hold the default input:
         // confirmed peer to peer; behind a relay a proposal like any local input (the client sends
         // it, and the relay's bundle confirms or substitutes it, as for every member).
@@ -138,7 +145,7 @@ impl Session {
         let mut local_next: ArrayVec<Frame, MAX_SLOTS> = (0..lim.slots).map(|_| start).collect();
         for s in (0..lim.slots).filter(|&s| lim.local >> s & 1 == 1) {
             for f in start..start + lim.input_delay {
-                inputs.put(s, f, &lim.default_input, delay_state, InputStatus::Confirmed);
+                inputs.put(s, f, &lim.default_input, delay_state, InputStatus::Confirmed, start);
             }
             local_next[s] = start + lim.input_delay;
         }
@@ -297,7 +304,7 @@ impl Session {
         }
         // `check_input` put `target` in the window and it is not disconnected: read the cell itself.
         if self.inputs.cell_state(slot, target) != CellState::Confirmed {
-            self.inputs.put(slot, target, input, state, InputStatus::Confirmed);
+            self.inputs.put(slot, target, input, state, InputStatus::Confirmed, self.current);
         }
         self.local_next[slot] = target + 1;
         Ok(Some(target))
@@ -353,7 +360,7 @@ impl Session {
             return Err(Error::AlreadyConfirmed { slot, frame });
         }
         self.check_input(slot, frame, input)?;
-        if self.inputs.put(slot, frame, input, CellState::Confirmed, status) {
+        if self.inputs.put(slot, frame, input, CellState::Confirmed, status, self.current) {
             self.mark_incorrect(frame);
         }
         Ok(())
@@ -457,7 +464,7 @@ impl Session {
         self.listed.clear();
         self.ledger.clear_checks();
         self.ledger.fresh_from = self.ledger.primary_top.map_or(0, |t| t + 1);
-        self.lagging = self.inputs.lagging(cur);
+        self.lagging = if self.predictor.is_some() { self.inputs.lagging(cur) } else { 0 };
         let outcome = match self.lim.mode {
             Mode::Lockstep => self.plan_lockstep(),
             Mode::Rollback { max_prediction } => self.plan_rollback(max_prediction),
@@ -719,14 +726,20 @@ impl Session {
         }
     }
 
-    /// Writes the predictions of the run of frames `first..end` for every slot not confirmed there.
+    /// Prepares the predictions of the run of frames `first..end` for every slot not confirmed there.
     ///
-    /// Below `confirmed_until` every slot is confirmed: nothing to predict, no per-slot walk (a sync
-    /// test or a rollback's confirmed part costs nothing per frame). Above it only the slots that
-    /// lag (`self.lagging`, found once per step) may need a prediction: the cost is per predicted
-    /// input, not per slot and frame.
+    /// The built-in `RepeatLast` writes nothing: the simulation reads each lagging slot's last
+    /// confirmed input in place (`InputStore::put` says why that stays exact), so a prediction
+    /// costs nothing per slot and frame; only guesses stored for frames simulated again are
+    /// dropped (rare). A custom predictor is called per frame above `confirmed_until` and per
+    /// slot that lags (`self.lagging`, found once per step): per predicted input, not per slot
+    /// and frame.
     #[inline]
     fn predict_run(&mut self, first: Frame, end: Frame) {
+        if self.predictor.is_none() {
+            self.inputs.forget_guesses(first, end);
+            return;
+        }
         for frame in first.max(self.inputs.confirmed_until())..end {
             self.predict_frame(frame);
         }
@@ -734,7 +747,9 @@ impl Session {
 
     #[inline(never)]
     fn predict_frame(&mut self, frame: Frame) {
-        self.inputs.predict_row(self.lagging, frame, self.predictor.as_deref());
+        if let Some(p) = self.predictor.as_deref() {
+            self.inputs.predict_row(self.lagging, frame, p);
+        }
     }
 
     /// Sets the run of the step being planned, its predictions and its primary saves

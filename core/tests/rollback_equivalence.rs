@@ -150,3 +150,46 @@ fn a_typical_scenario_really_rolls_back_and_stalls_at_the_limit() {
     assert!(rollbacks > 50, "only {rollbacks} rollbacks");
     assert_eq!(rb.iter().map(|c| c.expect("final")).collect::<Vec<_>>(), ls);
 }
+
+/// The built-in `RepeatLast` reads a slot's last confirmed input in place instead of storing a
+/// guess per frame, so when that input changes under frames already simulated the session must
+/// keep what each frame saw. An early input closes a gap (frame 1's `[7]` becomes the last input
+/// while frames 2-3 saw `[]`): frame 2's input `[7]` must be found wrong for frame 2, which a
+/// comparison with the last input would miss. With frame 2's input `[]` instead (right for it),
+/// the last input changes again, back to `[]`, while frames 4-5 saw `[7]`: frame 4's input `[]`
+/// must be found wrong for frame 4.
+#[test]
+fn a_guess_read_in_place_is_kept_when_the_last_input_changes_under_it() {
+    let frames = 30u32;
+    // Tick at which each of slot 1's inputs arrives (a tick adds it before advancing).
+    let arrival = |f: u32| match f {
+        1 => 1,
+        0 => 5,
+        2 => 7,
+        3 | 4 => 8,
+        f => f + 4,
+    };
+    for frame_2 in [vec![7u8], vec![]] {
+        let slot_1 = |f: u32| match f {
+            1 => vec![7],
+            2 => frame_2.clone(),
+            _ => vec![],
+        };
+        let inputs: Vec<Vec<Vec<u8>>> =
+            vec![(0..frames + 20).map(|f| vec![f as u8]).collect(), (0..frames + 20).map(slot_1).collect()];
+        let session = rollback_builder(2, 8).build().expect("config");
+        let mut d = Driver::new(session, HashSim::new(8));
+        for tick in 1..=frames + 12 {
+            for f in (0..frames + 12).filter(|&f| arrival(f) == tick) {
+                d.session_mut().add_remote_input(1, f, &inputs[1][f as usize]).expect("remote input");
+            }
+            let target = d.session().current_frame() + d.session().input_delay();
+            d.session_mut().add_local_input(0, &inputs[0][target as usize]).expect("local input");
+            d.advance().expect("advance");
+        }
+        let rb = support::all_checksums(d.session(), frames);
+        let ls = lockstep_reference(&inputs, frames, None);
+        assert_eq!(rb.iter().map(|c| c.expect("final")).collect::<Vec<_>>(), ls, "frame 2's input {frame_2:?}");
+        assert!(d.session().stats().rollbacks >= 1, "a frame was simulated on a wrong guess");
+    }
+}

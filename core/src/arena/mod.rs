@@ -369,14 +369,14 @@ pub(crate) mod test_support {
 
     impl Feed {
         pub fn new(slots: usize) -> Feed {
-            Feed { store: InputStore::new(slots, INPUT_SIZE, 4, &NEUTRAL_INPUT, 0) }
+            Feed { store: InputStore::new(slots, INPUT_SIZE, 4, &NEUTRAL_INPUT, 0, true) }
         }
 
         /// Confirms `input(slot)` for every slot at `frame` and returns the frame's view.
         pub fn frame<B: AsRef<[u8]>>(&mut self, frame: u32, input: impl Fn(usize) -> B) -> FrameInputs<'_> {
             self.store.release_below(frame);
             for s in 0..self.store.slots {
-                self.store.put(s, frame, input(s).as_ref(), CellState::Confirmed, crate::InputStatus::Confirmed);
+                self.store.put(s, frame, input(s).as_ref(), CellState::Confirmed, crate::InputStatus::Confirmed, frame);
             }
             FrameInputs::new(&self.store, frame)
         }
