@@ -397,7 +397,7 @@ mod frame_end_tests {
         // must not wrap `next_unconfirmed` (it used to become 0 and `confirmed_until` with it).
         let mut store = crate::input::InputStore::new(1, 1, 8, &[], Frame::MAX - 7, true);
         for f in Frame::MAX - 7..=Frame::MAX {
-            store.put(0, f, &[1], crate::input::CellState::Confirmed, crate::InputStatus::Confirmed, Frame::MAX - 7);
+            store.put_ahead(0, f, &[1], crate::input::CellState::Confirmed, crate::InputStatus::Confirmed);
         }
         assert_eq!(store.confirmed_until(), Frame::MAX);
         assert_eq!(store.disconnect(0, Frame::MAX - 1, Frame::MAX - 7), None);

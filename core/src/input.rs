@@ -280,18 +280,26 @@ impl InputStore {
         }
     }
 
-    /// What the simulation is given for cell `i` (of `slot`, not confirmed, not disconnected): a
-    /// local proposal (relay authority), else a stored guess, else the slot's last confirmed input
-    /// (`RepeatLast`).
-    #[inline]
+    /// What the simulation is given for cell `i` (of `slot`, not confirmed, not disconnected): the
+    /// slot's last confirmed input (`RepeatLast`, read in place), else a local proposal (relay
+    /// authority) or a stored guess. Inline for the first, the common case in a rollback.
+    #[inline(always)]
     fn prediction(&self, slot: Slot, i: usize, c: &Cell) -> &[u8] {
-        if c.state == CellState::Proposed {
-            &self.bytes[self.range(i, c.len)]
-        } else if c.predicted {
-            &self.predicted[self.range(i, c.pred_len)]
-        } else {
+        if c.state == CellState::Empty && !c.predicted {
             let l = slot * self.max_input;
             &self.last[l..l + self.last_len[slot] as usize]
+        } else {
+            self.kept_prediction(i, c)
+        }
+    }
+
+    /// A proposal's bytes, or the stored guess.
+    #[inline(never)]
+    fn kept_prediction(&self, i: usize, c: &Cell) -> &[u8] {
+        if c.state == CellState::Proposed {
+            &self.bytes[self.range(i, c.len)]
+        } else {
+            &self.predicted[self.range(i, c.pred_len)]
         }
     }
 
@@ -317,9 +325,34 @@ impl InputStore {
         current: Frame,
     ) -> bool {
         let i = self.idx(slot, frame);
+        let simulated = frame < current;
+        // `frame` was simulated with the slot's `last` input (`RepeatLast`, read in place).
+        let saw_last = simulated && self.cells[i].state == CellState::Empty && !self.cells[i].predicted;
         // A frame not simulated yet (a local input, an input ahead of the simulation) was
         // guessed by nobody: nothing to compare.
-        let mispredicted = frame < current && self.mispredicted(slot, i, input, status);
+        let mispredicted = simulated && self.mispredicted(slot, i, input, status);
+        if self.store(i, input, state, status) && frame == self.next_unconfirmed[slot] {
+            // Unless the rollback for a misprediction here simulates them again, simulated
+            // cells after the prefix keep the `last` they saw.
+            let keep_below = if self.repeat_last && !mispredicted { current } else { 0 };
+            self.advance_contiguous(slot, frame, input, keep_below, saw_last);
+        }
+        mispredicted
+    }
+
+    /// [`InputStore::put`] for a frame not simulated yet (a local input, at least `current`, or
+    /// one filling a gap behind it): nothing to compare, no guess to keep. The sync test's and
+    /// lockstep's only way in, kept apart so they pay nothing for predictions.
+    pub fn put_ahead(&mut self, slot: Slot, frame: Frame, input: &[u8], state: CellState, status: InputStatus) {
+        let i = self.idx(slot, frame);
+        if self.store(i, input, state, status) && frame == self.next_unconfirmed[slot] {
+            self.advance_contiguous(slot, frame, input, 0, false);
+        }
+    }
+
+    /// Writes cell `i`; true when it is now confirmed.
+    #[inline(always)]
+    fn store(&mut self, i: usize, input: &[u8], state: CellState, status: InputStatus) -> bool {
         let n = input.len();
         let at = i * self.max_input;
         copy_small(&mut self.bytes[at..at + n], input);
@@ -327,16 +360,11 @@ impl InputStore {
         c.state = state;
         c.status = status;
         c.len = n as u16;
-        if state == CellState::Confirmed {
+        let confirmed = state == CellState::Confirmed;
+        if confirmed {
             c.predicted = false;
-            if frame == self.next_unconfirmed[slot] {
-                // Unless the rollback for a misprediction here simulates them again, simulated
-                // cells after the prefix keep the `last` they saw.
-                let keep_below = if self.repeat_last && !mispredicted { current } else { 0 };
-                self.advance_contiguous(slot, frame, input, keep_below);
-            }
         }
-        mispredicted
+        confirmed
     }
 
     /// Cell `i` (of `slot`), simulated, was given something else than `input` with `status`.
@@ -352,7 +380,10 @@ impl InputStore {
     /// confirmed prefix grows (over inputs that arrived early too). An input confirmed out of order
     /// leaves the prefix as it is, without looking at any cell (`put` checks). When `last` changes,
     /// the old one is stored for the simulated cells after the prefix below `keep_below`.
-    fn advance_contiguous(&mut self, slot: Slot, frame: Frame, input: &[u8], keep_below: Frame) {
+    /// `saw_last`: `frame` was simulated with the old `last` and `input` equals it (when
+    /// `keep_below` is set), so confirming `frame` alone does not change it.
+    #[inline(always)]
+    fn advance_contiguous(&mut self, slot: Slot, frame: Frame, input: &[u8], keep_below: Frame, saw_last: bool) {
         let (mut last, mut f) = (frame, frame);
         // At `Frame::MAX` the slot is confirmed to the end of time; stop instead of wrapping.
         while let Some(next) = f.checked_add(1) {
@@ -374,7 +405,7 @@ impl InputStore {
         let old = |s: &Self| dst..dst + s.last_len[slot] as usize;
         if last == frame {
             // The common case (no early input after it): the bytes are at hand.
-            if f < keep_below && !eq_small(&self.last[old(self)], input) {
+            if f < keep_below && !saw_last && !eq_small(&self.last[old(self)], input) {
                 self.store_guesses(slot, f, keep_below);
             }
             copy_small(&mut self.last[dst..dst + input.len()], input);
@@ -457,7 +488,7 @@ impl InputStore {
         let mut tmp = ArrayVec::<u8, MAX_INPUT_SIZE>::new();
         // Never fails: an input is at most `max_input_size` <= `MAX_INPUT_SIZE` bytes.
         let _ = tmp.try_extend_from_slice(&src[len]);
-        self.put(slot, frame, &tmp, state, InputStatus::Confirmed, frame);
+        self.put_ahead(slot, frame, &tmp, state, InputStatus::Confirmed);
     }
 
     /// Writes a custom predictor's guesses for `frame` for the slots of `lag` whose input there is

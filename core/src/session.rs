@@ -145,7 +145,7 @@ impl Session {
         let mut local_next: ArrayVec<Frame, MAX_SLOTS> = (0..lim.slots).map(|_| start).collect();
         for s in (0..lim.slots).filter(|&s| lim.local >> s & 1 == 1) {
             for f in start..start + lim.input_delay {
-                inputs.put(s, f, &lim.default_input, delay_state, InputStatus::Confirmed, start);
+                inputs.put_ahead(s, f, &lim.default_input, delay_state, InputStatus::Confirmed);
             }
             local_next[s] = start + lim.input_delay;
         }
@@ -304,7 +304,7 @@ impl Session {
         }
         // `check_input` put `target` in the window and it is not disconnected: read the cell itself.
         if self.inputs.cell_state(slot, target) != CellState::Confirmed {
-            self.inputs.put(slot, target, input, state, InputStatus::Confirmed, self.current);
+            self.inputs.put_ahead(slot, target, input, state, InputStatus::Confirmed);
         }
         self.local_next[slot] = target + 1;
         Ok(Some(target))

@@ -376,7 +376,7 @@ pub(crate) mod test_support {
         pub fn frame<B: AsRef<[u8]>>(&mut self, frame: u32, input: impl Fn(usize) -> B) -> FrameInputs<'_> {
             self.store.release_below(frame);
             for s in 0..self.store.slots {
-                self.store.put(s, frame, input(s).as_ref(), CellState::Confirmed, crate::InputStatus::Confirmed, frame);
+                self.store.put_ahead(s, frame, input(s).as_ref(), CellState::Confirmed, crate::InputStatus::Confirmed);
             }
             FrameInputs::new(&self.store, frame)
         }
