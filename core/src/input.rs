@@ -276,8 +276,16 @@ impl InputStore {
         if c.state == CellState::Confirmed {
             PlayerInput { slot, bytes: &self.bytes[self.range(i, c.len)], status: c.status }
         } else {
-            PlayerInput { slot, bytes: self.prediction(slot, i, c), status: InputStatus::Predicted }
+            self.predicted_view(slot, i, c)
         }
+    }
+
+    /// A predicted cell's view, laid out away from the confirmed one: a frame below
+    /// `confirmed_until` (a sync test, a rollback's confirmed part) never gets here.
+    #[cold]
+    #[inline(always)]
+    fn predicted_view(&self, slot: Slot, i: usize, c: &Cell) -> PlayerInput<'_> {
+        PlayerInput { slot, bytes: self.prediction(slot, i, c), status: InputStatus::Predicted }
     }
 
     /// What the simulation is given for cell `i` (of `slot`, not confirmed, not disconnected): the
