@@ -675,7 +675,7 @@ fn copy_small(dst: &mut [u8], src: &[u8]) {
 
 /// `a == b` for inputs: up to 16 bytes as two overlapping fixed-size loads per side (like
 /// `copy_small`) instead of a `bcmp` call.
-#[inline]
+#[inline(always)]
 fn eq_small(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if b.len() != n {
