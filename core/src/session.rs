@@ -505,9 +505,10 @@ impl Session {
         self.fulfil_step(sim).map(|()| outcome)
     }
 
-    /// Fulfils the step opened by [`Session::begin_step`] with `f`, request by request in order,
-    /// without building or reading the request list, and leaves it open: then call
-    /// [`Session::finish_step`], or, when a request failed, [`Session::abort_step`] with its index.
+    /// Fulfils the step opened by [`Session::begin_step`] (or [`Session::begin_step_unlisted`]) with
+    /// `f`, request by request in order, without building or reading the request list, and leaves
+    /// it open: then call [`Session::finish_step`], or, when a request failed,
+    /// [`Session::abort_step`] with its index.
     /// For engines whose save and load are told the frame (the C ABI's callbacks); a Rust
     /// [`Simulation`](crate::Simulation) uses [`Session::fulfil_step`].
     ///
@@ -600,6 +601,14 @@ impl Session {
     pub fn begin_step(&mut self) -> Result<Outcome, Error> {
         self.outcome = self.plan()?;
         self.planned.list_into(&mut self.listed);
+        Ok(self.outcome)
+    }
+
+    /// [`Session::begin_step`] without listing the requests, for a caller that fulfils the whole
+    /// step with [`Session::fulfil_open_step`] (which walks the plan, not the list): the C ABI's
+    /// callbacks. [`Session::step_len`] is 0 and [`Session::step_request`] `None` for such a step.
+    pub fn begin_step_unlisted(&mut self) -> Result<Outcome, Error> {
+        self.outcome = self.plan()?;
         Ok(self.outcome)
     }
 

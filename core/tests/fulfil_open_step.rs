@@ -126,3 +126,25 @@ fn a_failure_names_the_request_abort_step_takes() {
     let mut s = session(Mode::Lockstep);
     assert_eq!(s.fulfil_open_step(&mut Noting::default()), Err((0, Error::NoOpenStep)));
 }
+
+#[test]
+fn an_unlisted_step_is_fulfilled_alike_and_lists_nothing() {
+    for mode in [Mode::Lockstep, Mode::Rollback { max_prediction: 8 }, Mode::SyncTest { check_distance: 3 }] {
+        let (mut listed_s, mut unlisted) = (session(mode), session(mode));
+        let (mut a, mut b) = (Noting::default(), Noting::default());
+        for _ in 0..60 {
+            add_inputs(&mut listed_s, mode == Mode::Lockstep);
+            add_inputs(&mut unlisted, mode == Mode::Lockstep);
+            let outcome = listed_s.begin_step().expect("plan");
+            assert_eq!(unlisted.begin_step_unlisted().expect("plan"), outcome, "{mode:?}");
+            assert_eq!((unlisted.step_len(), unlisted.step_request(0).is_none()), (0, true), "{mode:?}");
+            listed_s.fulfil_open_step(&mut a).expect("fulfil");
+            unlisted.fulfil_open_step(&mut b).expect("fulfil");
+            listed_s.finish_step();
+            unlisted.finish_step();
+        }
+        assert_eq!((a.seen, a.state), (b.seen, b.state), "{mode:?}");
+        let f = listed_s.checksummed_until() - 1;
+        assert_eq!(unlisted.checksum(f), listed_s.checksum(f), "{mode:?}");
+    }
+}

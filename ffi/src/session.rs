@@ -660,7 +660,8 @@ pub unsafe extern "C" fn framelock_session_advance_with(
         let out_outcome = out(out_outcome, "out_outcome")?;
         // SAFETY: NULL or a readable callbacks struct, as documented.
         unsafe { s.sim.set(callbacks, 0, 0) }?;
-        let o = s.session.begin_step()?;
+        // The callbacks are told each request as the core walks the plan: no list to build.
+        let o = s.session.begin_step_unlisted()?;
         // `fulfil_with_callbacks` tells the sim each request's frame as it goes.
         let fulfilled = fulfil_with_callbacks(&mut s);
         s.sim.cb = None;
