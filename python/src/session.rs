@@ -123,7 +123,8 @@ impl Inner {
     /// Plans and fulfils one tick with the arena (the caller checked there is one).
     fn advance_arena(&mut self) -> Result<Outcome, Error> {
         self.record()?;
-        let o = self.session.begin_step()?;
+        // Fulfilled whole from the plan below: no request list to build.
+        let o = self.session.begin_step_unlisted()?;
         self.step_id += 1;
         if let Some(a) = self.arena.as_mut() {
             let r = self.session.fulfil_step(a);
