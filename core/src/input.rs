@@ -124,6 +124,15 @@ struct Cell {
     pred_len: u16,
 }
 
+impl Cell {
+    /// Not confirmed, no proposal, no stored guess: with `RepeatLast` the simulation is given the
+    /// slot's `last` input, read in place.
+    #[inline]
+    fn reads_last(&self) -> bool {
+        self.state == CellState::Empty && !self.predicted
+    }
+}
+
 const EMPTY: Cell =
     Cell { state: CellState::Empty, status: InputStatus::Confirmed, len: 0, predicted: false, pred_len: 0 };
 
@@ -293,7 +302,7 @@ impl InputStore {
     /// authority) or a stored guess. Inline for the first, the common case in a rollback.
     #[inline(always)]
     fn prediction(&self, slot: Slot, i: usize, c: &Cell) -> &[u8] {
-        if c.state == CellState::Empty && !c.predicted {
+        if c.reads_last() {
             let l = slot * self.max_input;
             &self.last[l..l + self.last_len[slot] as usize]
         } else {
@@ -335,7 +344,7 @@ impl InputStore {
         let i = self.idx(slot, frame);
         let simulated = frame < current;
         // `frame` was simulated with the slot's `last` input (`RepeatLast`, read in place).
-        let saw_last = simulated && self.cells[i].state == CellState::Empty && !self.cells[i].predicted;
+        let saw_last = simulated && self.cells[i].reads_last();
         // A frame not simulated yet (a local input, an input ahead of the simulation) was
         // guessed by nobody: nothing to compare.
         let mispredicted = simulated && self.mispredicted(slot, i, input, status);
@@ -443,8 +452,7 @@ impl InputStore {
                 continue;
             }
             let i = self.idx(slot, g);
-            let c = self.cells[i];
-            if c.state != CellState::Empty || c.predicted {
+            if !self.cells[i].reads_last() {
                 continue;
             }
             let out = i * self.max_input;
