@@ -332,27 +332,50 @@ impl InputStore {
     /// or a stored guess, or the prefix also took in inputs that arrived early), the old `last` is
     /// stored as the guess of the simulated cells after the prefix (`store_guesses`), so each is
     /// compared with what it saw when its own input arrives, as with a custom predictor.
-    pub fn put(
-        &mut self,
-        slot: Slot,
-        frame: Frame,
-        input: &[u8],
-        state: CellState,
-        status: InputStatus,
-        current: Frame,
-    ) -> bool {
+    pub fn put(&mut self, slot: Slot, frame: Frame, input: &[u8], status: InputStatus, current: Frame) -> bool {
         let i = self.idx(slot, frame);
         let simulated = frame < current;
         // `frame` was simulated with the slot's `last` input (`RepeatLast`, read in place).
         let saw_last = simulated && self.cells[i].reads_last();
+        if saw_last && self.repeat_last && status == InputStatus::Confirmed && frame == self.next_unconfirmed[slot] {
+            return self.put_next_seen_last(slot, frame, i, input, current);
+        }
         // A frame not simulated yet (a local input, an input ahead of the simulation) was
         // guessed by nobody: nothing to compare.
         let mispredicted = simulated && self.mispredicted(slot, i, input, status);
-        if self.store(i, input, state, status) && frame == self.next_unconfirmed[slot] {
+        if self.store(i, input, CellState::Confirmed, status) && frame == self.next_unconfirmed[slot] {
             // Unless the rollback for a misprediction here simulates them again, simulated
             // cells after the prefix keep the `last` they saw.
             let keep_below = if self.repeat_last && !mispredicted { current } else { 0 };
             self.advance_contiguous(slot, frame, input, keep_below, saw_last);
+        }
+        mispredicted
+    }
+
+    /// [`InputStore::put`] in a rollback's common case: a confirmed input for the slot's first
+    /// unconfirmed frame, simulated with the slot's `last` input read in place (`RepeatLast`).
+    /// Mispredicted exactly when it differs from `last`. Unless inputs that arrived early follow
+    /// it (then the general walk), the prefix grows by this frame alone and `last` becomes this
+    /// input: unchanged when it was predicted right, and when not, the later frames that read the
+    /// old one in place are simulated again by the rollback this misprediction reports, so no
+    /// guess needs storing.
+    #[inline(always)]
+    fn put_next_seen_last(&mut self, slot: Slot, frame: Frame, i: usize, input: &[u8], current: Frame) -> bool {
+        let l = slot * self.max_input;
+        let mispredicted = !eq_small(&self.last[l..l + self.last_len[slot] as usize], input);
+        self.store(i, input, CellState::Confirmed, InputStatus::Confirmed);
+        // `frame` is at most `LAST_FRAME` (the caller checked): no overflow.
+        let next = frame + 1;
+        if self.in_window(next) && self.cells[self.idx(slot, next)].state == CellState::Confirmed {
+            let keep_below = if mispredicted { 0 } else { current };
+            self.advance_contiguous(slot, frame, input, keep_below, true);
+            return mispredicted;
+        }
+        self.next_unconfirmed[slot] = next;
+        self.leave_behind(slot);
+        if mispredicted {
+            copy_small(&mut self.last[l..l + input.len()], input);
+            self.last_len[slot] = input.len() as u16;
         }
         mispredicted
     }
@@ -411,13 +434,7 @@ impl InputStore {
             last = f;
         }
         self.next_unconfirmed[slot] = f;
-        // Only the last slot holding the minimum moves it.
-        if self.behind >> slot & 1 == 1 {
-            self.behind &= !(1u64 << slot);
-            if self.behind == 0 {
-                self.refresh_until();
-            }
-        }
+        self.leave_behind(slot);
         let dst = slot * self.max_input;
         let old = |s: &Self| dst..dst + s.last_len[slot] as usize;
         if last == frame {
@@ -573,6 +590,18 @@ impl InputStore {
     pub fn confirmed_until(&self) -> Frame {
         debug_assert_eq!((self.until, self.behind), self.compute_until(), "cached confirmed_until is stale");
         self.until
+    }
+
+    /// `slot`'s first unconfirmed frame moved on: only the last slot holding the minimum moves
+    /// `until`.
+    #[inline(always)]
+    fn leave_behind(&mut self, slot: Slot) {
+        if self.behind >> slot & 1 == 1 {
+            self.behind &= !(1u64 << slot);
+            if self.behind == 0 {
+                self.refresh_until();
+            }
+        }
     }
 
     fn refresh_until(&mut self) {

@@ -360,7 +360,7 @@ impl Session {
             return Err(Error::AlreadyConfirmed { slot, frame });
         }
         self.check_input(slot, frame, input)?;
-        if self.inputs.put(slot, frame, input, CellState::Confirmed, status, self.current) {
+        if self.inputs.put(slot, frame, input, status, self.current) {
             self.mark_incorrect(frame);
         }
         Ok(())
