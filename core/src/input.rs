@@ -332,6 +332,7 @@ impl InputStore {
     /// or a stored guess, or the prefix also took in inputs that arrived early), the old `last` is
     /// stored as the guess of the simulated cells after the prefix (`store_guesses`), so each is
     /// compared with what it saw when its own input arrives, as with a custom predictor.
+    #[inline(always)]
     pub fn put(&mut self, slot: Slot, frame: Frame, input: &[u8], status: InputStatus, current: Frame) -> bool {
         let i = self.idx(slot, frame);
         let simulated = frame < current;
