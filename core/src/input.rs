@@ -688,7 +688,7 @@ impl InputStore {
 /// (a few instructions) instead of a `memcpy` call, which costs more than the copy for a typical
 /// 1–16-byte input. Panics like `copy_from_slice` when the lengths differ (never: callers pass
 /// equal ranges).
-#[inline]
+#[inline(always)]
 fn copy_small(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     assert_eq!(dst.len(), n, "copy_small: length mismatch");
