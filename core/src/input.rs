@@ -341,6 +341,24 @@ impl InputStore {
         if saw_last && self.repeat_last && status == InputStatus::Confirmed && frame == self.next_unconfirmed[slot] {
             return self.put_next_seen_last(slot, frame, i, input, current);
         }
+        self.put_other(slot, frame, i, input, status, current, saw_last)
+    }
+
+    /// [`InputStore::put`] for every other case, out of line: the caller (`Session::confirm`)
+    /// inlines only the short path.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn put_other(
+        &mut self,
+        slot: Slot,
+        frame: Frame,
+        i: usize,
+        input: &[u8],
+        status: InputStatus,
+        current: Frame,
+        saw_last: bool,
+    ) -> bool {
+        let simulated = frame < current;
         // A frame not simulated yet (a local input, an input ahead of the simulation) was
         // guessed by nobody: nothing to compare.
         let mispredicted = simulated && self.mispredicted(slot, i, input, status);
@@ -369,7 +387,7 @@ impl InputStore {
         let next = frame + 1;
         if self.in_window(next) && self.cells[self.idx(slot, next)].state == CellState::Confirmed {
             let keep_below = if mispredicted { 0 } else { current };
-            self.advance_contiguous(slot, frame, input, keep_below, true);
+            self.advance_contiguous_out_of_line(slot, frame, input, keep_below);
             return mispredicted;
         }
         self.next_unconfirmed[slot] = next;
@@ -379,6 +397,12 @@ impl InputStore {
             self.last_len[slot] = input.len() as u16;
         }
         mispredicted
+    }
+
+    /// `advance_contiguous` over inputs that arrived early, for `put_next_seen_last`.
+    #[inline(never)]
+    fn advance_contiguous_out_of_line(&mut self, slot: Slot, frame: Frame, input: &[u8], keep_below: Frame) {
+        self.advance_contiguous(slot, frame, input, keep_below, true);
     }
 
     /// [`InputStore::put`] for a frame not simulated yet (a local input, at least `current`, or
