@@ -139,8 +139,10 @@ const EMPTY: Cell =
 /// Per-slot input rings over a window of frames `[base, base + window)`, all preallocated.
 ///
 /// The rings (`cells`, `bytes`, `predicted`, `last`) are `Vec`s: their size, slots × window ×
-/// input size, is known only at run time and can reach megabytes. Per-slot values are
-/// `ArrayVec`s of at most `MAX_SLOTS`, inline in the store (no pointer to follow).
+/// input size, is known only at run time and can reach megabytes. Per-slot values are arrays of
+/// `MAX_SLOTS`, inline in the store (no pointer to follow), the entries past `slots` unused: not
+/// `ArrayVec`s, whose every index is checked against a length loaded from memory (the remote
+/// input's path indexes them five times; 130 instructions per tick of the C ABI bench).
 #[derive(Debug)]
 pub(crate) struct InputStore {
     pub slots: usize,
@@ -161,12 +163,12 @@ pub(crate) struct InputStore {
     /// `RepeatLast` only: no cell at this frame or above has a stored guess.
     stored_below: Frame,
     /// Per slot: the first frame not confirmed (every frame below it is).
-    pub next_unconfirmed: ArrayVec<Frame, MAX_SLOTS>,
+    pub next_unconfirmed: [Frame; MAX_SLOTS],
     /// Per slot: the frame from which it is disconnected.
-    pub disconnected_from: ArrayVec<Option<Frame>, MAX_SLOTS>,
+    pub disconnected_from: [Option<Frame>; MAX_SLOTS],
     /// Per slot: a copy of its last contiguous confirmed input (the default before any).
     last: Vec<u8>,
-    last_len: ArrayVec<u16, MAX_SLOTS>,
+    last_len: [u16; MAX_SLOTS],
     default: ArrayVec<u8, MAX_INPUT_SIZE>,
     /// Some slot was ever disconnected (until then no per-slot disconnect check is needed).
     any_disconnected: bool,
@@ -201,10 +203,10 @@ impl InputStore {
             predicted: vec![0; n * max_input],
             repeat_last,
             stored_below: start,
-            next_unconfirmed: (0..slots).map(|_| start).collect(),
-            disconnected_from: (0..slots).map(|_| None).collect(),
+            next_unconfirmed: [start; MAX_SLOTS],
+            disconnected_from: [None; MAX_SLOTS],
             last,
-            last_len: (0..slots).map(|_| default.len() as u16).collect(),
+            last_len: [default.len() as u16; MAX_SLOTS],
             default: default.iter().copied().collect(),
             any_disconnected: false,
             until: start,
@@ -648,7 +650,7 @@ impl InputStore {
         let (mut m, mut at) = (Frame::MAX, 0);
         if !self.any_disconnected {
             // No slot ever disconnected: each slot's first unconfirmed frame is its own counter.
-            for (s, &f) in self.next_unconfirmed.iter().enumerate() {
+            for (s, &f) in self.next_unconfirmed[..self.slots].iter().enumerate() {
                 if f < m {
                     (m, at) = (f, 0);
                 }
