@@ -224,6 +224,13 @@ impl InputStore {
         i * self.max_input..i * self.max_input + len as usize
     }
 
+    /// Where `slot`'s last contiguous confirmed input lies in `last`.
+    #[inline(always)]
+    fn last_range(&self, slot: Slot) -> core::ops::Range<usize> {
+        let l = slot * self.max_input;
+        l..l + self.last_len[slot] as usize
+    }
+
     #[inline]
     pub fn in_window(&self, frame: Frame) -> bool {
         frame >= self.base && frame - self.base < self.window
@@ -305,8 +312,7 @@ impl InputStore {
     #[inline(always)]
     fn prediction(&self, slot: Slot, i: usize, c: &Cell) -> &[u8] {
         if c.reads_last() {
-            let l = slot * self.max_input;
-            &self.last[l..l + self.last_len[slot] as usize]
+            &self.last[self.last_range(slot)]
         } else {
             self.kept_prediction(i, c)
         }
@@ -382,8 +388,7 @@ impl InputStore {
     /// guess needs storing.
     #[inline(always)]
     fn put_next_seen_last(&mut self, slot: Slot, frame: Frame, i: usize, input: &[u8], current: Frame) -> bool {
-        let l = slot * self.max_input;
-        let mispredicted = !eq_small(&self.last[l..l + self.last_len[slot] as usize], input);
+        let mispredicted = !eq_small(&self.last[self.last_range(slot)], input);
         self.store(i, input, CellState::Confirmed, InputStatus::Confirmed);
         // `frame` is at most `LAST_FRAME` (the caller checked): no overflow.
         let next = frame + 1;
@@ -395,6 +400,7 @@ impl InputStore {
         self.next_unconfirmed[slot] = next;
         self.leave_behind(slot);
         if mispredicted {
+            let l = slot * self.max_input;
             copy_small(&mut self.last[l..l + input.len()], input);
             self.last_len[slot] = input.len() as u16;
         }
@@ -463,10 +469,9 @@ impl InputStore {
         self.next_unconfirmed[slot] = f;
         self.leave_behind(slot);
         let dst = slot * self.max_input;
-        let old = |s: &Self| dst..dst + s.last_len[slot] as usize;
         if last == frame {
             // The common case (no early input after it): the bytes are at hand.
-            if f < keep_below && !saw_last && !eq_small(&self.last[old(self)], input) {
+            if f < keep_below && !saw_last && !eq_small(&self.last[self.last_range(slot)], input) {
                 self.store_guesses(slot, f, keep_below);
             }
             copy_small(&mut self.last[dst..dst + input.len()], input);
@@ -475,7 +480,7 @@ impl InputStore {
             let i = self.idx(slot, last);
             let len = self.cells[i].len;
             let src = self.range(i, len);
-            if f < keep_below && !eq_small(&self.last[old(self)], &self.bytes[src.clone()]) {
+            if f < keep_below && !eq_small(&self.last[self.last_range(slot)], &self.bytes[src.clone()]) {
                 self.store_guesses(slot, f, keep_below);
             }
             copy_small(&mut self.last[dst..dst + len as usize], &self.bytes[src]);
@@ -489,8 +494,8 @@ impl InputStore {
     /// walk over those frames.
     #[cold]
     fn store_guesses(&mut self, slot: Slot, from: Frame, current: Frame) {
-        let l = slot * self.max_input;
-        let n = self.last_len[slot];
+        let from_last = self.last_range(slot);
+        let n = from_last.len();
         for g in from..current {
             if !self.in_window(g) || self.is_disconnected(slot, g) {
                 continue;
@@ -501,10 +506,10 @@ impl InputStore {
             }
             let out = i * self.max_input;
             let (last, predicted) = (&self.last, &mut self.predicted);
-            copy_small(&mut predicted[out..out + n as usize], &last[l..l + n as usize]);
+            copy_small(&mut predicted[out..out + n], &last[from_last.clone()]);
             let c = &mut self.cells[i];
             c.predicted = true;
-            c.pred_len = n;
+            c.pred_len = n as u16;
             self.stored_below = self.stored_below.max(g + 1);
         }
     }
@@ -542,8 +547,7 @@ impl InputStore {
             let i = self.idx(slot, prev);
             (&self.bytes, self.range(i, self.cells[i].len))
         } else {
-            let l = slot * self.max_input;
-            (&self.last, l..l + self.last_len[slot] as usize)
+            (&self.last, self.last_range(slot))
         };
         let mut tmp = ArrayVec::<u8, MAX_INPUT_SIZE>::new();
         // Never fails: an input is at most `max_input_size` <= `MAX_INPUT_SIZE` bytes.
@@ -574,8 +578,7 @@ impl InputStore {
                 continue;
             }
             let out = i * m;
-            let l = slot * m;
-            let last = &self.last[l..l + self.last_len[slot] as usize];
+            let last = &self.last[self.last_range(slot)];
             let len = predictor.predict(slot, frame, last, &mut self.predicted[out..out + m]).min(m);
             let c = &mut self.cells[i];
             c.predicted = true;
