@@ -599,9 +599,9 @@ impl Session {
     /// [`Session::step_save`], [`Session::step_load`] and [`Session::step_frame_arena`], then call
     /// [`Session::finish_step`] (any other call that changes the session finishes it too).
     pub fn begin_step(&mut self) -> Result<Outcome, Error> {
-        self.outcome = self.plan()?;
+        let outcome = self.begin_step_unlisted()?;
         self.planned.list_into(&mut self.listed);
-        Ok(self.outcome)
+        Ok(outcome)
     }
 
     /// [`Session::begin_step`] without listing the requests, for a caller that fulfils the whole
