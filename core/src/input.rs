@@ -340,33 +340,14 @@ impl InputStore {
     /// or a stored guess, or the prefix also took in inputs that arrived early), the old `last` is
     /// stored as the guess of the simulated cells after the prefix (`store_guesses`), so each is
     /// compared with what it saw when its own input arrives, as with a custom predictor.
-    #[inline(always)]
+    ///
+    /// Out of line: `Session::confirm` takes a rollback's common case (`next_seen_last`) itself.
+    #[inline(never)]
     pub fn put(&mut self, slot: Slot, frame: Frame, input: &[u8], status: InputStatus, current: Frame) -> bool {
         let i = self.idx(slot, frame);
         let simulated = frame < current;
         // `frame` was simulated with the slot's `last` input (`RepeatLast`, read in place).
         let saw_last = simulated && self.cells[i].reads_last();
-        if saw_last && self.repeat_last && status == InputStatus::Confirmed && frame == self.next_unconfirmed[slot] {
-            return self.put_next_seen_last(slot, frame, i, input, current);
-        }
-        self.put_other(slot, frame, i, input, status, current, saw_last)
-    }
-
-    /// [`InputStore::put`] for every other case, out of line: the caller (`Session::confirm`)
-    /// inlines only the short path.
-    #[inline(never)]
-    #[allow(clippy::too_many_arguments)]
-    fn put_other(
-        &mut self,
-        slot: Slot,
-        frame: Frame,
-        i: usize,
-        input: &[u8],
-        status: InputStatus,
-        current: Frame,
-        saw_last: bool,
-    ) -> bool {
-        let simulated = frame < current;
         // A frame not simulated yet (a local input, an input ahead of the simulation) was
         // guessed by nobody: nothing to compare.
         let mispredicted = simulated && self.mispredicted(slot, i, input, status);
@@ -379,18 +360,36 @@ impl InputStore {
         mispredicted
     }
 
-    /// [`InputStore::put`] in a rollback's common case: a confirmed input for the slot's first
-    /// unconfirmed frame, simulated with the slot's `last` input read in place (`RepeatLast`).
-    /// Mispredicted exactly when it differs from `last`. Unless inputs that arrived early follow
-    /// it (then the general walk), the prefix grows by this frame alone and `last` becomes this
-    /// input: unchanged when it was predicted right, and when not, the later frames that read the
-    /// old one in place are simulated again by the rollback this misprediction reports, so no
-    /// guess needs storing.
+    /// The cell of `slot` at `frame` when a confirmed input for it takes `put_next_seen_last`:
+    /// `frame` is the slot's first unconfirmed frame, in the window, not disconnected, and its
+    /// cell reads the slot's `last` input in place (`RepeatLast`, no stored guess). The caller
+    /// checks that `frame` was simulated. Found with one lookup: of the checks
+    /// `Session::confirm` makes on other inputs, only the input's length can fail then.
     #[inline(always)]
-    fn put_next_seen_last(&mut self, slot: Slot, frame: Frame, i: usize, input: &[u8], current: Frame) -> bool {
+    pub fn next_seen_last(&self, slot: Slot, frame: Frame) -> Option<usize> {
+        if !self.repeat_last
+            || frame != self.next_unconfirmed[slot]
+            || !self.in_window(frame)
+            || self.is_disconnected(slot, frame)
+        {
+            return None;
+        }
+        let i = self.idx(slot, frame);
+        self.cells[i].reads_last().then_some(i)
+    }
+
+    /// What [`InputStore::put`] does in a rollback's common case, cell `i` from `next_seen_last`:
+    /// a confirmed input for the slot's first unconfirmed frame, simulated with the slot's `last`
+    /// input read in place (`RepeatLast`). Mispredicted exactly when it differs from `last`.
+    /// Unless inputs that arrived early follow it (then the general walk), the prefix grows by
+    /// this frame alone and `last` becomes this input: unchanged when it was predicted right, and
+    /// when not, the later frames that read the old one in place are simulated again by the
+    /// rollback this misprediction reports, so no guess needs storing.
+    #[inline(always)]
+    pub fn put_next_seen_last(&mut self, slot: Slot, frame: Frame, i: usize, input: &[u8], current: Frame) -> bool {
         let mispredicted = !eq_small(&self.last[self.last_range(slot)], input);
         self.store(i, input, CellState::Confirmed, InputStatus::Confirmed);
-        // `frame` is at most `LAST_FRAME` (the caller checked): no overflow.
+        // `frame` was simulated, so it is below `current`, at most `LAST_FRAME + 1`: no overflow.
         let next = frame + 1;
         if self.in_window(next) && self.cells[self.idx(slot, next)].state == CellState::Confirmed {
             let keep_below = if mispredicted { 0 } else { current };

@@ -250,10 +250,15 @@ impl Session {
         self.lim.local >> slot & 1 == 1
     }
 
-    fn check_input(&self, slot: Slot, frame: Frame, input: &[u8]) -> Result<(), Error> {
+    fn check_len(&self, slot: Slot, input: &[u8]) -> Result<(), Error> {
         if input.len() > self.lim.max_input_size {
             return Err(Error::InputTooLong { slot, len: input.len(), max: self.lim.max_input_size });
         }
+        Ok(())
+    }
+
+    fn check_input(&self, slot: Slot, frame: Frame, input: &[u8]) -> Result<(), Error> {
+        self.check_len(slot, input)?;
         if frame < self.inputs.base {
             return Err(Error::FrameTooOld { slot, frame, oldest: self.inputs.base });
         }
@@ -355,6 +360,17 @@ impl Session {
         self.check_slot(slot)?;
         if self.is_local(slot) && self.lim.authority == Authority::PeerToPeer {
             return Err(Error::WrongSlotKind { slot, is: "local" });
+        }
+        // A rollback's common case with one lookup (`InputStore::next_seen_last`): no check below
+        // but the length can fail then.
+        if status == InputStatus::Confirmed && frame < self.current {
+            if let Some(i) = self.inputs.next_seen_last(slot, frame) {
+                self.check_len(slot, input)?;
+                if self.inputs.put_next_seen_last(slot, frame, i, input, self.current) {
+                    self.mark_incorrect(frame);
+                }
+                return Ok(());
+            }
         }
         if frame < self.inputs.base || self.inputs.is_confirmed(slot, frame) {
             return Err(Error::AlreadyConfirmed { slot, frame });
