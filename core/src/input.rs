@@ -389,24 +389,17 @@ impl InputStore {
     pub fn put_next_seen_last(&mut self, slot: Slot, frame: Frame, i: usize, input: &[u8], current: Frame) -> bool {
         let mispredicted = !eq_small(&self.last[self.last_range(slot)], input);
         self.store(i, input, CellState::Confirmed, InputStatus::Confirmed);
-        // `frame` was simulated, so it is below `current`, at most `LAST_FRAME + 1`: no overflow.
-        let next = frame + 1;
-        if self.in_window(next) && self.cells[self.idx(slot, next)].state == CellState::Confirmed {
+        if !self.prefix_grows_by_one(slot, frame) {
             let keep_below = if mispredicted { 0 } else { current };
             self.advance_contiguous_out_of_line(slot, frame, input, keep_below);
-            return mispredicted;
-        }
-        self.next_unconfirmed[slot] = next;
-        self.leave_behind(slot);
-        if mispredicted {
-            let l = slot * self.max_input;
-            copy_small(&mut self.last[l..l + input.len()], input);
-            self.last_len[slot] = input.len() as u16;
+        } else if mispredicted {
+            self.set_last(slot, input);
         }
         mispredicted
     }
 
-    /// `advance_contiguous` over inputs that arrived early, for `put_next_seen_last`.
+    /// `advance_contiguous` over inputs that arrived early, for `put_next_seen_last` and
+    /// `put_ahead` (`saw_last` matters only with a `keep_below`, and is true where it does).
     #[inline(never)]
     fn advance_contiguous_out_of_line(&mut self, slot: Slot, frame: Frame, input: &[u8], keep_below: Frame) {
         self.advance_contiguous(slot, frame, input, keep_below, true);
@@ -418,8 +411,34 @@ impl InputStore {
     pub fn put_ahead(&mut self, slot: Slot, frame: Frame, input: &[u8], state: CellState, status: InputStatus) {
         let i = self.idx(slot, frame);
         if self.store(i, input, state, status) && frame == self.next_unconfirmed[slot] {
-            self.advance_contiguous(slot, frame, input, 0, false);
+            if self.prefix_grows_by_one(slot, frame) {
+                self.set_last(slot, input);
+            } else {
+                self.advance_contiguous_out_of_line(slot, frame, input, 0);
+            }
         }
+    }
+
+    /// `slot`'s confirmed prefix, which `frame` (just confirmed) extends, grows by `frame` alone:
+    /// the common case, without `advance_contiguous`'s walk. False, changing nothing, when the
+    /// next cell is confirmed too (inputs that arrived early: then the walk).
+    #[inline(always)]
+    fn prefix_grows_by_one(&mut self, slot: Slot, frame: Frame) -> bool {
+        let Some(next) = frame.checked_add(1) else { return false };
+        if self.in_window(next) && self.cells[self.idx(slot, next)].state == CellState::Confirmed {
+            return false;
+        }
+        self.next_unconfirmed[slot] = next;
+        self.leave_behind(slot);
+        true
+    }
+
+    /// Makes `input` the slot's last contiguous confirmed input.
+    #[inline(always)]
+    fn set_last(&mut self, slot: Slot, input: &[u8]) {
+        let l = slot * self.max_input;
+        copy_small(&mut self.last[l..l + input.len()], input);
+        self.last_len[slot] = input.len() as u16;
     }
 
     /// Writes cell `i`; true when it is now confirmed.
@@ -473,8 +492,7 @@ impl InputStore {
             if f < keep_below && !saw_last && !eq_small(&self.last[self.last_range(slot)], input) {
                 self.store_guesses(slot, f, keep_below);
             }
-            copy_small(&mut self.last[dst..dst + input.len()], input);
-            self.last_len[slot] = input.len() as u16;
+            self.set_last(slot, input);
         } else {
             let i = self.idx(slot, last);
             let len = self.cells[i].len;
