@@ -72,7 +72,9 @@ impl Ledger {
             let (buf, start) = self.checks.claim(frame);
             SnapshotWriter::check(buf, start, self.snapshots.capacity(), &mut self.own, against, &mut self.matched)
         } else {
-            self.snapshots.writer(frame)
+            // Final: saved at or below the frame the inputs were confirmed until at planning.
+            let final_frame = self.open.is_some_and(|c| frame <= c);
+            self.snapshots.writer(frame, final_frame)
         }
     }
 

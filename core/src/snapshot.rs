@@ -1,7 +1,9 @@
 //! Snapshots: the core-owned ring of byte buffers that simulation states are saved into, and the
 //! writer/reader a simulation uses to fill and read them.
 
-use crate::checksum::SnapshotHash;
+use framelock_hash::CopyHasher;
+
+use crate::checksum::{checksum64_v1, SnapshotHash};
 use crate::{Frame, SimError};
 
 /// Writes one snapshot into a preallocated buffer owned by the session.
@@ -22,6 +24,9 @@ pub struct SnapshotWriter<'a> {
     /// A check copy still equal to `against[..*matched]`: nothing is stored (see
     /// [`SnapshotWriter::check`]). `None` once the bytes are stored in `buf`.
     matched: Option<&'a mut usize>,
+    /// A save whose checksum will be asked for (its frame is final): long writes are hashed as
+    /// they are copied (see [`SnapshotRing::writer`]).
+    hasher: Option<&'a mut CopyHasher>,
 }
 
 /// [`Snapshot::matched`] of a check copy whose bytes are stored in its buffer.
@@ -29,10 +34,16 @@ pub(crate) const STORED: usize = usize::MAX;
 
 impl<'a> SnapshotWriter<'a> {
     #[inline]
-    pub(crate) fn new(buf: &'a mut Vec<u8>, start: usize, capacity: usize, checksum: &'a mut Option<u64>) -> Self {
+    pub(crate) fn new(
+        buf: &'a mut Vec<u8>,
+        start: usize,
+        capacity: usize,
+        checksum: &'a mut Option<u64>,
+        hasher: Option<&'a mut CopyHasher>,
+    ) -> Self {
         buf.truncate(start);
         *checksum = None;
-        SnapshotWriter { buf, start, limit: start + capacity, checksum, against: &[], matched: None }
+        SnapshotWriter { buf, start, limit: start + capacity, checksum, against: &[], matched: None, hasher }
     }
 
     /// A writer for a sync-test check copy of a state whose first save is `against`: each write is
@@ -51,7 +62,7 @@ impl<'a> SnapshotWriter<'a> {
     ) -> Self {
         *checksum = None;
         *matched = 0;
-        SnapshotWriter { buf, start, limit: start + capacity, checksum, against, matched: Some(matched) }
+        SnapshotWriter { buf, start, limit: start + capacity, checksum, against, matched: Some(matched), hasher: None }
     }
 
     /// Appends raw bytes.
@@ -72,7 +83,10 @@ impl<'a> SnapshotWriter<'a> {
         if self.buf.len() + bytes.len() > self.limit {
             return Err(SimError::new("snapshot exceeds max_snapshot_size"));
         }
-        self.buf.extend_from_slice(bytes);
+        match self.hasher.as_deref_mut() {
+            Some(h) => h.extend(self.buf, self.start, bytes),
+            None => self.buf.extend_from_slice(bytes),
+        }
         Ok(())
     }
 
@@ -146,6 +160,11 @@ impl<'a> SnapshotWriter<'a> {
             return Err(SimError::new("snapshot exceeds max_snapshot_size"));
         }
         self.store_check_copy();
+        // The caller may change any byte, also those already hashed: the checksum is taken of the
+        // bytes when it is asked for.
+        if let Some(h) = self.hasher.take() {
+            h.reset();
+        }
         self.buf.resize(self.start + len, 0);
         Ok(&mut self.buf[self.start..])
     }
@@ -279,6 +298,8 @@ pub(crate) struct Snapshot {
     /// The checksum, computed the first time it is asked for (see [`SnapshotRing::checksum`]);
     /// `None` until then and again after each new save into the slot.
     checksum: Option<u64>,
+    /// The part of the checksum taken while a save of a final frame was copied in.
+    hasher: CopyHasher,
     /// A sync-test check copy: how many bytes of it equal the first save's (its bytes are then not
     /// stored), or [`STORED`] when they are.
     pub matched: usize,
@@ -307,7 +328,15 @@ impl SnapshotRing {
         let slots = (0..len)
             .map(|_| {
                 let (buf, start) = aligned_buffer(capacity);
-                Snapshot { frame: None, buf, start, own_checksum: None, checksum: None, matched: STORED }
+                Snapshot {
+                    frame: None,
+                    buf,
+                    start,
+                    own_checksum: None,
+                    checksum: None,
+                    hasher: CopyHasher::new(),
+                    matched: STORED,
+                }
             })
             .collect();
         SnapshotRing { slots, capacity, hash }
@@ -319,14 +348,23 @@ impl SnapshotRing {
     }
 
     /// The buffer that a save of `frame` writes into (it forgets whatever it held).
+    ///
+    /// `final_frame`: the frame's checksum will be asked for (see [`SnapshotRing::checksum`]), so
+    /// the writer hashes long writes while it copies them, which costs little more than the copy
+    /// (the hash's arithmetic runs under the copy's loads and stores), where hashing the snapshot
+    /// afterwards reads it all again. Saves of predicted frames, mostly overwritten before anyone
+    /// asks, are only copied.
     #[inline]
-    pub fn writer(&mut self, frame: Frame) -> SnapshotWriter<'_> {
+    pub fn writer(&mut self, frame: Frame, final_frame: bool) -> SnapshotWriter<'_> {
         let capacity = self.capacity;
+        let fuse = final_frame && self.hash == SnapshotHash::Xxh3;
         let i = self.index(frame);
         let s = &mut self.slots[i];
         s.frame = Some(frame);
         s.checksum = None;
-        SnapshotWriter::new(&mut s.buf, s.start, capacity, &mut s.own_checksum)
+        s.hasher.reset();
+        let hasher = if fuse { Some(&mut s.hasher) } else { None };
+        SnapshotWriter::new(&mut s.buf, s.start, capacity, &mut s.own_checksum, hasher)
     }
 
     /// The buffer of `frame`'s slot, which a check copy that differs is stored into (see
@@ -367,7 +405,11 @@ impl SnapshotRing {
         let hash = self.hash;
         let s = self.slots.get_mut(i).filter(|s| s.frame == Some(frame))?;
         if s.checksum.is_none() {
-            s.checksum = Some(s.own_checksum.unwrap_or_else(|| hash.of(s.bytes())));
+            let sum = s.own_checksum.unwrap_or_else(|| match hash {
+                SnapshotHash::Xxh3 => s.hasher.finish(s.bytes()),
+                SnapshotHash::V1 => checksum64_v1(s.bytes()),
+            });
+            s.checksum = Some(sum);
         }
         s.checksum
     }
@@ -410,21 +452,21 @@ mod tests {
     #[test]
     fn a_checksum_is_of_the_bytes_saved_last_for_its_frame() {
         let mut ring = SnapshotRing::new(2, 64, SnapshotHash::Xxh3);
-        ring.writer(3).write(b"predicted").expect("fits");
+        ring.writer(3, true).write(b"predicted").expect("fits");
         assert_eq!(ring.checksum(3), Some(checksum64(b"predicted")));
         // The frame saved again (a rollback's resimulation): the kept checksum is not reused.
-        ring.writer(3).write(b"corrected").expect("fits");
+        ring.writer(3, true).write(b"corrected").expect("fits");
         assert_eq!(ring.checksum(3), Some(checksum64(b"corrected")));
         assert_eq!(ring.checksum(3), Some(checksum64(b"corrected")), "asked twice, the same");
         // The simulation's own checksum wins, and a new save forgets it.
-        let mut w = ring.writer(4);
+        let mut w = ring.writer(4, true);
         w.write(b"x").expect("fits");
         w.set_checksum(7);
         assert_eq!(ring.checksum(4), Some(7));
-        ring.writer(4).write(b"own checksum gone").expect("fits");
+        ring.writer(4, true).write(b"own checksum gone").expect("fits");
         assert_eq!(ring.checksum(4), Some(checksum64(b"own checksum gone")));
         // A recycled slot answers only for its new frame (5 takes 3's slot in a ring of 2).
-        ring.writer(5).write(b"five").expect("fits");
+        ring.writer(5, false).write(b"five").expect("fits");
         assert_eq!((ring.checksum(3), ring.checksum(5)), (None, Some(checksum64(b"five"))));
     }
 
@@ -433,7 +475,7 @@ mod tests {
         for capacity in [0usize, 1, 12, 63, 64, 65, 4096, 65_536] {
             let mut ring = SnapshotRing::new(4, capacity, SnapshotHash::Xxh3);
             for frame in 0..4u32 {
-                let mut w = ring.writer(frame);
+                let mut w = ring.writer(frame, frame % 2 == 0);
                 // Written in pieces, then past the capacity (refused): the buffer never moves.
                 let piece = vec![frame as u8 + 1; capacity.div_ceil(3)];
                 for _ in 0..3 {

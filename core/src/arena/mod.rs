@@ -387,7 +387,7 @@ pub(crate) mod test_support {
         let cap = snapshot_size_bound(arena.params());
         let mut buf = Vec::with_capacity(cap);
         let mut checksum = None;
-        let mut w = SnapshotWriter::new(&mut buf, 0, cap, &mut checksum);
+        let mut w = SnapshotWriter::new(&mut buf, 0, cap, &mut checksum, None);
         arena.save(&mut w).expect("save fits in snapshot_size_bound");
         buf
     }

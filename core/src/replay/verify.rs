@@ -231,7 +231,8 @@ impl<'l, 'r> KeyframeCheck<'l, 'r> {
                 continue; // unreachable: the reader keeps keyframes within the log's frames
             }
             let mut own = None;
-            let mut w = SnapshotWriter::new(&mut self.buf, 0, self.capacity, &mut own);
+            // Compared byte for byte; hashed only on a mismatch.
+            let mut w = SnapshotWriter::new(&mut self.buf, 0, self.capacity, &mut own, None);
             sim.save(&mut w).map_err(|e| Error::Simulation { frame, reason: e.reason })?;
             if self.buf[..] != *self.log.keyframe_bytes(k) {
                 let actual = own.unwrap_or_else(|| crate::checksum64(&self.buf));

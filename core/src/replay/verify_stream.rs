@@ -103,6 +103,7 @@ impl<'s, R: Read> StreamReplay<'s, R> {
             keyframes: Vec::new(),
             states: VecDeque::with_capacity(STATES_KEPT),
             buf: Vec::new(),
+            hasher: framelock_hash::CopyHasher::new(),
             capacity: self.max_snapshot_size,
             interval: header.keyframe_interval,
             at: header.first_frame,
@@ -238,6 +239,8 @@ struct Check {
     /// The replay's latest states at keyframe frames.
     states: VecDeque<State>,
     buf: Vec<u8>,
+    /// Every state saved here is hashed: as it is copied in.
+    hasher: framelock_hash::CopyHasher,
     capacity: usize,
     interval: u32,
     /// The frame whose starting state the simulation holds.
@@ -368,9 +371,10 @@ impl Check {
 
     fn save<S: Simulation>(&mut self, sim: &S) -> Result<State, Error> {
         let mut own = None;
-        let mut w = SnapshotWriter::new(&mut self.buf, 0, self.capacity, &mut own);
+        self.hasher.reset();
+        let mut w = SnapshotWriter::new(&mut self.buf, 0, self.capacity, &mut own, Some(&mut self.hasher));
         sim.save(&mut w).map_err(|e| Error::Simulation { frame: self.at, reason: e.reason })?;
-        let hash = crate::checksum64(&self.buf);
+        let hash = self.hasher.finish(&self.buf);
         Ok(State { frame: self.at, len: self.buf.len(), hash, checksum: own.unwrap_or(hash) })
     }
 }
