@@ -3,6 +3,9 @@
 //! program runs (`xxhash-rust`, used before, used AVX2 only when the whole build targeted it):
 //! 64 KiB hash in 3.35 µs instead of 3.97 µs on the benchmark machine, with the same values.
 //!
+//! A save of a final frame computes the same value in the pass that copies the state in
+//! (`framelock-hash`, see `SnapshotRing::writer`); this function hashes bytes already stored.
+//!
 //! Logs of format 1 and 2 were recorded with the hash the core used before ([`checksum64_v1`]);
 //! the replay verifies them with it (see docs/replay-format.md).
 

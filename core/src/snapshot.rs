@@ -191,9 +191,13 @@ impl<'a> SnapshotWriter<'a> {
     }
 
     /// Uses the simulation's own checksum for this snapshot instead of the core's hash of its bytes.
+    ///
+    /// Call it before the writes where you can: a final frame's save is hashed as it is copied in
+    /// (see `docs/sessions.md`), and from this call on it no longer is.
     #[inline]
     pub fn set_checksum(&mut self, checksum: u64) {
         *self.checksum = Some(checksum);
+        self.hasher = None;
     }
 }
 
@@ -451,7 +455,7 @@ mod tests {
 
     #[test]
     fn a_checksum_is_of_the_bytes_saved_last_for_its_frame() {
-        let mut ring = SnapshotRing::new(2, 64, SnapshotHash::Xxh3);
+        let mut ring = SnapshotRing::new(2, 1024, SnapshotHash::Xxh3);
         ring.writer(3, true).write(b"predicted").expect("fits");
         assert_eq!(ring.checksum(3), Some(checksum64(b"predicted")));
         // The frame saved again (a rollback's resimulation): the kept checksum is not reused.
@@ -465,6 +469,15 @@ mod tests {
         assert_eq!(ring.checksum(4), Some(7));
         ring.writer(4, true).write(b"own checksum gone").expect("fits");
         assert_eq!(ring.checksum(4), Some(checksum64(b"own checksum gone")));
+        // Set before long writes (which it stops hashing), and forgotten by the next save.
+        let mut w = ring.writer(4, true);
+        w.set_checksum(9);
+        w.write(&[5; 600]).expect("fits");
+        assert_eq!(ring.checksum(4), Some(9));
+        let mut w = ring.writer(4, true);
+        w.write(&[6; 400]).expect("fits");
+        w.write(&[7; 300]).expect("fits");
+        assert_eq!(ring.checksum(4), Some(checksum64(&[[6; 400].as_slice(), &[7; 300]].concat())));
         // A recycled slot answers only for its new frame (5 takes 3's slot in a ring of 2).
         ring.writer(5, false).write(b"five").expect("fits");
         assert_eq!((ring.checksum(3), ring.checksum(5)), (None, Some(checksum64(b"five"))));

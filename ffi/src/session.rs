@@ -821,11 +821,12 @@ pub unsafe extern "C" fn framelock_session_save(
         check_save_at(&s.session, frame, s.last_request)?;
         let mut w = s.session.step_save(frame)?;
         let capacity = w.capacity();
-        w.write(data).map_err(|_| Error::SnapshotTooLarge { frame, capacity })?;
+        // The game's checksum first: then the bytes are not hashed as they are copied in.
         // SAFETY: NULL or a readable u64.
         if let Some(&c) = unsafe { checksum.as_ref() } {
             w.set_checksum(c);
         }
+        w.write(data).map_err(|_| Error::SnapshotTooLarge { frame, capacity })?;
         Ok(())
     })
 }

@@ -70,12 +70,11 @@ impl Simulation for PySim {
             Ok((data, sum))
         });
         let (data, sum) = r.map_err(|e| self.fail(e, "the Python save_state raised"))?;
-        out.write(&frame.to_le_bytes())?;
-        out.write(&data)?;
         if let Some(s) = sum {
-            out.set_checksum(s);
+            out.set_checksum(s); // first: then the bytes are not hashed as they are copied in
         }
-        Ok(())
+        out.write(&frame.to_le_bytes())?;
+        out.write(&data)
     }
 
     fn load(&mut self, snapshot: &[u8]) -> Result<(), SimError> {

@@ -366,10 +366,11 @@ impl NativeSession {
         }
         let capacity = s.session.max_snapshot_size();
         let mut w = s.session.step_save(frame).py_err()?;
-        w.write(data).map_err(|_| to_py(Error::SnapshotTooLarge { frame, capacity }))?;
+        // The caller's checksum first: then the bytes are not hashed as they are copied in.
         if let Some(c) = checksum {
             w.set_checksum(c);
         }
+        w.write(data).map_err(|_| to_py(Error::SnapshotTooLarge { frame, capacity }))?;
         Ok(())
     }
 

@@ -5,6 +5,7 @@ use std::hint::black_box;
 use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
 use framelock_core::testing::HashSim;
 use framelock_core::{Driver, FrameInputs, Mode, SessionBuilder, SimError, Simulation, SnapshotReader, SnapshotWriter};
+use framelock_hash::CopyHasher;
 
 use super::Case;
 
@@ -221,9 +222,9 @@ impl Simulation for Blob {
     }
 
     fn save(&self, out: &mut SnapshotWriter<'_>) -> Result<(), SimError> {
-        out.write(&self.bytes)?;
+        // Before the bytes, so the session does not hash them as it copies them in.
         out.set_checksum(u64::from_le_bytes(self.bytes[4..12].try_into().expect("8 bytes")));
-        Ok(())
+        out.write(&self.bytes)
     }
 
     fn load(&mut self, snapshot: &[u8]) -> Result<(), SimError> {
@@ -287,6 +288,44 @@ impl Case for Memcpy {
         let ((state, a), (saved, b)) = (&mut self.state, &mut self.saved);
         saved[*b..].copy_from_slice(black_box(&state[*a..]));
         black_box(&mut *saved);
+        state[*a..].copy_from_slice(black_box(&saved[*b..]));
+        black_box(&mut *state);
+        self.frames += 1;
+    }
+    fn frames(&self) -> u64 {
+        self.frames
+    }
+    fn resimulated(&self) -> u64 {
+        0
+    }
+}
+
+/// The floor of a save + load whose saved bytes are hashed, done the way the session does it for a
+/// final frame: copy the 64 KiB in while hashing it (`framelock-hash`), finish the hash, copy back.
+#[derive(Debug)]
+pub struct FusedCopyHash {
+    state: (Vec<u8>, usize),
+    saved: (Vec<u8>, usize),
+    hasher: CopyHasher,
+    frames: u64,
+}
+
+impl FusedCopyHash {
+    pub fn new() -> Self {
+        let state = aligned(BIG_STATE, 1);
+        let mut saved = aligned(BIG_STATE, 0);
+        saved.0.truncate(saved.1);
+        FusedCopyHash { state, saved, hasher: CopyHasher::new(), frames: 0 }
+    }
+}
+
+impl Case for FusedCopyHash {
+    fn tick(&mut self) {
+        let ((state, a), (saved, b)) = (&mut self.state, &mut self.saved);
+        saved.truncate(*b);
+        self.hasher.reset();
+        self.hasher.extend(saved, *b, black_box(&state[*a..]));
+        black_box(self.hasher.finish(&saved[*b..]));
         state[*a..].copy_from_slice(black_box(&saved[*b..]));
         black_box(&mut *state);
         self.frames += 1;
