@@ -262,14 +262,6 @@ impl InputStore {
         self.state(slot, frame) == CellState::Confirmed
     }
 
-    /// The state of `slot`'s cell at `frame`, which the caller knows is in the window and not
-    /// disconnected (what `state` returns then, without checking again).
-    #[inline]
-    pub fn cell_state(&self, slot: Slot, frame: Frame) -> CellState {
-        debug_assert!(self.in_window(frame) && !self.is_disconnected(slot, frame));
-        self.cells[self.idx(slot, frame)].state
-    }
-
     /// The input the simulation sees for `slot` at `frame` right now (requires `frame` in the window).
     #[inline]
     pub fn effective(&self, slot: Slot, frame: Frame) -> PlayerInput<'_> {
@@ -410,6 +402,31 @@ impl InputStore {
     /// lockstep's only way in, kept apart so they pay nothing for predictions.
     pub fn put_ahead(&mut self, slot: Slot, frame: Frame, input: &[u8], state: CellState, status: InputStatus) {
         let i = self.idx(slot, frame);
+        self.put_ahead_at(i, slot, frame, input, state, status);
+    }
+
+    /// A local input for `frame` (in the window, not disconnected): [`InputStore::put_ahead`]
+    /// unless the cell is confirmed already (the relay confirmed the frame before the local
+    /// proposal). Inlined into `Session::add_local_input`, with one index for the check and the
+    /// store: the sync test adds every slot's input this way each frame.
+    #[inline(always)]
+    pub fn put_local(&mut self, slot: Slot, frame: Frame, input: &[u8], state: CellState) {
+        let i = self.idx(slot, frame);
+        if self.cells[i].state != CellState::Confirmed {
+            self.put_ahead_at(i, slot, frame, input, state, InputStatus::Confirmed);
+        }
+    }
+
+    #[inline(always)]
+    fn put_ahead_at(
+        &mut self,
+        i: usize,
+        slot: Slot,
+        frame: Frame,
+        input: &[u8],
+        state: CellState,
+        status: InputStatus,
+    ) {
         if self.store(i, input, state, status) && frame == self.next_unconfirmed[slot] {
             if self.prefix_grows_by_one(slot, frame) {
                 self.set_last(slot, input);

@@ -285,6 +285,7 @@ impl Session {
     /// [`Error::InputTooLong`], [`Error::BeyondWindow`] (more inputs than the window holds),
     /// [`Error::FrameOverflow`] (the frame would be past `u32::MAX - 2`, the last one a session
     /// simulates).
+    #[inline]
     pub fn add_local_input(&mut self, slot: Slot, input: &[u8]) -> Result<Option<Frame>, Error> {
         self.release();
         self.check_slot(slot)?;
@@ -307,10 +308,8 @@ impl Session {
         if next < target {
             self.fill_delay_gap(slot, next, target, state);
         }
-        // `check_input` put `target` in the window and it is not disconnected: read the cell itself.
-        if self.inputs.cell_state(slot, target) != CellState::Confirmed {
-            self.inputs.put_ahead(slot, target, input, state, InputStatus::Confirmed);
-        }
+        // `check_input` put `target` in the window and it is not disconnected.
+        self.inputs.put_local(slot, target, input, state);
         self.local_next[slot] = target + 1;
         Ok(Some(target))
     }

@@ -6,13 +6,23 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import framelock as fl
+
+
+@pytest.fixture(autouse=True)
+def sigint_raises() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt here even when the suite was started with SIGINT ignored (a
+    background job of a non-interactive shell inherits it so, and Python then keeps it ignored):
+    without this the vector-env test below would loop forever."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
 
 
 def interrupt_after(seconds: float) -> threading.Thread:
@@ -117,7 +127,10 @@ def test_ctrl_c_stops_a_vector_env_between_matches() -> None:
     actions = np.zeros((1024, 8, 3), dtype=np.int64)
 
     def forever() -> None:
-        while True:  # each step releases the GIL for the whole batch; Ctrl-C lands inside one
+        # Each step releases the GIL for the whole batch; Ctrl-C lands inside one. Bounded, so a
+        # lost signal fails the test instead of hanging the suite.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
             vec.step(actions)
 
     assert interrupted(forever, after=0.2) < 1.0
