@@ -285,7 +285,7 @@ impl Session {
     /// [`Error::InputTooLong`], [`Error::BeyondWindow`] (more inputs than the window holds),
     /// [`Error::FrameOverflow`] (the frame would be past `u32::MAX - 2`, the last one a session
     /// simulates).
-    #[inline]
+    #[inline(always)]
     pub fn add_local_input(&mut self, slot: Slot, input: &[u8]) -> Result<Option<Frame>, Error> {
         self.release();
         self.check_slot(slot)?;
