@@ -198,6 +198,9 @@ fn relay_proposals_predict_local_inputs_and_substitutes_are_flagged() {
     let Request::AdvanceFrame { inputs, .. } = step.requests()[1] else { panic!("advance expected") };
     let mine = inputs.get(0).expect("slot 0");
     assert_eq!((mine.bytes, mine.status), (&[0u8][..], InputStatus::Substituted));
+    // Walked in order too (a frame whose inputs are all confirmed is read without per-slot checks).
+    let seen: Vec<_> = inputs.iter().map(|p| (p.slot, p.bytes, p.status)).collect();
+    assert_eq!(seen, [(0, &[0u8][..], InputStatus::Substituted), (1, &[][..], InputStatus::Confirmed)]);
 }
 
 #[test]

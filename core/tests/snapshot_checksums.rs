@@ -25,6 +25,8 @@ struct PieceSim {
 
 impl Simulation for PieceSim {
     fn advance(&mut self, inputs: FrameInputs<'_>, _scratch: &Bump) -> Result<(), SimError> {
+        // The walk and the lookup by slot agree, on confirmed and on predicted frames.
+        assert!(inputs.iter().eq((0..inputs.len()).filter_map(|s| inputs.get(s))), "frame {}", inputs.frame());
         let mut h = self.hash ^ u64::from(inputs.frame()).rotate_left(17);
         for p in inputs.iter() {
             h = Mix(h ^ p.bytes.iter().fold(p.bytes.len() as u64, |a, &b| a << 8 | u64::from(b))).next();
