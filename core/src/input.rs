@@ -85,13 +85,7 @@ impl<'a> FrameInputs<'a> {
         // Every input of the frame confirmed and no slot ever disconnected (a sync test, lockstep, a
         // rollback's confirmed frames): each cell is read as stored, without `view`'s per-slot checks.
         let settled = !store.any_disconnected && frame < store.until;
-        store.cells[row..row + store.slots].iter().enumerate().map(move |(s, c)| {
-            if settled {
-                PlayerInput { slot: s, bytes: &store.bytes[store.range(row + s, c.len)], status: c.status }
-            } else {
-                store.view(s, frame, row + s, c)
-            }
-        })
+        RowWalk { store, frame, row, settled, cells: store.cells[row..row + store.slots].iter().enumerate() }
     }
 
     /// The slots whose input is predicted in this view.
@@ -105,6 +99,34 @@ impl<'a> FrameInputs<'a> {
         m
     }
 }
+
+/// [`FrameInputs::iter`]'s walk: a struct rather than a `map` closure so that its step is always
+/// inlined into the simulation's loop (a closure holding both of `row_view`'s branches was left out
+/// of line: a call per slot and frame in the C ABI's callbacks).
+struct RowWalk<'a> {
+    store: &'a InputStore,
+    frame: Frame,
+    row: usize,
+    settled: bool,
+    cells: core::iter::Enumerate<core::slice::Iter<'a, Cell>>,
+}
+
+impl<'a> Iterator for RowWalk<'a> {
+    type Item = PlayerInput<'a>;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<PlayerInput<'a>> {
+        let (s, c) = self.cells.next()?;
+        Some(self.store.row_view(self.settled, s, self.frame, self.row + s, c))
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.cells.size_hint()
+    }
+}
+
+impl ExactSizeIterator for RowWalk<'_> {}
 
 /// The last frame a session simulates: `advance` from the frame after it is
 /// [`Error::FrameOverflow`](crate::Error::FrameOverflow), and inputs for later frames are refused
@@ -296,6 +318,16 @@ impl InputStore {
             PlayerInput { slot, bytes: &self.bytes[self.range(i, c.len)], status: c.status }
         } else {
             self.predicted_view(slot, i, c)
+        }
+    }
+
+    /// [`InputStore::view`], or for a `settled` row (see `FrameInputs::iter`) the cell as stored.
+    #[inline(always)]
+    fn row_view(&self, settled: bool, slot: Slot, frame: Frame, i: usize, c: &Cell) -> PlayerInput<'_> {
+        if settled {
+            PlayerInput { slot, bytes: &self.bytes[self.range(i, c.len)], status: c.status }
+        } else {
+            self.view(slot, frame, i, c)
         }
     }
 
