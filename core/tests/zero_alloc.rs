@@ -7,6 +7,7 @@
 //! counts per thread and only while a test switched counting on.
 use framelock_core::arena::{scratch_size_bound, scripted_input, snapshot_size_bound, Arena, ArenaParams, INPUT_SIZE};
 use framelock_core::replay::{LogHeader, LogWriter};
+use framelock_core::testing::HashSim;
 use framelock_core::{fulfil, Driver, Error, Event, Frame, Mode, Request, SessionBuilder};
 use framelock_testkit::count;
 
@@ -214,6 +215,40 @@ fn sync_test_allocates_nothing_per_tick() {
     let stats = d.session().stats();
     assert_eq!(stats.desyncs, 0, "the reference simulation is deterministic");
     assert_eq!(stats.frames_resimulated, 8 * (u64::from(FRAMES) - 8) + (1..8).sum::<u64>());
+}
+
+/// A 4 KiB state saved in one write: a final frame's save is hashed as it is copied in
+/// (framelock-hash), into the preallocated snapshot buffer.
+#[test]
+fn large_saves_hashed_while_copied_allocate_nothing_per_tick() {
+    let sim = HashSim::new(4096);
+    let session = SessionBuilder::new(2)
+        .local_slot(0)
+        .max_input_size(4)
+        .max_snapshot_size(sim.snapshot_size())
+        .mode(Mode::Rollback { max_prediction: 4 })
+        .build()
+        .expect("config");
+    let mut d = Driver::new(session, sim);
+    let mut next = 0u32;
+    assert_allocation_free_after_warm_up(|frames| {
+        for _ in 0..frames {
+            let f = d.session().current_frame();
+            d.session_mut().add_local_input(0, &f.to_le_bytes())?;
+            // Slot 1's inputs arrive 2 frames late and change every frame: a rollback each tick.
+            while next + 2 <= f {
+                d.session_mut().add_remote_input(1, next, &(next * 7).to_le_bytes())?;
+                next += 1;
+            }
+            d.advance()?;
+        }
+        Ok(())
+    });
+    let s = d.session();
+    assert!(s.stats().rollbacks > 9_000, "{} rollbacks", s.stats().rollbacks);
+    let f = s.checksummed_until() - 1;
+    let snapshot = s.final_snapshot(f).expect("the last final snapshot is held");
+    assert_eq!(s.checksum(f), Some(framelock_core::checksum64(snapshot)));
 }
 
 #[test]
