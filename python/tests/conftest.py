@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,16 @@ import pytest
 import framelock as fl
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sigint_raises() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt in the tests that send it (test_interrupt.py, test_p2p.py)
+    even when the suite was started with SIGINT ignored: a background job of a non-interactive
+    shell inherits it so, and Python then keeps it ignored, so those tests failed and one looped."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
 
 
 def cli_binary() -> Path:

@@ -6,23 +6,13 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import framelock as fl
-
-
-@pytest.fixture(autouse=True)
-def sigint_raises() -> Iterator[None]:
-    """Ctrl-C raises KeyboardInterrupt here even when the suite was started with SIGINT ignored (a
-    background job of a non-interactive shell inherits it so, and Python then keeps it ignored):
-    without this the vector-env test below would loop forever."""
-    old = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, old)
 
 
 def interrupt_after(seconds: float) -> threading.Thread:
