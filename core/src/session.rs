@@ -336,6 +336,7 @@ impl Session {
     /// [`Error::InputTooLong`], [`Error::AlreadyConfirmed`], [`Error::FrameTooOld`],
     /// [`Error::BeyondWindow`], [`Error::FrameOverflow`] (a frame past `u32::MAX - 2`, the last one a
     /// session simulates).
+    #[inline]
     pub fn add_remote_input(&mut self, slot: Slot, frame: Frame, input: &[u8]) -> Result<(), Error> {
         self.confirm(slot, frame, input, InputStatus::Confirmed)
     }
