@@ -4,8 +4,8 @@
 //! hashes the snapshot: two passes over the same bytes, the second as long as the first.
 //! [`CopyHasher::extend`] does both in one: each 64-byte stripe is stored into the buffer and mixed
 //! into XXH3's accumulators while it is in a register, so the hash's arithmetic runs under the
-//! copy's memory traffic (64 KiB on the benchmark machine: copy 1.24 µs, hash 1.36 µs, both in one
-//! pass 1.72–1.82 µs; docs/BENCHMARKS.md).
+//! copy's memory traffic (64 KiB on the benchmark machine: copy about 1.16 µs, hash 1.14 µs, both in
+//! one pass about 1.24 µs; docs/BENCHMARKS.md, issue 13's tenth pass).
 //!
 //! The result is **XXH3-64 with seed 0**, bit for bit what `twox_hash::XxHash3_64::oneshot` (or
 //! any XXH3 implementation) returns for the same bytes, however they were split into writes: the
