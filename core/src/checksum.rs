@@ -87,6 +87,16 @@ impl SnapshotHash {
             SnapshotHash::V1 => checksum64_v1(bytes),
         }
     }
+
+    /// [`SnapshotHash::of`] of bytes whose XXH3 `hasher` took in part while they were copied in
+    /// (the same value; only the rest is read again).
+    #[inline]
+    pub fn of_copied(self, hasher: &framelock_hash::CopyHasher, bytes: &[u8]) -> u64 {
+        match self {
+            SnapshotHash::Xxh3 => hasher.finish(bytes),
+            SnapshotHash::V1 => checksum64_v1(bytes),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use framelock_hash::CopyHasher;
 
-use crate::checksum::{checksum64_v1, SnapshotHash};
+use crate::checksum::SnapshotHash;
 use crate::{Frame, SimError};
 
 /// Writes one snapshot into a preallocated buffer owned by the session.
@@ -160,11 +160,8 @@ impl<'a> SnapshotWriter<'a> {
             return Err(SimError::new("snapshot exceeds max_snapshot_size"));
         }
         self.store_check_copy();
-        // The caller may change any byte, also those already hashed: the checksum is taken of the
-        // bytes when it is asked for.
-        if let Some(h) = self.hasher.take() {
-            h.reset();
-        }
+        // The caller may change any byte, also those already hashed.
+        self.stop_hashing();
         self.buf.resize(self.start + len, 0);
         Ok(&mut self.buf[self.start..])
     }
@@ -197,7 +194,16 @@ impl<'a> SnapshotWriter<'a> {
     #[inline]
     pub fn set_checksum(&mut self, checksum: u64) {
         *self.checksum = Some(checksum);
-        self.hasher = None;
+        self.stop_hashing();
+    }
+
+    /// No more hashing while copying: the hash is then taken of the bytes as they are when it is
+    /// asked for. The hasher is reset, not only dropped, so that what it accumulated cannot outlive
+    /// a later change to those bytes (through `buffer`, with the hasher no longer here to reset).
+    fn stop_hashing(&mut self) {
+        if let Some(h) = self.hasher.take() {
+            h.reset();
+        }
     }
 }
 
@@ -409,11 +415,7 @@ impl SnapshotRing {
         let hash = self.hash;
         let s = self.slots.get_mut(i).filter(|s| s.frame == Some(frame))?;
         if s.checksum.is_none() {
-            let sum = s.own_checksum.unwrap_or_else(|| match hash {
-                SnapshotHash::Xxh3 => s.hasher.finish(s.bytes()),
-                SnapshotHash::V1 => checksum64_v1(s.bytes()),
-            });
-            s.checksum = Some(sum);
+            s.checksum = Some(s.own_checksum.unwrap_or_else(|| hash.of_copied(&s.hasher, s.bytes())));
         }
         s.checksum
     }
@@ -450,8 +452,29 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::SnapshotRing;
+    use framelock_hash::CopyHasher;
+
+    use super::{SnapshotRing, SnapshotWriter};
     use crate::checksum::{checksum64, SnapshotHash};
+
+    /// The streaming replay hashes every save through the writer's hasher, also one with the
+    /// simulation's own checksum: bytes changed through `buffer` after `set_checksum` must not
+    /// leave stripes hashed before them in the result.
+    #[test]
+    fn a_hasher_finishes_with_the_bytes_as_left_whatever_the_writer_was_told() {
+        for own_first in [false, true] {
+            let (mut buf, mut own, mut hasher) = (Vec::with_capacity(2048), None, CopyHasher::new());
+            let mut w = SnapshotWriter::new(&mut buf, 0, 2048, &mut own, Some(&mut hasher));
+            if own_first {
+                w.set_checksum(1);
+            }
+            w.write(&[3; 700]).expect("fits");
+            w.set_checksum(2);
+            w.buffer(900).expect("fits")[5] = 9;
+            w.write(&[4; 300]).expect("fits");
+            assert_eq!((own, hasher.finish(&buf)), (Some(2), checksum64(&buf)), "own checksum first: {own_first}");
+        }
+    }
 
     #[test]
     fn a_checksum_is_of_the_bytes_saved_last_for_its_frame() {
