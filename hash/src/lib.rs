@@ -13,8 +13,9 @@
 //! machine can run. Inputs of up to 240 bytes, and inputs nothing was accumulated for while they
 //! were written, are hashed by `twox-hash` itself when finished.
 //!
-//! Kernels: AVX2 on x86-64 when the processor has it (detected when the program runs); elsewhere a
-//! portable one that copies first and hashes after (the same values, two passes).
+//! Kernels, all giving the same values: on x86-64, AVX2 when the processor has it (detected when
+//! the program runs), else SSE2 (every x86-64 processor); NEON on AArch64; elsewhere a portable one
+//! that copies first and hashes after (two passes).
 //!
 //! # Quick start
 //!
@@ -28,15 +29,19 @@
 //! assert_eq!(hasher.finish(&buf), twox_hash::XxHash3_64::oneshot(&buf));
 //! ```
 
-// The AVX2 kernel loads and stores through raw pointers (`avx2.rs`), and `extend` sets the length
-// of the buffer that kernel filled; everything else is safe code.
+// The vector kernels load and stores through raw pointers (`avx2.rs`, `sse2.rs`, `neon.rs`), and
+// `extend` sets the length of the buffer such a kernel filled; everything else is safe code.
 #![allow(unsafe_code)]
 #![warn(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod portable;
+#[cfg(target_arch = "x86_64")]
+mod sse2;
 
 /// XXH3's default secret (`kSecret` of the specification).
 const SECRET: [u8; 192] = [
@@ -82,23 +87,27 @@ const MIDSIZE_MAX: usize = 240;
 /// next long write or by [`CopyHasher::finish`].
 pub const FUSE_MIN: usize = 256;
 
-/// The code that accumulates stripes.
+/// The code that accumulates stripes. Every kernel gives the same values; the vector ones copy
+/// and accumulate each stripe in one pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
     /// Safe Rust, any platform: copies, then accumulates from the copy.
     Portable,
-    /// x86-64 with AVX2: copies and accumulates each stripe in one pass.
+    /// x86-64 with SSE2 (every x86-64 processor): four 128-bit lanes per stripe.
+    Sse2,
+    /// x86-64 with AVX2: two 256-bit lanes per stripe.
     Avx2,
+    /// AArch64 with NEON (every AArch64 processor): four 128-bit lanes per stripe.
+    Neon,
 }
 
 impl Kernel {
+    /// Every kernel, whether this processor runs it or not (see [`available`](Kernel::available)).
+    pub const ALL: [Kernel; 4] = [Kernel::Portable, Kernel::Sse2, Kernel::Avx2, Kernel::Neon];
+
     /// The fastest kernel this processor runs.
     pub fn detect() -> Kernel {
-        if Kernel::Avx2.available() {
-            Kernel::Avx2
-        } else {
-            Kernel::Portable
-        }
+        [Kernel::Avx2, Kernel::Sse2, Kernel::Neon].into_iter().find(|k| k.available()).unwrap_or(Kernel::Portable)
     }
 
     /// Whether this processor runs the kernel.
@@ -106,11 +115,45 @@ impl Kernel {
         match self {
             Kernel::Portable => true,
             #[cfg(target_arch = "x86_64")]
+            Kernel::Sse2 => std::arch::is_x86_feature_detected!("sse2"),
+            #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
-            #[cfg(not(target_arch = "x86_64"))]
-            Kernel::Avx2 => false,
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[allow(unreachable_patterns)] // every kernel has an arm on some architecture
+            _ => false,
         }
     }
+}
+
+/// Accumulates `src` (whole stripes, the first the input's stripe number `first`) with a vector
+/// `kernel`, and with `COPY` stores it to `dst` in the same pass; does nothing and returns `false`
+/// for the portable kernel.
+///
+/// # Safety
+/// The processor must run `kernel` (an available kernel: [`Kernel::available`]). With `COPY`,
+/// `dst` must be valid for writes of `src.len()` bytes and not overlap `src`.
+#[inline]
+unsafe fn vector_accumulate<const COPY: bool>(
+    kernel: Kernel,
+    acc: &mut [u64; 8],
+    dst: *mut u8,
+    src: &[u8],
+    first: usize,
+) -> bool {
+    // SAFETY: the caller's contract is each kernel's.
+    unsafe {
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => avx2::accumulate::<COPY>(acc, dst, src, first),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Sse2 => sse2::accumulate::<COPY>(acc, dst, src, first),
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => neon::accumulate::<COPY>(acc, dst, src, first),
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// XXH3-64 (seed 0) of an input that is appended to a buffer in pieces, accumulated as the
@@ -204,14 +247,7 @@ impl CopyHasher {
         if self.hashed == 0 {
             self.acc = INIT_ACC;
         }
-        let first = self.hashed / STRIPE;
-        match self.kernel {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: an `Avx2` hasher exists only where the processor has AVX2 (`with_kernel`,
-            // `Kernel::detect`); no destination, so nothing is written.
-            Kernel::Avx2 => unsafe { avx2::accumulate::<false>(&mut self.acc, std::ptr::null_mut(), data, first) },
-            _ => portable::accumulate(&mut self.acc, data, first),
-        }
+        accumulate_with(self.kernel, &mut self.acc, data, self.hashed / STRIPE);
         self.hashed = end;
     }
 
@@ -225,20 +261,16 @@ impl CopyHasher {
             self.acc = INIT_ACC;
         }
         let first = self.hashed / STRIPE;
-        match self.kernel {
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => {
-                buf.reserve(body.len());
-                let dst = buf.spare_capacity_mut();
-                debug_assert!(dst.len() >= body.len());
-                // SAFETY: as in `accumulate` for AVX2; `dst` has room for `body.len()` bytes
-                // (reserved above), which the kernel writes, every one, before `set_len` exposes them.
-                unsafe {
-                    avx2::accumulate::<true>(&mut self.acc, dst.as_mut_ptr().cast::<u8>(), body, first);
-                    buf.set_len(buf.len() + body.len());
-                }
-            }
-            _ => {
+        buf.reserve(body.len());
+        let dst = buf.spare_capacity_mut();
+        debug_assert!(dst.len() >= body.len());
+        // SAFETY: a hasher's kernel is available (`with_kernel`, `Kernel::detect`); `dst` has room
+        // for `body.len()` bytes (reserved above), a separate allocation from `body`, and a vector
+        // kernel writes every one of them before `set_len` exposes them.
+        unsafe {
+            if vector_accumulate::<true>(self.kernel, &mut self.acc, dst.as_mut_ptr().cast::<u8>(), body, first) {
+                buf.set_len(buf.len() + body.len());
+            } else {
                 let at = buf.len();
                 buf.extend_from_slice(body);
                 portable::accumulate(&mut self.acc, &buf[at..], first);
@@ -260,16 +292,20 @@ impl CopyHasher {
         // with their own key (the specification's `XXH3_hashLong_internal_loop`).
         let end = (len - 1) / STRIPE * STRIPE;
         if let Some(data) = input.get(self.hashed..end) {
-            let first = self.hashed / STRIPE;
-            match self.kernel {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as in `accumulate`.
-                Kernel::Avx2 => unsafe { avx2::accumulate::<false>(&mut acc, std::ptr::null_mut(), data, first) },
-                _ => portable::accumulate(&mut acc, data, first),
-            }
+            accumulate_with(self.kernel, &mut acc, data, self.hashed / STRIPE);
         }
         portable::accumulate_512(&mut acc, &input[len - STRIPE..], LAST_STRIPE_KEY);
         merge(&acc, (len as u64).wrapping_mul(PRIME64_1))
+    }
+}
+
+/// Accumulates `data` (whole stripes, the first the input's stripe number `first`) with `kernel`,
+/// which must be available (every hasher's is).
+#[inline]
+fn accumulate_with(kernel: Kernel, acc: &mut [u64; 8], data: &[u8], first: usize) {
+    // SAFETY: `kernel` is available (the caller's); no destination, so nothing is written.
+    if !unsafe { vector_accumulate::<false>(kernel, acc, std::ptr::null_mut(), data, first) } {
+        portable::accumulate(acc, data, first);
     }
 }
 

@@ -42,7 +42,7 @@ impl Arbitrary for Write {
 }
 
 fn kernels() -> Vec<Kernel> {
-    [Kernel::Portable, Kernel::Avx2].into_iter().filter(|k| k.available()).collect()
+    Kernel::ALL.into_iter().filter(|k| k.available()).collect()
 }
 
 /// The bytes of write `w`, different for every position in the input.
@@ -160,4 +160,15 @@ fn short_inputs_and_a_from_past_the_end_are_plain_xxh3() {
     for len in [0usize, 1, 3, 4, 8, 9, 16, 17, 128, 129, 240] {
         assert_eq!(CopyHasher::new().finish(&vec![9u8; len]), XxHash3_64::oneshot(&vec![9u8; len]), "{len}");
     }
+}
+
+/// Where a vector kernel exists, `detect` picks one (the portable kernel hashes in a second pass).
+#[test]
+fn the_detected_kernel_copies_and_hashes_in_one_pass_where_the_processor_can() {
+    let kernel = Kernel::detect();
+    assert!(kernel.available(), "{kernel:?}");
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(kernel, if std::arch::is_x86_feature_detected!("avx2") { Kernel::Avx2 } else { Kernel::Sse2 });
+    #[cfg(target_arch = "aarch64")]
+    assert_eq!(kernel, Kernel::Neon);
 }
