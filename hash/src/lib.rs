@@ -29,7 +29,7 @@
 //! assert_eq!(hasher.finish(&buf), twox_hash::XxHash3_64::oneshot(&buf));
 //! ```
 
-// The vector kernels load and stores through raw pointers (`avx2.rs`, `sse2.rs`, `neon.rs`), and
+// The vector kernels load and store through raw pointers (`avx2.rs`, `sse2.rs`, `neon.rs`), and
 // `extend` sets the length of the buffer such a kernel filled; everything else is safe code.
 #![allow(unsafe_code)]
 #![warn(unsafe_op_in_unsafe_fn)]
