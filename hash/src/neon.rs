@@ -4,7 +4,8 @@
 //! `vmull_u32` of each 64-bit lane's halves).
 //!
 //! Checked against `twox-hash` by `hash/tests/against_twox.rs` when the tests run on AArch64
-//! (docs/BENCHMARKS.md says how it was run under `qemu-aarch64`); not timed on ARM hardware yet.
+//! under `qemu-aarch64` (`scripts/test-cross`, part of `./scripts/test`); not timed on ARM hardware
+//! yet.
 
 use std::arch::aarch64::*;
 
