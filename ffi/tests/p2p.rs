@@ -31,7 +31,7 @@ fn ports() -> [u16; 2] {
 
 /// A config for `slot` of 2 listening on `ports[slot]`, the other slot at the other port. The
 /// returned strings back the config's pointers.
-fn config(slot: usize, ports: [u16; 2]) -> (framelock_p2p_config, Vec<CString>, Box<[*const i8; 1]>) {
+fn config(slot: usize, ports: [u16; 2]) -> (framelock_p2p_config, Vec<CString>, Box<[*const std::ffi::c_char; 1]>) {
     // SAFETY: a writable config.
     let mut cfg = unsafe { std::mem::zeroed::<framelock_p2p_config>() };
     ok(unsafe { framelock_p2p_config_init(&mut cfg) });

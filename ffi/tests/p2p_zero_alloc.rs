@@ -60,7 +60,7 @@ fn a_p2p_frame_through_the_c_abi_allocates_nothing() {
             ]
         })
         .collect();
-    let peer_lists: Vec<[*const i8; 1]> = strings.iter().map(|s| [s[1].as_ptr()]).collect();
+    let peer_lists: Vec<[*const std::ffi::c_char; 1]> = strings.iter().map(|s| [s[1].as_ptr()]).collect();
     let eps = [0, 1].map(|slot| {
         // SAFETY: a writable config; its strings outlive the call.
         let mut cfg = unsafe { std::mem::zeroed::<framelock_p2p_config>() };
