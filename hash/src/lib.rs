@@ -277,14 +277,14 @@ impl CopyHasher {
         // SAFETY: a hasher's kernel is available (`with_kernel`, `Kernel::detect`); `dst` has room
         // for `body.len()` bytes (reserved above), a separate allocation from `body`, and a vector
         // kernel writes every one of them before `set_len` exposes them.
-        unsafe {
-            if vector_accumulate::<true>(self.kernel, &mut self.acc, dst.as_mut_ptr().cast::<u8>(), body, first) {
-                buf.set_len(buf.len() + body.len());
-            } else {
-                let at = buf.len();
-                buf.extend_from_slice(body);
-                portable::accumulate(&mut self.acc, &buf[at..], first);
-            }
+        if unsafe { vector_accumulate::<true>(self.kernel, &mut self.acc, dst.as_mut_ptr().cast::<u8>(), body, first) }
+        {
+            // SAFETY: the kernel wrote all `body.len()` bytes after the old length (above).
+            unsafe { buf.set_len(buf.len() + body.len()) };
+        } else {
+            let at = buf.len();
+            buf.extend_from_slice(body);
+            portable::accumulate(&mut self.acc, &buf[at..], first);
         }
         self.hashed += body.len();
     }
